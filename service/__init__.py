@@ -1,0 +1,1 @@
+"""Always Hope platform service: GraphQL over PostgreSQL, one isolated schema per tenant."""

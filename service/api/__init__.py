@@ -1,0 +1,1 @@
+"""The GraphQL layer: schema composition, request context, relay helpers, extensions."""

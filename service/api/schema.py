@@ -1,0 +1,46 @@
+"""The schema, composed from each feature's query and mutation types, and its SDL export."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service.api.common import Node
+from service.api.context import Info
+from service.api.extensions import MaskUnexpectedErrors, RequestTransaction
+from service.api.relay import from_global_id
+from service.people.api import Enrolment, PeopleMutation, PeopleQuery, Practitioner, Site, YoungAdult
+from service.people.api import resolve_node as resolve_people_node
+from service.platform.api import PlatformMutation, PlatformQuery
+
+NODE_TYPES = [Site, Practitioner, Enrolment, YoungAdult]
+
+
+@strawberry.type
+class Query(PeopleQuery, PlatformQuery):
+    @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        decoded = from_global_id(str(id))
+        if decoded is None:
+            return None
+        return await resolve_people_node(info, *decoded)
+
+
+@strawberry.type
+class Mutation(PeopleMutation, PlatformMutation):
+    pass
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=NODE_TYPES,
+        extensions=[RequestTransaction, MaskUnexpectedErrors],
+    )
+
+
+schema = build_schema()
+
+
+def export_sdl() -> str:
+    return schema.as_str().rstrip() + "\n"

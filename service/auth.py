@@ -1,0 +1,191 @@
+"""Identity: verified JWTs in, a :class:`Principal` out.
+
+A token says *who* (``sub``) and, for tenant users, *where* (the ``tenant`` claim, a slug). What they may do comes
+from their grant in the control plane (``control.app_user``), so revoking or changing a grant takes effect on the
+next request without reissuing tokens. Production verifies against the OIDC issuer's JWKS; development has a
+local issuer whose key pair is created on first run in the data directory.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from joserfc import errors as jose_errors
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+
+from service.settings import Settings
+from tenants import registry
+from tenants.isolation import Tenant
+
+ALGORITHMS = ["ES256", "RS256"]
+DEV_TOKEN_TTL = 12 * 3600
+
+
+class Role(enum.StrEnum):
+    PRACTITIONER = "PRACTITIONER"
+    SITE_MANAGER = "SITE_MANAGER"
+    TENANT_ADMIN = "TENANT_ADMIN"
+    NATIONAL_ANALYST = "NATIONAL_ANALYST"
+    PLATFORM_ADMIN = "PLATFORM_ADMIN"
+
+    @property
+    def needs_tenant(self) -> bool:
+        return self not in (Role.NATIONAL_ANALYST, Role.PLATFORM_ADMIN)
+
+
+class Service(enum.StrEnum):
+    PRISON = "PRISON"
+    PROBATION = "PROBATION"
+    LEAVING_CARE = "LEAVING_CARE"
+    LIFELONG_LINKS = "LIFELONG_LINKS"
+
+
+class AuthError(Exception):
+    """The request is not authenticated. ``reason`` is safe to show: it names what is wrong, never token content."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+    tenant: Tenant | None = None
+    service: Service | None = None
+    site_codes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def reads_case_data(self) -> bool:
+        return self.tenant is not None and self.role.needs_tenant
+
+
+def _load_or_create_dev_key(path: Path) -> ECKey:
+    if path.exists():
+        return ECKey.import_key(json.loads(path.read_text()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ECKey.generate_key("P-256", parameters={"kid": f"dev-{uuid.uuid4().hex[:12]}"}, private=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(key.as_dict(private=True), fh)
+    os.replace(tmp, path)
+    return key
+
+
+class DevIssuer:
+    """The local development issuer. Never used in production (settings refuse it there)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.key = _load_or_create_dev_key(settings.dev_key_path)
+
+    def issue(self, subject: str, tenant: str | None, ttl: int = DEV_TOKEN_TTL, **extra: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {"iss": self.settings.auth_issuer, "aud": self.settings.auth_audience,
+                                  "sub": subject, "iat": now, "exp": now + ttl, **extra}
+        if tenant is not None:
+            claims["tenant"] = tenant
+        return jwt.encode({"alg": "ES256", "kid": self.key.kid}, claims, self.key)
+
+    def keyset(self) -> KeySet:
+        return KeySet([ECKey.import_key(self.key.as_dict(private=False))])
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings, keys: KeySet | None = None) -> None:
+        self.settings = settings
+        self._keys = keys
+        self._fetched_at = 0.0
+        self._claims = jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": settings.auth_issuer},
+            aud={"essential": True, "value": settings.auth_audience},
+            sub={"essential": True},
+            exp={"essential": True},
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TokenVerifier:
+        if settings.auth_jwks_url is None:
+            return cls(settings, DevIssuer(settings).keyset())
+        return cls(settings)
+
+    async def _keyset(self, refresh: bool = False) -> KeySet:
+        stale = time.monotonic() - self._fetched_at > 300
+        if self.settings.auth_jwks_url is not None and (self._keys is None or (refresh and stale)):
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self.settings.auth_jwks_url)
+                response.raise_for_status()
+            self._keys = KeySet.import_key_set(response.json())
+            self._fetched_at = time.monotonic()
+        assert self._keys is not None
+        return self._keys
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        try:
+            keys = await self._keyset()
+            try:
+                decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
+            except ValueError:  # unknown kid: the issuer may have rotated its keys
+                decoded = jwt.decode(token, await self._keyset(refresh=True), algorithms=ALGORITHMS)
+            self._claims.validate(decoded.claims)
+        except jose_errors.ExpiredTokenError:
+            raise AuthError("The token has expired.") from None
+        except jose_errors.BadSignatureError:
+            raise AuthError("The token's signature is not valid for this issuer.") from None
+        except jose_errors.InvalidClaimError as exc:
+            claim = str(exc.description).rsplit("'", 2)[-2] if "'" in str(exc.description) else "a claim"
+            names = {"aud": "audience", "iss": "issuer"}
+            raise AuthError(f"The token's {names.get(claim, claim)} is not accepted here.") from None
+        except jose_errors.MissingClaimError as exc:
+            raise AuthError(f"The token lacks a required claim ({exc.description}).") from None
+        except (jose_errors.JoseError, ValueError):
+            raise AuthError("The token is malformed or signed with an unknown key.") from None
+        except httpx.HTTPError:
+            raise AuthError("The identity provider's keys could not be fetched.", status=503) from None
+        return dict(decoded.claims)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("No token: send 'Authorization: Bearer <token>'.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+async def load_principal(conn: asyncpg.Connection, claims: dict[str, Any]) -> Principal:
+    """Find the grant for a verified token's subject (and tenant). No grant, no access."""
+    slug = claims.get("tenant")
+    tenant: Tenant | None = None
+    if slug is not None:
+        if not isinstance(slug, str):
+            raise AuthError("The token's tenant claim must be a string.")
+        tenant = await registry.tenant_by_slug(conn, slug)
+        if tenant is None:
+            raise AuthError("The token names a tenant that does not exist.", status=403)
+    row = await conn.fetchrow(
+        "SELECT role, service, site_codes FROM control.app_user "
+        "WHERE subject = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND active",
+        claims["sub"], tenant.id if tenant else None,
+    )
+    if row is None:
+        raise AuthError("No access has been granted to this user here.", status=403)
+    if tenant is not None and tenant.status != "ACTIVE":
+        raise AuthError(f"This tenant is {tenant.status.lower()}; access is paused.", status=403)
+    return Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
+                     service=Service(row["service"]) if row["service"] else None,
+                     site_codes=frozenset(row["site_codes"]))

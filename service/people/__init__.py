@@ -1,0 +1,1 @@
+"""Sites, practitioners, young adults and their enrolments."""

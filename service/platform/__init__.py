@@ -1,0 +1,1 @@
+"""Platform administration: tenants and users' grants. Never touches case data."""

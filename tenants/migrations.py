@@ -1,0 +1,66 @@
+"""Two alembic streams: ``control`` (the control-plane schema) and ``tenant`` (applied to every tenant schema,
+each with its own ``alembic_version`` table inside the schema).
+
+A tenant is migrated in one transaction as its owner role with ``search_path`` set to its schema: DDL is
+transactional in PostgreSQL, so a tenant is either fully migrated or untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+Stream = Literal["control", "tenant"]
+CONTROL_SCHEMA = "control"
+
+
+def alembic_dir() -> Path:
+    """The repository's ``alembic/`` in a checkout; the copy shipped inside the wheel otherwise."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "alembic", here / "alembic"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RuntimeError("alembic scripts not found beside the tenants package")
+
+
+def make_config(stream: Stream, connection: Connection | None = None, schema: str = CONTROL_SCHEMA) -> Config:
+    root = alembic_dir()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(root))
+    cfg.set_main_option("version_locations", str(root / stream))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["connection"] = connection
+    cfg.attributes["schema"] = schema
+    cfg.attributes["stream"] = stream
+    return cfg
+
+
+def head(stream: Stream) -> str:
+    heads = ScriptDirectory.from_config(make_config(stream)).get_heads()
+    assert len(heads) == 1, f"the {stream} stream must have exactly one head, has {heads}"
+    return heads[0]
+
+
+def current_revision(connection: Connection, schema: str) -> str | None:
+    ctx = MigrationContext.configure(connection, opts={"version_table_schema": schema})
+    return ctx.get_current_revision()
+
+
+def upgrade_control(connection: Connection) -> None:
+    """Upgrade the control plane on ``connection`` inside the caller's transaction."""
+    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{CONTROL_SCHEMA}"'))
+    command.upgrade(make_config("control", connection, CONTROL_SCHEMA), "head")
+
+
+def upgrade_tenant_schema(connection: Connection, schema: str, owner_role: str, target: str = "head") -> None:
+    """Upgrade one tenant schema inside the caller's transaction, as the tenant's owner role."""
+    connection.execute(text("SELECT set_config('role', :r, true), set_config('search_path', :s, true)"),
+                       {"r": owner_role, "s": schema})
+    command.upgrade(make_config("tenant", connection, schema), target)
+    connection.execute(text("SELECT set_config('role', 'none', true), set_config('search_path', 'public', true)"))

@@ -1,0 +1,96 @@
+"""Provisioning: a tenant's roles, schema, tables, grants and registry row, created in one transaction.
+
+Everything here is DDL over names derived from a validated slug (tenants.slugs); no caller text reaches SQL
+except as a bound parameter. Roles are cluster-wide, so their names carry the deployment's role prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.errors import Conflict, InvalidInput
+from service.ids import TenantId
+from tenants import migrations
+from tenants.isolation import Tenant
+from tenants.slugs import TenantNames, quote_ident, validate_slug
+
+TENANT_KINDS = ("REGION", "COHORT")
+
+
+@dataclass(frozen=True, slots=True)
+class NewTenant:
+    slug: str
+    name: str
+    kind: str
+
+    def validated(self) -> NewTenant:
+        validate_slug(self.slug)
+        name = self.name.strip()
+        if not 1 <= len(name) <= 200:
+            raise InvalidInput("A tenant name must be 1 to 200 characters long.", field="name")
+        if self.kind not in TENANT_KINDS:
+            raise InvalidInput(f"A tenant kind must be one of {', '.join(TENANT_KINDS)}.", field="kind")
+        return NewTenant(self.slug, name, self.kind)
+
+
+def ensure_app_role(conn: Connection, app_role: str) -> None:
+    """The login role request traffic uses: NOINHERIT, owns nothing, reads the control plane's registry only."""
+    role = quote_ident(app_role)
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role}).first()
+    if exists is None:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN NOINHERIT"))
+    conn.execute(text(f"ALTER ROLE {role} NOINHERIT"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
+    conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user TO {role}"))
+
+
+def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str) -> Tenant:
+    names = TenantNames.for_slug(new.slug, role_prefix)
+    clash = conn.execute(text("SELECT 1 FROM control.tenant WHERE slug = :s"), {"s": new.slug}).first()
+    if clash is not None:
+        raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug")
+    for role in (names.owner_role, names.runtime_role):
+        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is not None:
+            raise Conflict(f"The database role for slug {new.slug!r} already exists outside the registry; "
+                           "an operator must remove it before this slug can be used.", field="slug")
+    owner, runtime, schema = (quote_ident(n) for n in (names.owner_role, names.runtime_role, names.schema))
+    conn.execute(text(f"CREATE ROLE {owner} NOLOGIN"))
+    conn.execute(text(f"CREATE ROLE {runtime} NOLOGIN"))
+    # We must be able to act as the owner to migrate; the app login role may only become the runtime role.
+    conn.execute(text(f"GRANT {owner} TO CURRENT_USER"))
+    conn.execute(text(f"GRANT {runtime} TO {quote_ident(app_role)}"))
+    conn.execute(text(f"CREATE SCHEMA {schema} AUTHORIZATION {owner}"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {runtime}"))
+    conn.execute(text(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"))
+    conn.execute(text(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+                      f"GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"))
+    row = conn.execute(
+        text("INSERT INTO control.tenant (slug, name, kind, status, schema_name, runtime_role, owner_role) "
+             "VALUES (:slug, :name, :kind, 'ACTIVE', :schema, :runtime, :owner) RETURNING id"),
+        {"slug": new.slug, "name": new.name, "kind": new.kind, "schema": names.schema,
+         "runtime": names.runtime_role, "owner": names.owner_role},
+    ).one()
+    migrations.upgrade_tenant_schema(conn, names.schema, names.owner_role)
+    revision = migrations.current_revision(conn, names.schema)
+    conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE id = :id"), {"r": revision, "id": row.id})
+    return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status="ACTIVE",
+                  schema=names.schema, runtime_role=names.runtime_role)
+
+
+async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str) -> Tenant:
+    """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals."""
+    new = new.validated()
+    try:
+        async with engine.begin() as conn:
+            # Serialise provisioning: two creations of one slug must not race past the duplicate check.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
+            return await conn.run_sync(_provision, new, role_prefix, app_role)
+    except (IntegrityError, ProgrammingError) as exc:
+        if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
+            raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
+        raise
