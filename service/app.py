@@ -31,9 +31,9 @@ class TenantGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         principal: Principal = request.state.principal
-        pool = await self.db.open_pool()
-        session = TenantSession(pool, principal.tenant) if principal.reads_case_data else None
-        assert principal.tenant is not None or session is None
+        session = None
+        if principal.tenant is not None and principal.reads_case_data:
+            session = TenantSession(await self.db.open_pool(), principal.tenant)
         context = Context(principal=principal, db=self.db, session=session)
         request.state.context = context
         return context
@@ -49,9 +49,13 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
-        if wants_ide:
-            await self.graphql(scope, receive, send)
+        if request.method == "GET":
+            # The only GET we answer is the IDE page, in development; operations are POSTed with a token.
+            if self.db.settings.development and "text/html" in request.headers.get("accept", ""):
+                page = await self.graphql.render_graphql_ide(request)
+            else:
+                page = JSONResponse({"errors": [{"message": "Send GraphQL operations as POST."}]}, status_code=405)
+            await page(scope, receive, send)
             return
         try:
             claims = await self.verifier.verify(bearer_token(request.headers.get("authorization")))

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from joserfc import errors as jose_errors
 from joserfc import jwt
@@ -25,7 +24,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from service.settings import Settings
 from tenants import registry
-from tenants.isolation import Tenant
+from tenants.isolation import Connection, Tenant
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_TOKEN_TTL = 12 * 3600
@@ -167,7 +166,7 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def load_principal(conn: asyncpg.Connection, claims: dict[str, Any]) -> Principal:
+async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
     """Find the grant for a verified token's subject (and tenant). No grant, no access."""
     slug = claims.get("tenant")
     tenant: Tenant | None = None

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from service.auth import DevIssuer, Role, Service
 from service.db import Database
@@ -16,7 +16,7 @@ from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant
 
 
-def _enum_arg(enum_cls: type[Role] | type[Service]) -> object:
+def _enum_arg(enum_cls: type[Role] | type[Service]) -> Callable[[str], object]:
     def parse(value: str) -> object:
         try:
             return enum_cls(value.strip().upper().replace("-", "_"))

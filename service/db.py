@@ -7,7 +7,6 @@ read the control-plane registry and, inside a transaction, become one tenant's r
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -54,7 +53,8 @@ class Database:
         """Upgrade the control plane, make sure the application role exists, and upgrade every tenant."""
         async with self.engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:migrate'))"))
-            await conn.run_sync(migrations.upgrade_control)
+            async with migrations.ALEMBIC_LOCK:
+                await conn.run_sync(migrations.upgrade_control)
             await conn.run_sync(ensure_app_role, self.settings.app_role)
         await migrate_all_tenants(self.engine)
 
@@ -76,23 +76,20 @@ class Database:
             self.embedded.stop()
 
 
-async def migrate_all_tenants(engine: AsyncEngine, parallelism: int = 4) -> dict[str, str]:
-    """Upgrade every tenant, each in its own transaction, a few at a time. Returns slug -> revision."""
+async def migrate_all_tenants(engine: AsyncEngine) -> dict[str, str]:
+    """Upgrade every tenant, each in its own transaction (see migrations.ALEMBIC_LOCK for why one at a time in a
+    process). Returns slug -> revision."""
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT slug, schema_name, owner_role FROM control.tenant "
                                         "WHERE status <> 'PROVISIONING' ORDER BY slug"))).all()
-    gate = asyncio.Semaphore(parallelism)
     results: dict[str, str] = {}
-
-    async def one(slug: str, schema: str, owner: str) -> None:
-        async with gate, engine.begin() as conn:
+    for slug, schema, owner in rows:
+        async with engine.begin() as conn, migrations.ALEMBIC_LOCK:
             await conn.run_sync(migrations.upgrade_tenant_schema, schema, owner)
             revision = await conn.run_sync(migrations.current_revision, schema)
             await conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE slug = :s"),
                                {"r": revision, "s": slug})
             results[slug] = revision or ""
-
-    await asyncio.gather(*(one(*row) for row in rows))
     return results
 
 

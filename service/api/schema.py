@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 
 from service.api.common import Node
 from service.api.context import Info
@@ -30,8 +32,14 @@ class Mutation(PeopleMutation, PlatformMutation):
     pass
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Strawberry logs each error with its message by default; a message can quote stored values, so logging
+        is left to MaskUnexpectedErrors, which logs the type and stack under a reference id."""
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from tenants.isolation import Tenant, enter_tenant
 
@@ -20,18 +21,18 @@ class TenantSession:
     def __init__(self, pool: asyncpg.Pool, tenant: Tenant) -> None:
         self.pool = pool
         self.tenant = tenant
-        self._conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._lock = asyncio.Lock()
         self.statements = 0  # counted so tests can assert a list field's cost does not grow with its length
 
-    async def _connection(self) -> asyncpg.pool.PoolConnectionProxy[Any]:
+    async def _connection(self) -> PoolConnectionProxy[asyncpg.Record]:
         if self._conn is None:
             conn = await self.pool.acquire()
             try:
                 tx = conn.transaction()
                 await tx.start()
-                await enter_tenant(conn, self.tenant)  # type: ignore[arg-type]
+                await enter_tenant(conn, self.tenant)
             except BaseException:
                 await self.pool.release(conn)
                 raise

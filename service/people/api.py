@@ -277,7 +277,7 @@ class PeopleMutation:
             ctx.tenant(), ctx.principal, expect_id(input.id, "YoungAdult", "id"), input.version, fields,
             dt.date.today()))
         if row is not None:
-            loaders.young_adults(ctx).clear(row["id"])
+            loaders.young_adults(ctx).prime(row["id"], row, force=True)
         return YoungAdultPayload(young_adult=None if row is None else YoungAdult.from_row(row), errors=errors)
 
 

@@ -1,0 +1,111 @@
+"""Provisioning creates a tenant completely or not at all, and refuses bad or duplicate slugs clearly."""
+
+from __future__ import annotations
+
+import secrets
+
+import asyncpg
+import pytest
+
+from service.db import Database
+from service.errors import Conflict, InvalidInput
+from tenants import migrations
+from tenants.provisioning import NewTenant, create_tenant
+from tenants.slugs import TenantNames, validate_slug
+
+
+@pytest.mark.parametrize(("slug", "says"), [
+    ("", "required"),
+    ("ab", "3 to 40"),
+    ("a" * 41, "3 to 40"),
+    ("West-Midlands", "lower-case"),
+    ("west_midlands", "lower-case"),
+    ("west--midlands", "single hyphens"),
+    ("-west", "start with a letter"),
+    ("9lives", "start with a letter"),
+    ("west-", "lower-case"),
+    ('x"; drop schema control; --', "lower-case"),
+    ("control", "reserved"),
+    ("pg-catalog", "reserved"),
+])
+def test_bad_slugs_are_refused_with_a_reason(slug: str, says: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validate_slug(slug)
+    assert says in refused.value.message
+    assert refused.value.field == "slug"
+
+
+def test_names_are_derived_one_to_one() -> None:
+    names = TenantNames.for_slug("west-midlands", "ah")
+    assert (names.schema, names.runtime_role, names.owner_role) == ("t_west_midlands", "ah_t_west_midlands",
+                                                                     "ah_o_west_midlands")
+
+
+async def _traces(admin: asyncpg.Connection, slug: str, prefix: str) -> tuple[int, int, int]:
+    names = TenantNames.for_slug(slug, prefix)
+    rows = await admin.fetchval("SELECT count(*) FROM control.tenant WHERE slug = $1", slug)
+    schemas = await admin.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", names.schema)
+    roles = await admin.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = ANY($1::text[])",
+                                 [names.runtime_role, names.owner_role])
+    return rows, schemas, roles
+
+
+async def test_provisioning_creates_schema_roles_tables_and_version(db: Database,
+                                                                    admin_conn: asyncpg.Connection) -> None:
+    slug = f"p-{secrets.token_hex(4)}"
+    tenant = await create_tenant(db.engine, NewTenant(slug, " Test region ", "REGION"),
+                                 role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    assert tenant.name == "Test region"
+    assert await _traces(admin_conn, slug, db.settings.role_prefix) == (1, 1, 2)
+    version = await admin_conn.fetchval(f'SELECT version_num FROM "{tenant.schema}".alembic_version')
+    assert version == migrations.head("tenant")
+    owner = await admin_conn.fetchval(
+        "SELECT r.rolname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_roles r ON r.oid = c.relowner WHERE n.nspname = $1 AND c.relname = 'young_adult'", tenant.schema)
+    assert owner == TenantNames.for_slug(slug, db.settings.role_prefix).owner_role
+
+
+async def test_a_failure_midway_leaves_nothing_behind(db: Database, admin_conn: asyncpg.Connection,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    slug = f"f-{secrets.token_hex(4)}"
+
+    def broken_migration(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("migration failed")
+
+    # Fail after the roles, schema, grants and registry row exist in the transaction.
+    monkeypatch.setattr(migrations, "upgrade_tenant_schema", broken_migration)
+    with pytest.raises(RuntimeError):
+        await create_tenant(db.engine, NewTenant(slug, "Broken", "REGION"),
+                            role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    assert await _traces(admin_conn, slug, db.settings.role_prefix) == (0, 0, 0)
+
+
+async def test_duplicate_slug_is_refused_and_the_first_is_untouched(db: Database,
+                                                                     admin_conn: asyncpg.Connection) -> None:
+    slug = f"d-{secrets.token_hex(4)}"
+    first = await create_tenant(db.engine, NewTenant(slug, "First", "REGION"),
+                                role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    with pytest.raises(Conflict) as refused:
+        await create_tenant(db.engine, NewTenant(slug, "Second", "COHORT"),
+                            role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    assert "already exists" in refused.value.message
+    row = await admin_conn.fetchrow("SELECT id, name, kind FROM control.tenant WHERE slug = $1", slug)
+    assert row is not None
+    assert (row["id"], row["name"], row["kind"]) == (first.id, "First", "REGION")
+
+
+async def test_invalid_name_and_kind_are_refused(db: Database) -> None:
+    with pytest.raises(InvalidInput, match="name"):
+        await create_tenant(db.engine, NewTenant("ok-slug", "   ", "REGION"),
+                            role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    with pytest.raises(InvalidInput, match="kind"):
+        await create_tenant(db.engine, NewTenant("ok-slug", "Fine", "COUNTY"),
+                            role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+
+
+async def test_migrate_reaches_every_tenant_and_is_idempotent(db: Database, admin_conn: asyncpg.Connection) -> None:
+    await db.migrate()
+    await db.migrate()
+    behind = await admin_conn.fetchval("SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
+                                       migrations.head("tenant"))
+    assert behind == 0
