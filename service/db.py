@@ -80,12 +80,12 @@ async def migrate_all_tenants(engine: AsyncEngine) -> dict[str, str]:
     """Upgrade every tenant, each in its own transaction (see migrations.ALEMBIC_LOCK for why one at a time in a
     process). Returns slug -> revision."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT slug, schema_name, owner_role FROM control.tenant "
+        rows = (await conn.execute(text("SELECT slug, schema_name, owner_role, runtime_role FROM control.tenant "
                                         "WHERE status <> 'PROVISIONING' ORDER BY slug"))).all()
     results: dict[str, str] = {}
-    for slug, schema, owner in rows:
+    for slug, schema, owner, runtime in rows:
         async with engine.begin() as conn, migrations.ALEMBIC_LOCK:
-            await conn.run_sync(migrations.upgrade_tenant_schema, schema, owner)
+            await conn.run_sync(migrations.upgrade_tenant_schema, schema, owner, runtime)
             revision = await conn.run_sync(migrations.current_revision, schema)
             await conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE slug = :s"),
                                {"r": revision, "s": slug})

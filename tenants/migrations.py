@@ -66,9 +66,12 @@ def upgrade_control(connection: Connection) -> None:
     command.upgrade(make_config("control", connection, CONTROL_SCHEMA), "head")
 
 
-def upgrade_tenant_schema(connection: Connection, schema: str, owner_role: str, target: str = "head") -> None:
-    """Upgrade one tenant schema inside the caller's transaction, as the tenant's owner role."""
-    connection.execute(text("SELECT set_config('role', :r, true), set_config('search_path', :s, true)"),
-                       {"r": owner_role, "s": schema})
+def upgrade_tenant_schema(connection: Connection, schema: str, owner_role: str, runtime_role: str,
+                          target: str = "head") -> None:
+    """Upgrade one tenant schema inside the caller's transaction, as the tenant's owner role. Migrations that
+    restrict the runtime role (the append-only audit trail) read its name from ``always_hope.runtime_role``."""
+    connection.execute(text("SELECT set_config('role', :r, true), set_config('search_path', :s, true), "
+                            "set_config('always_hope.runtime_role', :rt, true)"),
+                       {"r": owner_role, "s": schema, "rt": runtime_role})
     command.upgrade(make_config("tenant", connection, schema), target)
     connection.execute(text("SELECT set_config('role', 'none', true), set_config('search_path', 'public', true)"))

@@ -75,7 +75,7 @@ def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str
         {"slug": new.slug, "name": new.name, "kind": new.kind, "schema": names.schema,
          "runtime": names.runtime_role, "owner": names.owner_role},
     ).one()
-    migrations.upgrade_tenant_schema(conn, names.schema, names.owner_role)
+    migrations.upgrade_tenant_schema(conn, names.schema, names.owner_role, names.runtime_role)
     revision = migrations.current_revision(conn, names.schema)
     conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE id = :id"), {"r": revision, "id": row.id})
     return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status="ACTIVE",

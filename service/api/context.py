@@ -11,6 +11,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from service.api.session import TenantSession
+from service.audit.trail import ConsultLog
 from service.auth import Principal
 from service.db import Database
 from service.errors import AccessDenied
@@ -25,7 +26,7 @@ class Context:
     db: Database
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     session: TenantSession | None = None
-    is_mutation: bool = False
+    consults: ConsultLog = field(default_factory=ConsultLog)
     # Per-request memo for values several resolvers need once (e.g. the caller's scope in the tenant).
     extras: dict[str, Any] = field(default_factory=dict)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)

@@ -32,7 +32,14 @@ class RequestTransaction(SchemaExtension):
             return
         failed = ec.result is None or bool(ec.result.errors)
         is_mutation = ec.operation_type is OperationType.MUTATION
-        await session.finish(commit=not (is_mutation and failed))
+        commit = not (is_mutation and failed)
+        try:
+            if commit:  # what was shown is recorded with what was changed, in the same transaction
+                await ec.context.consults.flush(session, ec.context.principal, ec.context.request_id)
+        except BaseException:
+            await session.finish(commit=False)
+            raise
+        await session.finish(commit=commit)
 
 
 class MaskUnexpectedErrors(SchemaExtension):

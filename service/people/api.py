@@ -175,6 +175,8 @@ async def young_adults_at_site(info: Info, site_id: uuid.UUID, first: int, after
     if not scope.covers(site_id) or await loaders.sites(ctx).load(site_id) is None:
         raise NotFound("No such site.", field="siteId")
     rows = await repository.young_adults_at_site(ctx.tenant(), site_id, scope.site_ids, cursor_id(after), first + 1)
+    for row in rows[:first]:
+        ctx.consults.consulted("YoungAdult", row["id"], row["id"])
     return connection(rows, first, YoungAdult.from_row, lambda r: r["id"])
 
 
@@ -182,7 +184,10 @@ async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node | Non
     ctx = info.context
     if type_name == "YoungAdult":
         row = await loaders.young_adults(ctx).load(raw)
-        return None if row is None else YoungAdult.from_row(row)
+        if row is None:
+            return None
+        ctx.consults.consulted("YoungAdult", raw, raw)
+        return YoungAdult.from_row(row)
     if type_name == "Enrolment":
         row = await loaders.enrolments(ctx).load(raw)
         if row is None or await loaders.young_adults(ctx).load(row["young_adult_id"]) is None:
@@ -266,7 +271,8 @@ class PeopleMutation:
         ctx = info.context
         fields = _given(input, repository.UPDATABLE)
         row, errors = await attempt(ctx, lambda: people.create_young_adult(
-            ctx.tenant(), ctx.principal, expect_id(input.site_id, "Site", "siteId"), fields, dt.date.today()))
+            ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.site_id, "Site", "siteId"), fields,
+            dt.date.today()))
         return YoungAdultPayload(young_adult=None if row is None else YoungAdult.from_row(row), errors=errors)
 
     @strawberry.mutation(description="Change a young adult's details, if nobody changed them since you read them.")
@@ -274,8 +280,8 @@ class PeopleMutation:
         ctx = info.context
         fields = _given(input, repository.UPDATABLE)
         row, errors = await attempt(ctx, lambda: people.update_young_adult(
-            ctx.tenant(), ctx.principal, expect_id(input.id, "YoungAdult", "id"), input.version, fields,
-            dt.date.today()))
+            ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "YoungAdult", "id"), input.version,
+            fields, dt.date.today()))
         if row is not None:
             loaders.young_adults(ctx).prime(row["id"], row, force=True)
         return YoungAdultPayload(young_adult=None if row is None else YoungAdult.from_row(row), errors=errors)

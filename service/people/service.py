@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 
 from service.api.session import TenantSession
+from service.audit.trail import AuditAction, AuditEvent
+from service.audit.trail import write as audit
 from service.auth import Principal, Role
 from service.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.people import repository
@@ -88,8 +90,8 @@ def validate_fields(fields: dict[str, Any], *, creating: bool, today: date) -> d
     return out
 
 
-async def create_young_adult(session: TenantSession, principal: Principal, site_id: uuid.UUID | None,
-                             fields: dict[str, Any], today: date) -> asyncpg.Record:
+async def create_young_adult(session: TenantSession, principal: Principal, request_id: str,
+                             site_id: uuid.UUID | None, fields: dict[str, Any], today: date) -> asyncpg.Record:
     scope = await scope_for(session, principal)
     if site_id is None or not scope.covers(site_id) or not await repository.sites_by_id(session, [site_id]):
         raise NotFound("No such site.", field="siteId")
@@ -99,11 +101,15 @@ async def create_young_adult(session: TenantSession, principal: Principal, site_
     except asyncpg.UniqueViolationError:
         raise Conflict("Another young adult already has this prison number.", field="prisonNumber") from None
     await repository.insert_enrolment(session, row["id"], site_id, today)
+    await audit(session, principal, request_id,
+                [AuditEvent(AuditAction.CREATE, "YoungAdult", row["id"], row["id"],
+                            tuple(sorted(k for k, v in values.items() if v is not None)))])
     return row
 
 
-async def update_young_adult(session: TenantSession, principal: Principal, young_adult_id: uuid.UUID | None,
-                             version: int, fields: dict[str, Any], today: date) -> asyncpg.Record:
+async def update_young_adult(session: TenantSession, principal: Principal, request_id: str,
+                             young_adult_id: uuid.UUID | None, version: int, fields: dict[str, Any], today: date,
+                             ) -> asyncpg.Record:
     scope = await scope_for(session, principal)
     if young_adult_id is None or not await repository.young_adults_by_id(session, [young_adult_id], scope.site_ids):
         raise NotFound("No such young adult.", field="id")
@@ -117,4 +123,6 @@ async def update_young_adult(session: TenantSession, principal: Principal, young
     if row is None:
         raise StaleVersion("This record was changed by someone else since you read it; reload it and try again.",
                            field="version")
+    await audit(session, principal, request_id,
+                [AuditEvent(AuditAction.ALTER, "YoungAdult", young_adult_id, young_adult_id, tuple(sorted(changes)))])
     return row

@@ -1,0 +1,1 @@
+"""The append-only audit trail: every view of a young adult's record and every change, kept in the tenant."""
