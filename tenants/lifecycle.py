@@ -96,6 +96,13 @@ async def get(engine: AsyncEngine, slug: str) -> TenantRecord:
     return found
 
 
+async def set_rule_template(engine: AsyncEngine, tenant: TenantRecord, template: str) -> TenantRecord:
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE control.tenant SET rule_template = :t, version = version + 1, "
+                                "updated_at = now() WHERE id = :id"), {"t": template, "id": tenant.id})
+    return dataclasses.replace(tenant, rule_template=template)
+
+
 async def record_event(conn: AsyncConnection, tenant: TenantRecord, action: str, actor: str,
                        from_status: str | None = None, to_status: str | None = None) -> None:
     await conn.execute(text("INSERT INTO control.tenant_event (tenant_id, slug, action, from_status, to_status, actor) "
