@@ -100,9 +100,10 @@ async def is_ready(db: Database) -> bool:
         return False
     try:
         async with pool.acquire(timeout=2) as conn:
+            control = await conn.fetchval("SELECT version_num FROM control.alembic_version")
             behind = await conn.fetchval(
                 "SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
                 migrations.head("tenant"))
-            return bool(behind == 0)
+            return bool(control == migrations.head("control") and behind == 0)
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False

@@ -45,7 +45,7 @@ def ensure_app_role(conn: Connection, app_role: str) -> None:
         conn.execute(text(f"CREATE ROLE {role} LOGIN NOINHERIT"))
     conn.execute(text(f"ALTER ROLE {role} NOINHERIT"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
-    conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user TO {role}"))
+    conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user, control.alembic_version TO {role}"))
 
 
 def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str) -> Tenant:
