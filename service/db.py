@@ -55,8 +55,15 @@ class Database:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:migrate'))"))
             async with migrations.ALEMBIC_LOCK:
                 await conn.run_sync(migrations.upgrade_control)
-            await conn.run_sync(ensure_app_role, self.settings.app_role)
+            await conn.run_sync(ensure_app_role, self.settings.app_role, self.app_password())
         await migrate_all_tenants(self.engine)
+
+    def app_password(self) -> str | None:
+        """The app role's password, when APP_DATABASE_URL gives one for that role."""
+        if not self.settings.app_database_url:
+            return None
+        url = make_url(self.settings.app_database_url)
+        return url.password if url.username == self.settings.app_role and url.password else None
 
     async def open_pool(self) -> asyncpg.Pool:
         if self.pool is None:
