@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
@@ -104,10 +106,19 @@ class DevIssuer:
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, keys: KeySet | None = None) -> None:
+    """Verifies bearer tokens: signature against the issuer's keys, then issuer, audience, subject and expiry.
+
+    In production the keys come from ``AUTH_JWKS_URL`` or, when unset, from the issuer's OIDC discovery document
+    (validated with authlib). An unknown key id triggers one re-fetch (the issuer may have rotated its keys), at
+    most once per ``min_refresh_seconds``.
+    """
+
+    def __init__(self, settings: Settings, keys: KeySet | None = None, min_refresh_seconds: float = 30.0) -> None:
         self.settings = settings
         self._keys = keys
-        self._fetched_at = 0.0
+        self._jwks_url = settings.auth_jwks_url
+        self._fetched_at = float("-inf")
+        self._min_refresh = min_refresh_seconds
         self._claims = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": settings.auth_issuer},
             aud={"essential": True, "value": settings.auth_audience},
@@ -117,19 +128,39 @@ class TokenVerifier:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> TokenVerifier:
-        if settings.auth_jwks_url is None:
+        if settings.uses_dev_issuer:
             return cls(settings, DevIssuer(settings).keyset())
         return cls(settings)
 
+    def _client(self) -> httpx.AsyncClient:
+        bundle = self.settings.auth_ca_bundle
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(bundle)) if bundle else True
+        return httpx.AsyncClient(timeout=5, verify=verify)
+
+    async def _discover_jwks_url(self, client: httpx.AsyncClient) -> str:
+        issuer = self.settings.auth_issuer
+        response = await client.get(issuer.rstrip("/") + "/.well-known/openid-configuration")
+        response.raise_for_status()
+        metadata = OpenIDProviderMetadata(response.json())
+        metadata.validate_issuer()
+        metadata.validate_jwks_uri()  # type: ignore[no-untyped-call]  # untyped in types-Authlib
+        if metadata["issuer"] != issuer:
+            raise AuthError("The identity provider's metadata names a different issuer.", status=503)
+        return str(metadata["jwks_uri"])
+
     async def _keyset(self, refresh: bool = False) -> KeySet:
-        stale = time.monotonic() - self._fetched_at > 300
-        if self.settings.auth_jwks_url is not None and (self._keys is None or (refresh and stale)):
-            async with httpx.AsyncClient(timeout=5) as client:
-                response = await client.get(self.settings.auth_jwks_url)
-                response.raise_for_status()
-            self._keys = KeySet.import_key_set(response.json())
-            self._fetched_at = time.monotonic()
-        assert self._keys is not None
+        if self._keys is not None and not refresh:
+            return self._keys
+        if self.settings.uses_dev_issuer or time.monotonic() - self._fetched_at < self._min_refresh:
+            assert self._keys is not None
+            return self._keys
+        async with self._client() as client:
+            if self._jwks_url is None:
+                self._jwks_url = await self._discover_jwks_url(client)
+            response = await client.get(self._jwks_url)
+            response.raise_for_status()
+        self._keys = KeySet.import_key_set(response.json())
+        self._fetched_at = time.monotonic()
         return self._keys
 
     async def verify(self, token: str) -> dict[str, Any]:
@@ -137,7 +168,7 @@ class TokenVerifier:
             keys = await self._keyset()
             try:
                 decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
-            except ValueError:  # unknown kid: the issuer may have rotated its keys
+            except jose_errors.InvalidKeyIdError:  # the issuer may have rotated its keys
                 decoded = jwt.decode(token, await self._keyset(refresh=True), algorithms=ALGORITHMS)
             self._claims.validate(decoded.claims)
         except jose_errors.ExpiredTokenError:
@@ -152,7 +183,7 @@ class TokenVerifier:
             raise AuthError(f"The token lacks a required claim ({exc.description}).") from None
         except (jose_errors.JoseError, ValueError):
             raise AuthError("The token is malformed or signed with an unknown key.") from None
-        except httpx.HTTPError:
+        except (httpx.HTTPError, KeyError):
             raise AuthError("The identity provider's keys could not be fetched.", status=503) from None
         return dict(decoded.claims)
 

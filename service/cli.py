@@ -92,7 +92,8 @@ async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
     db = Database.connect(settings)
     try:
         # The control plane only: tenants are migrated by `migrate`, not by every command.
-        await runner.run(db.engine, db.admin_url, settings.app_role, wait=True, slugs=[])
+        await runner.run(db.engine, db.admin_url, settings.app_role, wait=True, slugs=[],
+                         app_password=db.app_password())
         done = await commands.tenant_command(db, args)
         if done is not None:
             return done

@@ -52,7 +52,15 @@ class Database:
     async def migrate(self, *, jobs: int = 1) -> RunResult:
         """Upgrade the control plane, make sure the application role exists, and upgrade every tenant (see
         tenants.runner). Waits for a migration already running elsewhere rather than failing."""
-        return await runner.run(self.engine, self.admin_url, self.settings.app_role, jobs=jobs, wait=True)
+        return await runner.run(self.engine, self.admin_url, self.settings.app_role, jobs=jobs, wait=True,
+                                app_password=self.app_password())
+
+    def app_password(self) -> str | None:
+        """The app role's password, when APP_DATABASE_URL gives one for that role."""
+        if not self.settings.app_database_url:
+            return None
+        url = make_url(self.settings.app_database_url)
+        return url.password if url.username == self.settings.app_role and url.password else None
 
     async def open_pool(self) -> asyncpg.Pool:
         if self.pool is None:
@@ -79,9 +87,10 @@ async def is_ready(db: Database) -> bool:
         return False
     try:
         async with pool.acquire(timeout=2) as conn:
+            control = await conn.fetchval("SELECT version_num FROM control.alembic_version")
             behind = await conn.fetchval(
                 "SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
                 migrations.head("tenant"))
-            return bool(behind == 0)
+            return bool(control == migrations.head("control") and behind == 0)
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False

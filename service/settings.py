@@ -38,7 +38,10 @@ class Settings:
     role_prefix: str = "ah"
     auth_issuer: str = DEV_ISSUER
     auth_audience: str = DEFAULT_AUDIENCE
+    # Where the issuer's signing keys are. Unset in production: discovered from the issuer's OIDC metadata.
     auth_jwks_url: str | None = None
+    # A CA bundle for reaching the identity provider (an internal IdP with a private CA); system CAs otherwise.
+    auth_ca_bundle: Path | None = None
     pool_min_size: int = 1
     pool_max_size: int = 10
     log_level: str = "INFO"
@@ -50,6 +53,10 @@ class Settings:
     @property
     def app_role(self) -> str:
         return f"{self.role_prefix}_app"
+
+    @property
+    def uses_dev_issuer(self) -> bool:
+        return self.auth_issuer == DEV_ISSUER and self.auth_jwks_url is None
 
     @property
     def dev_key_path(self) -> Path:
@@ -72,6 +79,8 @@ class Settings:
             kwargs["app_database_url"] = env["APP_DATABASE_URL"]
         if env.get("ALWAYS_HOPE_DATA_DIR"):
             kwargs["data_dir"] = Path(env["ALWAYS_HOPE_DATA_DIR"]).expanduser()
+        if env.get("AUTH_CA_BUNDLE"):
+            kwargs["auth_ca_bundle"] = Path(env["AUTH_CA_BUNDLE"]).expanduser()
         if env.get("ALWAYS_HOPE_ROLE_PREFIX"):
             prefix = env["ALWAYS_HOPE_ROLE_PREFIX"]
             if not (prefix.isascii() and prefix.replace("_", "").isalnum() and prefix[0].isalpha() and len(prefix) <= 16
@@ -97,5 +106,7 @@ class Settings:
         if self.environment is Environment.PRODUCTION:
             if self.database_url is None:
                 raise SettingsError("DATABASE_URL is required in production (the embedded server is for development)")
-            if self.auth_issuer == DEV_ISSUER or self.auth_jwks_url is None:
-                raise SettingsError("AUTH_ISSUER and AUTH_JWKS_URL are required in production")
+            if self.auth_issuer == DEV_ISSUER:
+                raise SettingsError("AUTH_ISSUER is required in production (the development issuer is refused)")
+        if self.auth_ca_bundle is not None and not self.auth_ca_bundle.is_file():
+            raise SettingsError("AUTH_CA_BUNDLE must name a readable file of CA certificates")

@@ -32,7 +32,7 @@ ALEMBIC_LOCK = asyncio.Lock()
 def alembic_dir() -> Path:
     """The repository's ``alembic/`` in a checkout; the copy shipped inside the wheel otherwise."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "alembic", here / "alembic"):
+    for candidate in (here / "alembic", here.parent / "alembic"):
         if (candidate / "env.py").is_file():
             return candidate
     raise RuntimeError("alembic scripts not found beside the tenants package")

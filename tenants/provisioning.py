@@ -39,15 +39,21 @@ class NewTenant:
         return NewTenant(self.slug, name, self.kind, self.rule_template)
 
 
-def ensure_app_role(conn: Connection, app_role: str) -> None:
-    """The login role request traffic uses: NOINHERIT, owns nothing, reads the control plane's registry only."""
+def ensure_app_role(conn: Connection, app_role: str, password: str | None = None) -> None:
+    """The login role request traffic uses: NOINHERIT, owns nothing, reads the control plane's registry only.
+    ``password`` (from APP_DATABASE_URL) is set when given, so password-only servers need no manual step."""
     role = quote_ident(app_role)
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role}).first()
     if exists is None:
         conn.execute(text(f"CREATE ROLE {role} LOGIN NOINHERIT"))
     conn.execute(text(f"ALTER ROLE {role} NOINHERIT"))
+    if password:
+        # ALTER ROLE takes no bind parameters; format(%L) quotes the value inside the server instead.
+        conn.execute(text("SELECT set_config('always_hope.app_password', :p, true)"), {"p": password})
+        conn.execute(text(f"DO $$ BEGIN EXECUTE format('ALTER ROLE {role} PASSWORD %L', "
+                          "current_setting('always_hope.app_password')); END $$"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
-    conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user TO {role}"))
+    conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user, control.alembic_version TO {role}"))
 
 
 def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str, status: str) -> Tenant:

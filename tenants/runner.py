@@ -156,11 +156,11 @@ async def run_lock(admin_url: str, *, wait: bool) -> AsyncIterator[None]:
         await conn.close()
 
 
-async def upgrade_control_plane(engine: AsyncEngine, app_role: str) -> str | None:
+async def upgrade_control_plane(engine: AsyncEngine, app_role: str, app_password: str | None = None) -> str | None:
     async with engine.begin() as conn:
         async with migrations.ALEMBIC_LOCK:
             await conn.run_sync(migrations.upgrade_control)
-        await conn.run_sync(ensure_app_role, app_role)
+        await conn.run_sync(ensure_app_role, app_role, app_password)
         return await conn.run_sync(migrations.current_revision, migrations.CONTROL_SCHEMA)
 
 
@@ -183,13 +183,14 @@ async def pending_jobs(engine: AsyncEngine, target: str, slugs: Sequence[str] | 
 
 
 async def run(engine: AsyncEngine, admin_url: str, app_role: str, *, jobs: int = 4, wait: bool = False,
-              slugs: Sequence[str] | None = None, extra_locations: Sequence[Path] = (),
+              slugs: Sequence[str] | None = None, extra_locations: Sequence[Path] = (), app_password: str | None = None,
               on_start: Callable[[int], None] | None = None,
               on_result: Callable[[TenantResult], None] | None = None) -> RunResult:
     """Upgrade the control plane, then the tenants (all, or those in ``slugs``). ``on_start`` gets the number of
-    tenants to migrate; ``on_result`` each tenant's result as it finishes (for a progress bar)."""
+    tenants to migrate; ``on_result`` each tenant's result as it finishes (for a progress bar). ``app_password``
+    (from APP_DATABASE_URL) is set on the application role when given."""
     async with run_lock(admin_url, wait=wait):
-        control = await upgrade_control_plane(engine, app_role)
+        control = await upgrade_control_plane(engine, app_role, app_password)
         target = migrations.stream_head("tenant", extra_locations)
         todo, results = await pending_jobs(engine, target, slugs, extra_locations)
         if on_start is not None:

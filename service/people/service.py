@@ -41,16 +41,22 @@ async def scope_for(session: TenantSession, principal: Principal) -> Scope:
     return Scope(tuple(await repository.site_ids_for_codes(session, sorted(principal.site_codes))))
 
 
+def _api_name(field: str) -> str:
+    """Messages name fields as the API does (camelCase), since that is what the caller sent."""
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _text(value: str | None, field: str, max_length: int = 100, required: bool = False) -> str | None:
     if value is None:
         if required:
-            raise InvalidInput(f"{field} is required.", field=field)
+            raise InvalidInput(f"{_api_name(field)} is required.", field=field)
         return None
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"{field} must not be empty.", field=field)
+        raise InvalidInput(f"{_api_name(field)} must not be empty.", field=field)
     if len(value) > max_length:
-        raise InvalidInput(f"{field} must be at most {max_length} characters.", field=field)
+        raise InvalidInput(f"{_api_name(field)} must be at most {max_length} characters.", field=field)
     return value or None
 
 
@@ -63,13 +69,13 @@ def validate_fields(fields: dict[str, Any], *, creating: bool, today: date) -> d
     if "date_of_birth" in fields or creating:
         dob = fields.get("date_of_birth")
         if dob is None:
-            raise InvalidInput("date_of_birth is required.", field="date_of_birth")
+            raise InvalidInput("dateOfBirth is required.", field="date_of_birth")
         if dob >= today or dob.year < today.year - 120:
-            raise InvalidInput("date_of_birth must be a past date within a lifetime.", field="date_of_birth")
+            raise InvalidInput("dateOfBirth must be a past date within a lifetime.", field="date_of_birth")
         out["date_of_birth"] = dob
     if "care_status" in fields or creating:
         if fields.get("care_status") not in CARE_STATUSES:
-            raise InvalidInput(f"care_status must be one of {', '.join(CARE_STATUSES)}.", field="care_status")
+            raise InvalidInput(f"careStatus must be one of {', '.join(CARE_STATUSES)}.", field="care_status")
         out["care_status"] = fields["care_status"]
     for name, pattern, example in (("prison_number", PRISON_NUMBER, "A1234BC"),
                                    ("probation_crn", PROBATION_CRN, "X123456")):
@@ -78,14 +84,14 @@ def validate_fields(fields: dict[str, Any], *, creating: bool, today: date) -> d
             if value is not None:
                 value = value.upper()
                 if not pattern.fullmatch(value):
-                    raise InvalidInput(f"{name} must look like {example}.", field=name)
+                    raise InvalidInput(f"{_api_name(name)} must look like {example}.", field=name)
             out[name] = value
     for name in ("la_reference", "responsible_local_authority"):
         if name in fields:
             out[name] = _text(fields[name], name, 100)
     if "entitlement_end_age" in fields:
         if fields["entitlement_end_age"] not in (21, 25):
-            raise InvalidInput("entitlement_end_age must be 21 or 25.", field="entitlement_end_age")
+            raise InvalidInput("entitlementEndAge must be 21 or 25.", field="entitlement_end_age")
         out["entitlement_end_age"] = fields["entitlement_end_age"]
     return out
 

@@ -49,6 +49,8 @@ def site_arg(value: str) -> SiteSpec:
 def add_migrate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=4, help="tenants migrated at once, in worker processes (default 4)")
     p.add_argument("--tenant", action="append", dest="slugs", help="only this tenant (repeatable)")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for a migration already in progress instead of exiting with status 3")
 
 
 def add_tenant_commands(tsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -183,8 +185,8 @@ async def migrate(db: Database, args: argparse.Namespace) -> int:
 
     try:
         with progress:
-            result = await runner.run(db.engine, db.admin_url, db.settings.app_role, jobs=args.jobs, wait=False,
-                                      slugs=args.slugs,
+            result = await runner.run(db.engine, db.admin_url, db.settings.app_role, jobs=args.jobs, wait=args.wait,
+                                      slugs=args.slugs, app_password=db.app_password(),
                                       on_start=lambda n: progress.update(task, total=n), on_result=on_result)
     except MigrationInProgress as exc:
         err.print(f"error: {exc}")

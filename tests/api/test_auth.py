@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 from joserfc import jwt
@@ -12,6 +13,7 @@ from joserfc.jwk import ECKey
 
 from service.auth import DevIssuer, Role, Service
 from service.settings import Settings
+from tenants import migrations
 from tests.conftest import CallerFactory, TenantFactory
 
 QUERY = {"query": "{ me { role } }"}
@@ -118,3 +120,16 @@ async def test_practitioner_needs_a_service(login: CallerFactory, make_tenant: T
         await login(Role.PRACTITIONER, tenant)
     caller = await login(Role.PRACTITIONER, tenant, service=Service.PROBATION)
     assert (await caller.data("{ me { role service } }"))["me"] == {"role": "PRACTITIONER", "service": "PROBATION"}
+
+
+async def test_readyz_reports_a_tenant_left_behind(client: httpx.AsyncClient, make_tenant: TenantFactory,
+                                                   admin_conn: asyncpg.Connection) -> None:
+    tenant = await make_tenant()
+    assert (await client.get("/readyz")).status_code == 200
+    await admin_conn.execute("UPDATE control.tenant SET schema_revision = 't0001' WHERE id = $1", tenant.id)
+    try:
+        assert (await client.get("/readyz")).status_code == 503
+    finally:
+        await admin_conn.execute("UPDATE control.tenant SET schema_revision = $2 WHERE id = $1", tenant.id,
+                                 migrations.head("tenant"))
+    assert (await client.get("/readyz")).status_code == 200

@@ -109,3 +109,16 @@ async def test_migrate_reaches_every_tenant_and_is_idempotent(db: Database, admi
     behind = await admin_conn.fetchval("SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
                                        migrations.head("tenant"))
     assert behind == 0
+
+
+async def test_migrate_sets_the_app_role_password_from_app_database_url(db: Database,
+                                                                        admin_conn: asyncpg.Connection) -> None:
+    from dataclasses import replace
+
+    url = f"postgresql://{db.settings.app_role}:s3cret-'quoted@127.0.0.1/x"
+    with_password = Database(settings=replace(db.settings, app_database_url=url), admin_url=db.admin_url,
+                             engine=db.engine)
+    await with_password.migrate()
+    stored = await admin_conn.fetchval("SELECT rolpassword FROM pg_authid WHERE rolname = $1", db.settings.app_role)
+    assert stored is not None
+    assert stored.startswith("SCRAM-SHA-256$")
