@@ -18,10 +18,15 @@ from service.rules.service import RuleBook
 from service.rules.service import rule_book as read_rule_book
 
 
+# The clock, read once per request. A module attribute so a test can move the day under a running service.
+clock = date.today
+
+
 def today(ctx: Context) -> date:
     """One day per request, so every field of one answer agrees even across midnight."""
-    day = ctx.extras.setdefault("rules.today", date.today())
-    assert isinstance(day, date)
+    if "rules.today" not in ctx.extras:
+        ctx.extras["rules.today"] = clock()
+    day: date = ctx.extras["rules.today"]
     return day
 
 
