@@ -13,12 +13,10 @@ import strawberry
 from service.api.common import Node, UserError, attempt
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id, to_global_id
-from service.errors import InvalidInput, NotFound
+from service.errors import NotFound
 from service.people import loaders, repository
 from service.people import service as people
 from service.rules import api as rules_api
-from service.rules import loaders as rules_loaders
-from service.rules import service as rules
 
 
 @strawberry.enum
@@ -184,31 +182,14 @@ async def young_adults_at_site(info: Info, site_id: uuid.UUID, first: int, after
     if not scope.covers(site_id) or await loaders.sites(ctx).load(site_id) is None:
         raise NotFound("No such site.", field="siteId")
     if due_within_days is not None or overdue_only:
-        rows = await _by_due(info, site_id, scope.site_ids, cursor_id(after), first, due_within_days, overdue_only)
+        rows = await rules_api.due_caseload(info, site_id, scope.site_ids, cursor_id(after), first, due_within_days,
+                                            overdue_only)
     else:
         rows = await repository.young_adults_at_site(ctx.tenant(), site_id, scope.site_ids, cursor_id(after),
                                                      first + 1)
     for row in rows[:first]:
         ctx.consults.consulted("YoungAdult", row["id"], row["id"])
     return connection(rows, first, YoungAdult.from_row, lambda r: r["id"])
-
-
-async def _by_due(info: Info, site_id: uuid.UUID, visible: tuple[uuid.UUID, ...] | None, after: uuid.UUID | None,
-                  first: int, due_within_days: int | None, overdue_only: bool) -> list[asyncpg.Record]:
-    """A page of the caseload filtered and ordered by what is due: two statements whatever the page size."""
-    ctx = info.context
-    ordered = await rules.caseload_by_due(ctx.tenant(), await rules_loaders.rule_book(ctx), site_id, visible,
-                                          rules_loaders.today(ctx), due_within_days, overdue_only)
-    ids = [young_adult_id for young_adult_id, _ in ordered]
-    if after is not None and after not in ids:
-        raise InvalidInput("`after` is no longer in this list (what is due has changed); start from the first page.",
-                           field="after")
-    start = 0 if after is None else ids.index(after) + 1
-    page = ordered[start:start + first + 1]
-    for young_adult_id, items in page:
-        rules_loaders.due_items_of(ctx).prime(young_adult_id, items)
-    found = {r["id"]: r for r in await repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], visible)}
-    return [found[i] for i, _ in page if i in found]
 
 
 async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node | None:

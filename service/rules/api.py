@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from service.api.common import UserError, user_error
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound
 from service.people import loaders as people_loaders
 from service.people import repository as people_repository
 from service.rules import catalogue, loaders, repository
@@ -186,6 +186,26 @@ def _batch(input: ChangePracticeRulesInput, today: dt.date) -> rules.ChangeBatch
 async def due_items_of(info: Info, young_adult_id: uuid.UUID) -> list[DueItem]:
     """For YoungAdult.dueItems: batched across a page of young adults."""
     return [DueItem.of(i) for i in await loaders.due_items_of(info.context).load(young_adult_id)]
+
+
+async def due_caseload(info: Info, site_id: uuid.UUID, visible: tuple[uuid.UUID, ...] | None, after: uuid.UUID | None,
+                  first: int, due_within_days: int | None, overdue_only: bool) -> list[asyncpg.Record]:
+    """For youngAdults(dueWithinDays:, overdueOnly:): up to ``first + 1`` young-adult rows of a site's caseload,
+    filtered and ordered by what is due, in two statements whatever the page size."""
+    ctx = info.context
+    ordered = await rules.caseload_by_due(ctx.tenant(), await loaders.rule_book(ctx), site_id, visible,
+                                          loaders.today(ctx), due_within_days, overdue_only)
+    ids = [young_adult_id for young_adult_id, _ in ordered]
+    if after is not None and after not in ids:
+        raise InvalidInput("`after` is no longer in this list (what is due has changed); start from the first page.",
+                           field="after")
+    start = 0 if after is None else ids.index(after) + 1
+    page = ordered[start:start + first + 1]
+    for young_adult_id, items in page:
+        loaders.due_items_of(ctx).prime(young_adult_id, items)
+    rows = await people_repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], visible)
+    found = {r["id"]: r for r in rows}
+    return [found[i] for i, _ in page if i in found]
 
 
 async def _preview_young_adults(info: Info, diffs: list[rules.YoungAdultDiff]) -> list[YoungAdultDueChanges]:

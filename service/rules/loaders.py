@@ -17,7 +17,6 @@ from service.rules.due import DueItem, due_items
 from service.rules.service import RuleBook
 from service.rules.service import rule_book as read_rule_book
 
-
 # The clock, read once per request. A module attribute so a test can move the day under a running service.
 clock = date.today
 

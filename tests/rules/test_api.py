@@ -68,6 +68,7 @@ def change(rule: str, value: Any, site: str | None = None, **batch: Any) -> dict
 
 async def effective(caller: Caller, site: str | None, rule: str, on: date | None = None) -> dict[str, Any]:
     rows = (await caller.data(RULES, {"site": site, "on": on.isoformat() if on else None}))["practiceRules"]
+    row: dict[str, Any]
     [row] = [r for r in rows if r["rule"] == rule]
     return row
 
@@ -102,7 +103,8 @@ async def test_a_site_rule_change_moves_due_items_for_that_site_only(
     assert (await due(admin, a)) == before[a], "a preview saves nothing"
 
     saved = (await admin.data(CHANGE, proposal))["changePracticeRules"]
-    assert saved["errors"] == [] and saved["batchId"]
+    assert saved["errors"] == []
+    assert saved["batchId"]
     assert saved["changes"] == [{"rule": "plan_review_interval_weeks", "siteCode": "BSI", "value": 6,
                                  "effectiveFrom": TODAY.isoformat(), "author": "admin-wm",
                                  "reason": "Brinsford reviews every 6 weeks"}]
@@ -153,9 +155,11 @@ async def test_a_batch_is_all_or_nothing_and_every_problem_is_reported(make_tena
         {"rule": "accepted_care_statuses", "value": ["RELEVANT", "ADOPTED"]},
         {"rule": "no_such_rule", "value": 1},
         {"rule": "handover_alert_weeks", "siteCode": "XYZ", "value": 4},
+        {"rule": "min_months_to_release_at_referral", "siteCode": "cov-lc", "value": 8},
     ]}}
     payload = (await admin.data(CHANGE, batch))["changePracticeRules"]
-    assert payload["batchId"] is None and payload["changes"] == []
+    assert payload["batchId"] is None
+    assert payload["changes"] == []
     assert [(e["field"], e["message"]) for e in payload["errors"]] == [
         ("changes[1].value", "pre_release_meeting_weeks must be between 2 and 26 weeks; got 1."),
         ("changes[2].value", "eligible_age_range: min must not be greater than max."),
@@ -163,6 +167,7 @@ async def test_a_batch_is_all_or_nothing_and_every_problem_is_reported(make_tena
                              "OTHER_CARE_EXPERIENCED."),
         ("changes[4].rule", "There is no practice rule named 'no_such_rule'; see ruleCatalogue."),
         ("changes[5].siteCode", "There is no site 'XYZ' in this tenant."),
+        ("changes[6].rule", "min_months_to_release_at_referral is changed twice for the same level in this batch."),
     ]
     history = (await admin.data(HISTORY, {}))["practiceRuleHistory"]["edges"]
     assert history == []
