@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -56,3 +57,10 @@ def due_items_of(ctx: Context) -> DataLoader[uuid.UUID, list[DueItem]]:
         found = {r["young_adult_id"]: due_items(r, book.values(r["site_code"]), on) for r in rows}
         return [found.get(k, []) for k in keys]
     return ctx.loader("rules.due_items", lambda _session: load)
+
+
+async def rules_at_site(ctx: Context, site_code: str | None) -> dict[str, Any]:
+    """Rule values in force today at a site (None: the tenant level), for features that enforce a rule (referral
+    checks, plan sign-off, vetting, caseload caps): ``(await rules_at_site(ctx, "BSI"))["coordinator_caseload_cap"]``.
+    """
+    return (await rule_book(ctx)).values(site_code)

@@ -10,12 +10,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from service.api.context import Context
 from service.api.relay import to_global_id
 from service.api.session import TenantSession
-from service.auth import Role, Service
+from service.auth import Principal, Role, Service
 from service.db import Database
 from service.demo import seed_demo
 from service.errors import NotFound
+from service.rules.loaders import rules_at_site
 from service.rules.service import apply_template
 from tenants import registry
 from tests.conftest import Caller, CallerFactory, TenantFactory
@@ -139,6 +141,9 @@ async def test_a_tenant_starts_from_a_template_copied_not_linked(make_tenant: Te
     assert rules["due_soon_days"] == {"rule": "due_soon_days", "value": 10, "level": "TENANT", "setBy": "onboarding",
                                       "reason": f"Started from the rule template {name!r}."}
     assert rules["min_months_to_release_at_referral"]["value"] == 9
+    ctx = Context(principal=Principal("feature-code", Role.TENANT_ADMIN, tenant=tenant), db=db)
+    assert (await rules_at_site(ctx, "COV-LC"))["min_months_to_release_at_referral"] == 9
+    assert (await rules_at_site(ctx, None))["min_months_to_release_at_referral"] == 6
     with pytest.raises(NotFound):
         await apply_template(db.engine, tenant.id, "no-such-template", "onboarding")
 
