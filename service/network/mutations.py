@@ -17,7 +17,7 @@ import strawberry
 from service.api.common import UserError, attempt
 from service.api.context import Context, Info
 from service.api.relay import expect_id
-from service.network import loaders, members
+from service.network import loaders, members, repository
 from service.network import service as network
 from service.network.api import (
     LifelongLinksCase,
@@ -30,6 +30,7 @@ from service.network.api import (
     Relationship,
     VettingDecision,
 )
+from service.people.loaders import scope
 
 
 @strawberry.input(description="Refer a young adult to a Lifelong Links service (opens the case at REFERRED).")
@@ -194,9 +195,8 @@ async def _case(ctx: Context, action: Callable[[], Awaitable[asyncpg.Record]]) -
 async def _member(ctx: Context, action: Callable[[], Awaitable[uuid.UUID]]) -> NetworkMemberPayload:
     async def run() -> asyncpg.Record:
         member_id = await action()
-        loaders.members(ctx).clear(member_id)
-        row = await loaders.members(ctx).load(member_id)
-        assert row is not None
+        (row,) = await repository.members_by_id(ctx.tenant(), [member_id], (await scope(ctx)).site_ids)
+        loaders.members(ctx).prime(member_id, row, force=True)
         return row
     row, errors = await attempt(ctx, run)
     return NetworkMemberPayload(network_member=None if row is None else NetworkMember.from_row(row), errors=errors)
