@@ -5,29 +5,13 @@ and nothing at all for another tenant."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 from graphql import OperationDefinitionNode, parse, validate
 
 from service.api.schema import schema
 from service.auth import Role
 from tests.conftest import CallerFactory, TenantFactory
-from tests.network.world import World, build_world, day, operation_files, plan_goal
-
-
-async def add_member(world: World, case_id: str, given: str, relationship: str, known_before: bool,
-                     identified: int, **contact: str) -> dict[str, Any]:
-    return await world.ops.ok(world.staff["coordinator"], "NetworkAddMember", {
-        "caseId": case_id, "givenName": given, "familyName": "Example-Member", "relationship": relationship,
-        "knownBefore": known_before, "identifiedOn": day(identified), **contact})
-
-
-async def move(world: World, who: str, member: dict[str, Any], status: str, when: int) -> dict[str, Any]:
-    moved = await world.ops.ok(world.staff[who], "NetworkMoveMemberStatus", {
-        "id": member["id"], "version": member["version"], "status": status, "changedOn": day(when)})
-    member["version"] = moved["version"]
-    return moved
+from tests.network.world import add_member, build_world, day, move, operation_files, plan_goal
 
 
 async def test_a_case_from_referral_to_an_agreed_support_plan(
@@ -63,11 +47,14 @@ async def test_a_case_from_referral_to_an_agreed_support_plan(
         "id": case["id"], "version": case["version"], "stage": "SEARCHING", "enteredOn": day(-50)})
 
     # The network: one person known before the referral, three found by search, one who will decline.
-    aunt = await add_member(world, case["id"], "Pat", "RELATIVE", True, -70, phone="07700 900123",
+    aunt = await add_member(world, case["id"], given="Pat", relationship="RELATIVE", known_before=True,
+                            identified=-70, phone="07700 900123",
                             email="pat@example.org", address="1 Example Street, Birmingham")
-    carer = await add_member(world, case["id"], "Jo", "FORMER_FOSTER_CARER", False, -45, phone="07700 900456")
-    teacher = await add_member(world, case["id"], "Lee", "TEACHER", False, -44, email="lee@example.org")
-    cousin = await add_member(world, case["id"], "Kim", "RELATIVE", False, -43)
+    carer = await add_member(world, case["id"], given="Jo", relationship="FORMER_FOSTER_CARER", identified=-45,
+                             phone="07700 900456")
+    teacher = await add_member(world, case["id"], given="Lee", relationship="TEACHER", identified=-44,
+                               email="lee@example.org")
+    cousin = await add_member(world, case["id"], given="Kim", relationship="RELATIVE", identified=-43)
     members = [aunt, carer, teacher, cousin]
     case = await ops.ok(coordinator, "NetworkMoveLifelongLinksStage", {
         "id": case["id"], "version": case["version"], "stage": "CONTACTING", "enteredOn": day(-40)})

@@ -92,6 +92,7 @@ class World:
     sites: dict[str, str]
     staff: dict[str, Caller]
     practitioners: dict[str, str]  # global ids
+    subjects: dict[str, str]
     admin: Caller
     young_adult: str
     ops: Operations
@@ -103,8 +104,9 @@ async def build_world(make_tenant: TenantFactory, login: CallerFactory, admin_co
     schema = tenant.schema
     staff: dict[str, Caller] = {}
     practitioners: dict[str, str] = {}
+    subjects: dict[str, str] = {}
     for who, (service, site, role) in STAFF.items():
-        subject = f"{who}-{secrets.token_hex(4)}"
+        subject = subjects[who] = f"{who}-{secrets.token_hex(4)}"
         staff[who] = await login(Role.PRACTITIONER, tenant, service=service, sites=(site,), subject=subject)
         practitioner_id = await admin_conn.fetchval(
             f'INSERT INTO "{schema}".practitioner (subject, given_name, family_name, service, role) '
@@ -113,7 +115,8 @@ async def build_world(make_tenant: TenantFactory, login: CallerFactory, admin_co
             f'INSERT INTO "{schema}".practitioner_site (practitioner_id, site_id) '
             f'SELECT $1, id FROM "{schema}".site WHERE code = $2', practitioner_id, site)
         practitioners[who] = to_global_id("Practitioner", practitioner_id)
-    admin = await login(Role.TENANT_ADMIN, tenant)
+    subjects["tenant_admin"] = f"admin-{secrets.token_hex(4)}"
+    admin = await login(Role.TENANT_ADMIN, tenant, subject=subjects["tenant_admin"])
     sites = {s["code"]: s["id"] for s in (await admin.data("{ sites { id code } }"))["sites"]}
     created = await staff["pom"].data(
         "mutation($i: CreateYoungAdultInput!) { createYoungAdult(input: $i) { youngAdult { id } errors { code } } }",
@@ -127,7 +130,7 @@ async def build_world(make_tenant: TenantFactory, login: CallerFactory, admin_co
     await admin_conn.execute(
         f'INSERT INTO "{schema}".team_member (young_adult_id, practitioner_id, team_role) '
         "VALUES ($1, $2, 'PERSONAL_ADVISER')", ya, raw_id(practitioners["pa"]))
-    return World(tenant, sites, staff, practitioners, admin, young_adult, ops or Operations())
+    return World(tenant, sites, staff, practitioners, subjects, admin, young_adult, ops or Operations())
 
 
 async def plan_goal(admin_conn: asyncpg.Connection, world: World, description: str, action: str,
@@ -149,3 +152,24 @@ async def plan_goal(admin_conn: asyncpg.Connection, world: World, description: s
         f'INSERT INTO "{schema}".plan_action (plan_goal_id, description, owner_service) '
         "VALUES ($1, $2, 'LEAVING_CARE') RETURNING lineage_id", goal["id"], action)
     return goal["lineage_id"], action_lineage
+
+
+async def open_case(world: World, referred: int = -60) -> dict[str, Any]:
+    return await world.ops.ok(world.staff["pa"], "NetworkReferToLifelongLinks", {
+        "youngAdultId": world.young_adult, "siteId": world.sites["WM-LL"],
+        "coordinatorId": world.practitioners["coordinator"], "referredOn": day(referred)})
+
+
+async def add_member(world: World, case_id: str, *, given: str = "Pat", relationship: str = "RELATIVE",
+                     known_before: bool = False, identified: int = -50, **contact: str) -> dict[str, Any]:
+    return await world.ops.ok(world.staff["coordinator"], "NetworkAddMember", {
+        "caseId": case_id, "givenName": given, "familyName": "Example-Member", "relationship": relationship,
+        "knownBefore": known_before, "identifiedOn": day(identified), **contact})
+
+
+async def move(world: World, who: str, member: dict[str, Any], status: str, when: int) -> dict[str, Any]:
+    """Move a member's status (updating the version held in ``member``)."""
+    moved = await world.ops.ok(world.staff[who], "NetworkMoveMemberStatus", {
+        "id": member["id"], "version": member["version"], "status": status, "changedOn": day(when)})
+    member["version"] = moved["version"]
+    return moved
