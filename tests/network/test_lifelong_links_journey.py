@@ -204,6 +204,18 @@ async def test_a_case_from_referral_to_an_agreed_support_plan(
         "id": aunt["id"], "version": lapsed["version"], "status": "ACTIVE"})
     assert back["message"] == "ACTIVE is refused: the member has withdrawn consent to be contacted."
 
+    # Every view and change is on the audit trail; contact details were disclosed to the two with need-to-know.
+    audit = await admin_conn.fetch(
+        f'SELECT actor_subject, action, subject_type, fields FROM "{world.tenant.schema}".audit_event')
+    kinds = {(r["action"], r["subject_type"]) for r in audit}
+    assert {("CREATE", "LifelongLinksCase"), ("ALTER", "LifelongLinksCase"), ("CREATE", "LifelongLinksObjective"),
+            ("ALTER", "LifelongLinksObjective"), ("CREATE", "NetworkMember"), ("ALTER", "NetworkMember"),
+            ("CREATE", "NetworkCommitment"), ("ALTER", "NetworkCommitment"), ("CREATE", "NetworkMeeting"),
+            ("CREATE", "Consent"), ("ALTER", "Consent"), ("CONSULT", "LifelongLinksCase"),
+            ("CONSULT", "NetworkMember"), ("CONSULT", "NetworkCommitment"), ("CONSULT", "NetworkMeeting"),
+            ("CONSULT", "NetworkMeasures"), ("CONSULT", "Consent"), ("DISCLOSE", "NetworkMember")} <= kinds
+    disclosed_to = {r["actor_subject"] for r in audit if r["action"] == "DISCLOSE"}
+    assert disclosed_to == {world.subjects["coordinator"], world.subjects["pa"]}
     assert ops.used == set(operation_files()), set(operation_files()) - ops.used
 
 
