@@ -270,6 +270,7 @@ class NetworkMember(Node):
 class NetworkCommitment(Node):
     raw_id: strawberry.Private[uuid.UUID]
     member_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     goal_lineage_id: uuid.UUID | None
     action_lineage_id: uuid.UUID | None
     description: str
@@ -281,7 +282,8 @@ class NetworkCommitment(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> NetworkCommitment:
         return cls(id=strawberry.ID(to_global_id("NetworkCommitment", row["id"])), raw_id=row["id"],
-                   member_id=row["member_id"], goal_lineage_id=row["goal_lineage_id"],
+                   member_id=row["member_id"], young_adult_id=row["young_adult_id"],
+                   goal_lineage_id=row["goal_lineage_id"],
                    action_lineage_id=row["action_lineage_id"], description=row["description"],
                    starts_on=row["starts_on"], ends_on=row["ends_on"], status=CommitmentStatus(row["status"]),
                    version=row["version"])
@@ -425,10 +427,15 @@ class NetworkQuery:
                                           goal_lineage_id: uuid.UUID | None = None,
                                           action_lineage_id: uuid.UUID | None = None) -> list[NetworkCommitment]:
         raw = await visible_young_adult(info, young_adult_id)
-        rows = await loaders.commitments_of_young_adult(info.context).load(raw)
-        return [commitment(info.context, r) for r in rows
-                if (goal_lineage_id is None or r["goal_lineage_id"] == goal_lineage_id)
-                and (action_lineage_id is None or r["action_lineage_id"] == action_lineage_id)]
+        if action_lineage_id is not None:  # the same loaders PlanGoal.commitments and PlanAction.commitments use
+            found = await commitments_for_action(info, action_lineage_id)
+        elif goal_lineage_id is not None:
+            found = await commitments_for_goal(info, goal_lineage_id)
+        else:
+            rows = await loaders.commitments_of_young_adult(info.context).load(raw)
+            found = [commitment(info.context, r) for r in rows]
+        return [c for c in found if c.young_adult_id == raw
+                and (goal_lineage_id is None or c.goal_lineage_id == goal_lineage_id)]
 
     @strawberry.field(description="The young adult's Lifelong Links meetings, oldest first.")
     async def network_meetings(self, info: Info, young_adult_id: strawberry.ID) -> list[NetworkMeeting]:
