@@ -19,6 +19,7 @@ from service.api.schema import schema
 from service.api.session import TenantSession
 from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
 from service.db import Database, is_ready
+from service.rules.catalogue import json_schema as rules_json_schema
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ def create_app(db: Database) -> Starlette:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
+    async def rules_schema(request: Request) -> Response:
+        # The catalogue is the published contract of the settings screen, not tenant data: no token needed.
+        return JSONResponse(rules_json_schema(), media_type="application/schema+json")
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
@@ -102,6 +107,7 @@ def create_app(db: Database) -> Starlette:
             Route("/graphql", GraphQLEndpoint(db, verifier), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/rules/schema.json", rules_schema),
         ],
         lifespan=lifespan,
     )

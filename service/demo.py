@@ -14,6 +14,7 @@ from sqlalchemy import text
 from service.api.session import TenantSession
 from service.db import Database
 from service.people import repository
+from service.rules.service import apply_template
 from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant
 
@@ -33,6 +34,8 @@ DEMO_TENANTS = {
         ("STF-PDU", "Staffordshire probation delivery unit", "PROBATION"),
     ]),
 }
+# Each demo tenant starts from a practice-rule template, as onboarding does.
+RULE_TEMPLATES = {"west-midlands": "west-midlands-pilot", "womens-initiative": "defaults"}
 GIVEN = ["Alex", "Jordan", "Sam", "Casey", "Riley", "Jamie", "Taylor", "Morgan", "Charlie", "Robin", "Quinn", "Drew"]
 CARE = ["ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING", "OTHER_CARE_EXPERIENCED"]
 PRACTITIONER_ROLES = {"PRISON": ("PRISON", "POM"), "PROBATION": ("PROBATION", "COM"),
@@ -85,6 +88,7 @@ async def seed_demo(db: Database, people_per_site: int = 6) -> list[str]:
             await session.finish(commit=False)
             raise
         await session.finish(commit=True)
+        await apply_template(db.engine, tenant.id, RULE_TEMPLATES.get(slug, "defaults"), "demo-seed")
         created.append(slug)
     return created
 

@@ -103,6 +103,13 @@ async def set_rule_template(engine: AsyncEngine, tenant: TenantRecord, template:
     return dataclasses.replace(tenant, rule_template=template)
 
 
+async def has_practice_rules(engine: AsyncEngine, tenant: TenantRecord) -> bool:
+    """Whether the tenant has any practice-rule version yet (onboarding copies its template once)."""
+    async with engine.connect() as conn:
+        return bool((await conn.execute(text("SELECT EXISTS (SELECT 1 FROM control.rule_change WHERE tenant_id = :t)"),
+                                        {"t": tenant.id})).scalar())
+
+
 async def record_event(conn: AsyncConnection, tenant: TenantRecord, action: str, actor: str,
                        from_status: str | None = None, to_status: str | None = None) -> None:
     await conn.execute(text("INSERT INTO control.tenant_event (tenant_id, slug, action, from_status, to_status, actor) "

@@ -54,6 +54,8 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
                           "current_setting('always_hope.app_password')); END $$"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
     conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user, control.alembic_version TO {role}"))
+    # Practice rules are read at request time by the app role; it never writes them (see service/rules/service.py).
+    conn.execute(text(f"GRANT SELECT ON control.rule_change, control.rule_template TO {role}"))
 
 
 def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str, status: str) -> Tenant:

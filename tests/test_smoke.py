@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,17 +47,26 @@ def postgres_running_in(data_dir: Path) -> bool:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[str]]]:
-    env = env_for(tmp_path)
+def data_dir() -> Iterator[Path]:
+    """Not pytest's tmp_path: as root, the embedded server runs as another user, which must be able to reach the
+    directory; pytest's base temp directory is private to root."""
+    path = Path(tempfile.mkdtemp(prefix="always-hope-smoke-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def served(data_dir: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[str]]]:
+    env = env_for(data_dir)
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
+    log = (data_dir / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert proc.poll() is None, (data_dir / "serve.log").read_text()
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
@@ -76,7 +87,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Pop
 
 
 def test_serve_on_embedded_postgres_answers_graphql_and_stops_cleanly(
-        served: tuple[str, dict[str, str], subprocess.Popen[str]], tmp_path: Path) -> None:
+        served: tuple[str, dict[str, str], subprocess.Popen[str]], data_dir: Path) -> None:
     base, env, proc = served
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     ide = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
@@ -96,17 +107,17 @@ def test_serve_on_embedded_postgres_answers_graphql_and_stops_cleanly(
     assert len(names) == 3
     assert all(n.startswith("Example-") for n in names)  # demo people are visibly synthetic
 
-    assert postgres_running_in(tmp_path)
+    assert postgres_running_in(data_dir)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 130  # uvicorn drains, then re-raises SIGINT: the shell convention for Ctrl-C
     deadline = time.monotonic() + 10
-    while postgres_running_in(tmp_path) and time.monotonic() < deadline:
+    while postgres_running_in(data_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not postgres_running_in(tmp_path), "Ctrl-C must stop the embedded server"
+    assert not postgres_running_in(data_dir), "Ctrl-C must stop the embedded server"
 
 
-def test_restart_keeps_data_and_does_not_reseed(tmp_path: Path) -> None:
-    env = env_for(tmp_path)
+def test_restart_keeps_data_and_does_not_reseed(data_dir: Path) -> None:
+    env = env_for(data_dir)
     cli("tenants", "create", "north-east", "--name", "North East", "--kind", "region", env=env)
     listed = cli("tenants", "list", env=env)
     assert "north-east\tREGION\tACTIVE\tNorth East" in listed

@@ -58,15 +58,24 @@ async def write(session: TenantSession, principal: Principal, request_id: str, e
 
 @dataclass
 class ConsultLog:
-    """Views seen during one request, written once when the operation ends (deduplicated)."""
+    """Views seen during one request (consulted records, disclosed need-to-know fields), written once when the
+    operation ends (deduplicated)."""
 
-    pending: dict[tuple[str, uuid.UUID, tuple[str, ...]], AuditEvent] = field(default_factory=dict)
+    pending: dict[tuple[AuditAction, str, uuid.UUID, tuple[str, ...]], AuditEvent] = field(default_factory=dict)
 
     def consulted(self, subject_type: str, subject_id: uuid.UUID, young_adult_id: uuid.UUID | None,
                   fields: tuple[str, ...] = ()) -> None:
-        key = (subject_type, subject_id, fields)
+        key = (AuditAction.CONSULT, subject_type, subject_id, fields)
         if key not in self.pending:
             self.pending[key] = AuditEvent(AuditAction.CONSULT, subject_type, subject_id, young_adult_id, fields)
+
+    def disclosed(self, subject_type: str, subject_id: uuid.UUID, young_adult_id: uuid.UUID | None,
+                  field_name: str) -> None:
+        """A need-to-know field was shown: one DISCLOSE event per record, naming every such field shown."""
+        key = (AuditAction.DISCLOSE, subject_type, subject_id, ())
+        seen = self.pending.get(key)
+        fields = tuple(sorted({field_name, *(seen.fields if seen else ())}))
+        self.pending[key] = AuditEvent(AuditAction.DISCLOSE, subject_type, subject_id, young_adult_id, fields)
 
     async def flush(self, session: TenantSession, principal: Principal, request_id: str) -> None:
         events, self.pending = list(self.pending.values()), {}

@@ -16,6 +16,7 @@ from service.api.relay import Connection, check_first, connection, cursor_id, ex
 from service.errors import NotFound
 from service.people import loaders, repository
 from service.people import service as people
+from service.rules import api as rules_api
 
 
 @strawberry.enum
@@ -166,15 +167,26 @@ class YoungAdult(Node):
     async def enrolments(self, info: Info) -> list[Enrolment]:
         return [Enrolment.from_row(r) for r in await loaders.enrolments_of(info.context).load(self.raw_id)]
 
+    @strawberry.field(description="What is due, from the practice rules in force at the young adult's governing "
+                                  "site (their earliest-identified current enrolment), earliest first.")
+    async def due_items(self, info: Info) -> list[rules_api.DueItem]:
+        return await rules_api.due_items_of(info, self.raw_id)
+
 
 async def young_adults_at_site(info: Info, site_id: uuid.UUID, first: int, after: str | None,
+                               due_within_days: int | None = None, overdue_only: bool = False,
                                ) -> Connection[YoungAdult]:
     ctx = info.context
     first = check_first(first)
     scope = await loaders.scope(ctx)
     if not scope.covers(site_id) or await loaders.sites(ctx).load(site_id) is None:
         raise NotFound("No such site.", field="siteId")
-    rows = await repository.young_adults_at_site(ctx.tenant(), site_id, scope.site_ids, cursor_id(after), first + 1)
+    if due_within_days is not None or overdue_only:
+        rows = await rules_api.due_caseload(info, site_id, scope.site_ids, cursor_id(after), first, due_within_days,
+                                            overdue_only)
+    else:
+        rows = await repository.young_adults_at_site(ctx.tenant(), site_id, scope.site_ids, cursor_id(after),
+                                                     first + 1)
     for row in rows[:first]:
         ctx.consults.consulted("YoungAdult", row["id"], row["id"])
     return connection(rows, first, YoungAdult.from_row, lambda r: r["id"])
@@ -211,13 +223,16 @@ class PeopleQuery:
         await loaders.scope(info.context)
         return [Site.from_row(r) for r in await repository.sites(info.context.tenant())]
 
-    @strawberry.field(description="Young adults enrolled at a site, by family name then given name.")
+    @strawberry.field(description="Young adults enrolled at a site, by family name then given name; with "
+                                  "`dueWithinDays` (open items due within that many days, overdue included) or "
+                                  "`overdueOnly`, only those, soonest due first.")
     async def young_adults(self, info: Info, site_id: strawberry.ID, first: int = 20, after: str | None = None,
+                           due_within_days: int | None = None, overdue_only: bool = False,
                            ) -> Connection[YoungAdult]:
         raw = expect_id(site_id, "Site", "siteId")
         if raw is None:
             raise NotFound("No such site.", field="siteId")
-        return await young_adults_at_site(info, raw, first, after)
+        return await young_adults_at_site(info, raw, first, after, due_within_days, overdue_only)
 
 
 @strawberry.input

@@ -27,6 +27,7 @@ from tenants.templates import RULE_TEMPLATES
 @strawberry.enum(description="An onboarding step.")
 class OnboardingAction(enum.Enum):
     CREATE_TENANT = "CREATE_TENANT"
+    APPLY_RULE_TEMPLATE = "APPLY_RULE_TEMPLATE"
     ADD_SITE = "ADD_SITE"
     GRANT_ADMIN = "GRANT_ADMIN"
     ACTIVATE = "ACTIVATE"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from service.auth import Role
 from service.db import Database
 from service.errors import Conflict, DomainError, InvalidInput
+from service.rules.service import apply_template
 from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.service import GrantSpec, SiteSpec, ensure_grant, ensure_site, validate_subject
 from tenants import lifecycle
@@ -30,6 +31,7 @@ from tenants.templates import validate_template
 
 class Action(enum.StrEnum):
     CREATE_TENANT = "CREATE_TENANT"
+    APPLY_RULE_TEMPLATE = "APPLY_RULE_TEMPLATE"
     ADD_SITE = "ADD_SITE"
     GRANT_ADMIN = "GRANT_ADMIN"
     ACTIVATE = "ACTIVATE"
@@ -129,6 +131,14 @@ async def ensure_tenant(db: Database, new: NewTenant, actor: str) -> tuple[Tenan
     return found, Outcome.ALREADY_DONE
 
 
+async def ensure_practice_rules(db: Database, tenant: TenantRecord, template: str, actor: str) -> Step:
+    """Copy the rule template into the tenant's practice rules, once: a tenant with any rule version keeps them."""
+    if await lifecycle.has_practice_rules(db.engine, tenant):
+        return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.ALREADY_DONE)
+    await apply_template(db.engine, tenant.id, template, actor)
+    return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.CREATED)
+
+
 async def ensure_sites(db: Database, tenant: TenantRecord, sites: Sequence[SiteSpec]) -> list[Step]:
     """Add sites in one tenant transaction: a refused site undoes the others of this call."""
     steps = []
@@ -184,6 +194,7 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
         tenant, done = await ensure_tenant(db, NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template), actor)
         result.tenant = tenant
         result.steps.append(Step(Action.CREATE_TENANT, tenant.slug, done))
+        result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor))
         result.steps.extend(await ensure_sites(db, tenant, spec.sites))
         for subject, display in spec.admins:
             result.steps.append(await ensure_admin(db, tenant, subject, display))

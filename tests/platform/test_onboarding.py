@@ -34,7 +34,8 @@ async def test_onboard_through_the_api_then_use_the_tenant_at_once(login: Caller
     assert done["errors"] == []
     assert done["tenant"] == {"slug": slug, "status": "ACTIVE"}
     assert [(s["action"], s["target"], s["outcome"]) for s in done["steps"]] == [
-        ("CREATE_TENANT", slug, "CREATED"), ("ADD_SITE", "DUR", "CREATED"), ("ADD_SITE", "NE-LC", "CREATED"),
+        ("CREATE_TENANT", slug, "CREATED"), ("APPLY_RULE_TEMPLATE", "west-midlands-pilot", "CREATED"),
+        ("ADD_SITE", "DUR", "CREATED"), ("ADD_SITE", "NE-LC", "CREATED"),
         ("GRANT_ADMIN", admin, "CREATED"), ("ACTIVATE", slug, "UPDATED")]
     assert done["checklist"]["missing"] == ["PRACTITIONER", "PROBATION_SITE", "LIFELONG_LINKS_SITE"]
     assert done["checklist"]["ruleTemplate"] == "west-midlands-pilot"

@@ -1,14 +1,14 @@
 """Tenant lifecycle: the rule template a tenant was onboarded from, its lifecycle history, and deletion records.
 
-Revision ID: c0002
-Revises: c0001
+Revision ID: c0003
+Revises: c0002
 Create Date: 2026-11-23
 """
 
 from alembic import op
 
-revision = "c0002"
-down_revision = "c0001"
+revision = "c0003"
+down_revision = "c0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,41 @@
+"""Per-request DataLoaders for consent records."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import asyncpg
+from strawberry.dataloader import DataLoader
+
+from service.api.context import Context
+from service.consent import repository
+from service.people.loaders import scope
+
+
+def consents(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+    async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
+        rows = await repository.consents_by_id(ctx.tenant(), keys, (await scope(ctx)).site_ids)
+        found = {r["id"]: r for r in rows}
+        return [found.get(k) for k in keys]
+    return ctx.loader("consents", lambda _session: load)
+
+
+def consents_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+    """Consent records of (already visible) young adults, keyed by young adult id."""
+    async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
+        grouped: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
+        for row in await repository.consents_of(ctx.tenant(), keys):
+            grouped[row["young_adult_id"]].append(row)
+        return [grouped[k] for k in keys]
+    return ctx.loader("consents_of", lambda _session: load)
+
+
+def contact_consents(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+    """A network member's CONTACT consent records, keyed by member id (members are already visible)."""
+    async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
+        grouped: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
+        for row in await repository.member_consents(ctx.tenant(), keys, "CONTACT"):
+            grouped[row["network_member_id"]].append(row)
+        return [grouped[k] for k in keys]
+    return ctx.loader("contact_consents", lambda _session: load)

@@ -1,0 +1,69 @@
+"""SQL for consent records. Runs inside the caller's tenant session only; visibility follows the young adult."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+import asyncpg
+
+from service.api.session import TenantSession
+from service.people.repository import VISIBLE
+
+CONSENT_COLUMNS = ("k.id, k.young_adult_id, k.network_member_id, k.purpose, k.organisation, k.granted_on, "
+                   "k.withdrawn_on, k.version, k.created_at")
+
+
+async def consents_by_id(session: TenantSession, ids: Sequence[uuid.UUID],
+                         visible_sites: Sequence[uuid.UUID] | None) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {CONSENT_COLUMNS} FROM consent k JOIN young_adult ya ON ya.id = k.young_adult_id "
+        f"WHERE k.id = ANY($1::uuid[]) AND {VISIBLE}", list(ids),
+        None if visible_sites is None else list(visible_sites))
+
+
+async def consents_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+    """Every consent record of these (already visible) young adults and their network members, oldest first."""
+    return await session.fetch(
+        f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.young_adult_id = ANY($1::uuid[]) "
+        "ORDER BY k.granted_on, k.created_at, k.id", list(young_adult_ids))
+
+
+async def member_of(session: TenantSession, member_id: uuid.UUID) -> uuid.UUID | None:
+    value = await session.fetchval("SELECT young_adult_id FROM network_member WHERE id = $1", member_id)
+    return value if isinstance(value, uuid.UUID) else None
+
+
+async def active_exists(session: TenantSession, young_adult_id: uuid.UUID, member_id: uuid.UUID | None,
+                        purpose: str, organisation: str | None) -> bool:
+    return bool(await session.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM consent WHERE young_adult_id = $1 "
+        "AND network_member_id IS NOT DISTINCT FROM $2 AND purpose = $3 "
+        "AND lower(organisation) IS NOT DISTINCT FROM lower($4) AND withdrawn_on IS NULL)",
+        young_adult_id, member_id, purpose, organisation))
+
+
+async def insert(session: TenantSession, young_adult_id: uuid.UUID, member_id: uuid.UUID | None, purpose: str,
+                 organisation: str | None, granted_on: date, recorded_by: str) -> asyncpg.Record:
+    row = await session.fetchrow(
+        "INSERT INTO consent AS k (young_adult_id, network_member_id, purpose, organisation, granted_on, "
+        f"recorded_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONSENT_COLUMNS}",
+        young_adult_id, member_id, purpose, organisation, granted_on, recorded_by)
+    assert row is not None
+    return row
+
+
+async def withdraw(session: TenantSession, consent_id: uuid.UUID, version: int, withdrawn_on: date,
+                   ) -> asyncpg.Record | None:
+    return await session.fetchrow(
+        "UPDATE consent AS k SET withdrawn_on = $3, version = version + 1, updated_at = now() "
+        f"WHERE id = $1 AND version = $2 AND withdrawn_on IS NULL RETURNING {CONSENT_COLUMNS}",
+        consent_id, version, withdrawn_on)
+
+
+async def member_consents(session: TenantSession, member_ids: Sequence[uuid.UUID], purpose: str,
+                          ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.network_member_id = ANY($1::uuid[]) AND k.purpose = $2 "
+        "ORDER BY k.granted_on, k.created_at, k.id", list(member_ids), purpose)

@@ -1,0 +1,1 @@
+"""Practice rules: the catalogue, versions per tenant and site, and the due items they drive."""

@@ -1,0 +1,134 @@
+"""SQL for practice rules (control plane) and for the case facts due items are computed from (tenant schema).
+
+Control-plane reads run on the application pool (the app login role may SELECT the rule tables); writes run on the
+admin engine inside the caller's transaction. Case facts run in the request's tenant session, one statement for
+any number of young adults.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.api.session import TenantSession
+from tenants.isolation import Connection
+
+CHANGE_COLUMNS = "id, batch_id, site_code, rule, value, effective_from, author_subject, reason, created_at"
+
+
+def decode(value: str | None) -> Any:
+    """asyncpg hands jsonb over as text."""
+    return None if value is None else json.loads(value)
+
+
+async def changes_in_force(conn: Connection, tenant_id: uuid.UUID, on: date) -> list[asyncpg.Record]:
+    """For each (level, rule) of the tenant, the latest change effective on or before ``on``."""
+    return await conn.fetch(
+        f"SELECT DISTINCT ON (site_code, rule) {CHANGE_COLUMNS} FROM control.rule_change "
+        "WHERE tenant_id = $1 AND effective_from <= $2 "
+        "ORDER BY site_code, rule, effective_from DESC, created_at DESC, id DESC", tenant_id, on)
+
+
+async def history(conn: Connection, tenant_id: uuid.UUID, rule: str | None, site_code: str | None,
+                  after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
+    """Changes newest first (keyset on created_at, id); ``site_code`` filters to one site's overrides."""
+    return await conn.fetch(
+        f"SELECT {CHANGE_COLUMNS} FROM control.rule_change c WHERE tenant_id = $1 "
+        "AND ($2::text IS NULL OR rule = $2) AND ($3::text IS NULL OR site_code = $3) "
+        "AND ($4::uuid IS NULL OR (created_at, id) < "
+        "    (SELECT p.created_at, p.id FROM control.rule_change p WHERE p.id = $4 AND p.tenant_id = $1)) "
+        "ORDER BY created_at DESC, id DESC LIMIT $5", tenant_id, rule, site_code, after, limit)
+
+
+async def batch(conn: Connection, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {CHANGE_COLUMNS} FROM control.rule_change WHERE tenant_id = $1 AND batch_id = $2 "
+                            "ORDER BY site_code NULLS FIRST, rule", tenant_id, batch_id)
+
+
+async def insert_batch(conn: AsyncConnection, tenant_id: uuid.UUID, batch_id: uuid.UUID, effective_from: date,
+                       author: str, reason: str, changes: Sequence[tuple[str | None, str, Any]]) -> None:
+    """Write a batch of (site_code, rule, value) changes; the caller's transaction makes it all or nothing."""
+    await conn.execute(text(
+        "INSERT INTO control.rule_change (batch_id, tenant_id, site_code, rule, value, effective_from, "
+        "author_subject, reason) VALUES (:batch, :tenant, :site, :rule, CAST(:value AS jsonb), :effective, "
+        ":author, :reason)"),
+        [{"batch": batch_id, "tenant": tenant_id, "site": site, "rule": rule,
+          "value": None if value is None else json.dumps(value), "effective": effective_from, "author": author,
+          "reason": reason} for site, rule, value in changes])
+
+
+async def template_values(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
+    row = (await conn.execute(text("SELECT rule_values FROM control.rule_template WHERE name = :n"),
+                              {"n": name})).first()
+    return None if row is None else dict(row[0])
+
+
+async def site_codes(session: TenantSession) -> set[str]:
+    return {r["code"] for r in await session.fetch("SELECT code FROM site")}
+
+
+# One row per young adult with a current (not exited) enrolment, the facts every due item needs. The governing
+# site is the earliest-identified current enrolment (ties: site code): the site that brought them in.
+FACTS = """
+WITH governing AS (
+    SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, e.site_id, s.code AS site_code, e.identified_on,
+           e.consented_on
+    FROM enrolment e JOIN site s ON s.id = e.site_id
+    WHERE e.status <> 'EXITED'
+      AND ($1::uuid[] IS NULL OR e.young_adult_id = ANY($1::uuid[]))
+      AND ($2::uuid IS NULL OR e.young_adult_id IN (SELECT a.young_adult_id FROM enrolment a WHERE a.site_id = $2))
+      AND ($4::uuid[] IS NULL OR EXISTS (SELECT 1 FROM enrolment v WHERE v.young_adult_id = e.young_adult_id
+                                         AND v.site_id = ANY($4::uuid[])))
+    ORDER BY e.young_adult_id, e.identified_on, s.code
+)
+SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, g.identified_on, g.consented_on,
+       ce.id AS episode_id, ce.reception_date, ce.earliest_release_date, ce.handover_date, ce.actual_release_date,
+       ce.led,
+       (SELECT min(m.held_on) FROM meeting m WHERE m.young_adult_id = g.young_adult_id
+          AND m.kind = 'INTEGRATED_PLANNING' AND m.held_on >= g.consented_on) AS first_planning_on,
+       greatest((SELECT max(m.held_on) FROM meeting m WHERE m.young_adult_id = g.young_adult_id
+                   AND m.kind IN ('INTEGRATED_PLANNING', 'THREE_WAY', 'REVIEW')),
+                (SELECT max(pv.agreed_at)::date FROM plan_version pv JOIN integrated_plan ip ON ip.id = pv.plan_id
+                   WHERE ip.young_adult_id = g.young_adult_id)) AS last_review_on,
+       EXISTS (SELECT 1 FROM meeting m WHERE m.young_adult_id = g.young_adult_id AND m.kind = 'PRE_RELEASE'
+                 AND m.held_on >= ce.reception_date) AS pre_release_held,
+       (SELECT max(m.held_on) FROM meeting m JOIN meeting_attendee ma ON ma.meeting_id = m.id
+          JOIN practitioner p ON p.id = ma.practitioner_id
+          WHERE m.young_adult_id = g.young_adult_id AND p.role = 'PERSONAL_ADVISER') AS last_pa_visit_on,
+       (SELECT min(t.started_on) FROM team_member t WHERE t.young_adult_id = g.young_adult_id
+          AND t.team_role = 'COMMUNITY_OFFENDER_MANAGER' AND t.ended_on IS NULL) AS com_allocated_on,
+       (SELECT min(l.referred_on) FROM lifelong_links_case l WHERE l.young_adult_id = g.young_adult_id)
+          AS lifelong_links_referred_on,
+       (SELECT max(c.granted_on) FROM consent c WHERE c.young_adult_id = g.young_adult_id
+          AND c.network_member_id IS NULL AND c.purpose = 'PARTICIPATION' AND c.withdrawn_on IS NULL)
+          AS consent_granted_on,
+       (SELECT coalesce(array_agg(o.time_point), '{}') FROM outcome_observation o
+          WHERE o.custody_episode_id = ce.id) AS outcome_points,
+       (SELECT count(*) FROM network_member n WHERE n.young_adult_id = g.young_adult_id
+          AND n.status IN ('COMMITTED', 'ACTIVE')) AS committed_members
+FROM governing g
+JOIN young_adult ya ON ya.id = g.young_adult_id
+LEFT JOIN LATERAL (
+    SELECT c.id, c.reception_date, c.earliest_release_date, c.handover_date, c.actual_release_date, c.led
+    FROM custody_episode c WHERE c.young_adult_id = g.young_adult_id
+    ORDER BY c.reception_date DESC, c.created_at DESC LIMIT 1
+) ce ON true
+WHERE ($3::uuid IS NULL OR g.site_id = $3)
+"""
+
+
+async def case_facts(session: TenantSession, *, young_adult_ids: Sequence[uuid.UUID] | None = None,
+                     enrolled_at: uuid.UUID | None = None, governed_by: uuid.UUID | None = None,
+                     visible_sites: Sequence[uuid.UUID] | None = None) -> list[asyncpg.Record]:
+    """Facts for the young adults picked by id, by any enrolment at a site, or by governing site; always limited
+    to those enrolled at ``visible_sites`` when that is given (None: the whole tenant)."""
+    return await session.fetch(
+        FACTS, None if young_adult_ids is None else list(young_adult_ids), enrolled_at, governed_by,
+        None if visible_sites is None else list(visible_sites))
