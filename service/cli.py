@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from service.auth import DevIssuer, Role, Service
 from service.db import Database
 from service.errors import DomainError
+from service.platform import commands
 from service.settings import Settings, SettingsError
-from tenants import registry
+from tenants import registry, runner
 from tenants.provisioning import NewTenant, create_tenant
 
 
@@ -36,15 +37,17 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-demo", action="store_true", help="do not seed the demo tenants")
 
-    sub.add_parser("migrate", help="upgrade the control plane and every tenant schema")
+    migrate = sub.add_parser("migrate", help="upgrade the control plane and every tenant schema")
+    commands.add_migrate_arguments(migrate)
 
-    tenants = sub.add_parser("tenants", help="list or create tenants")
+    tenants = sub.add_parser("tenants", help="onboard, list and manage tenants through their lifecycle")
     tsub = tenants.add_subparsers(dest="tenants_command", required=True)
     tsub.add_parser("list", help="list tenants")
     create = tsub.add_parser("create", help="provision a tenant: role, schema, tables and grants, all or nothing")
     create.add_argument("slug")
     create.add_argument("--name", required=True)
     create.add_argument("--kind", choices=["region", "cohort"], default="region")
+    commands.add_tenant_commands(tsub)
 
     token = sub.add_parser("token", help="grant a development user a role and print a token for them")
     token.add_argument("--tenant", help="tenant slug (not for national analysts and platform admins)")
@@ -77,14 +80,10 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
         await db.close()
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     db = Database.connect(settings)
     try:
-        await db.migrate()
-        pool = await db.open_pool()
-        async with pool.acquire() as conn:
-            for t in await registry.all_tenants(conn):
-                print(f"{t.slug}\tmigrated")
+        return await commands.migrate(db, args)
     finally:
         await db.close()
 
@@ -92,7 +91,12 @@ async def _migrate(settings: Settings) -> None:
 async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
     db = Database.connect(settings)
     try:
-        await db.migrate()
+        # The control plane only: tenants are migrated by `migrate`, not by every command.
+        await runner.run(db.engine, db.admin_url, settings.app_role, wait=True, slugs=[],
+                         app_password=db.app_password())
+        done = await commands.tenant_command(db, args)
+        if done is not None:
+            return done
         if args.tenants_command == "create":
             try:
                 t = await create_tenant(db.engine, NewTenant(args.slug, args.name, args.kind.upper()),
@@ -150,8 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
             return 0
         if args.command == "migrate":
-            asyncio.run(_migrate(settings))
-            return 0
+            return asyncio.run(_migrate(settings, args))
         if args.command == "tenants":
             return asyncio.run(_tenants(settings, args))
         return asyncio.run(_token(settings, args))

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-from sqlalchemy import URL, make_url, text
+from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.embedded import EmbeddedPostgres
 from service.settings import Settings
-from tenants import migrations
-from tenants.provisioning import ensure_app_role
+from tenants import migrations, runner
+from tenants.runner import RunResult
 
 
 def _sqlalchemy_url(url: str) -> URL:
@@ -49,14 +49,11 @@ class Database:
         engine = create_async_engine(_sqlalchemy_url(url), pool_size=2, max_overflow=2, pool_pre_ping=True)
         return cls(settings=settings, admin_url=url, engine=engine, embedded=embedded)
 
-    async def migrate(self) -> None:
-        """Upgrade the control plane, make sure the application role exists, and upgrade every tenant."""
-        async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:migrate'))"))
-            async with migrations.ALEMBIC_LOCK:
-                await conn.run_sync(migrations.upgrade_control)
-            await conn.run_sync(ensure_app_role, self.settings.app_role, self.app_password())
-        await migrate_all_tenants(self.engine)
+    async def migrate(self, *, jobs: int = 1) -> RunResult:
+        """Upgrade the control plane, make sure the application role exists, and upgrade every tenant (see
+        tenants.runner). Waits for a migration already running elsewhere rather than failing."""
+        return await runner.run(self.engine, self.admin_url, self.settings.app_role, jobs=jobs, wait=True,
+                                app_password=self.app_password())
 
     def app_password(self) -> str | None:
         """The app role's password, when APP_DATABASE_URL gives one for that role."""
@@ -81,23 +78,6 @@ class Database:
         await self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()
-
-
-async def migrate_all_tenants(engine: AsyncEngine) -> dict[str, str]:
-    """Upgrade every tenant, each in its own transaction (see migrations.ALEMBIC_LOCK for why one at a time in a
-    process). Returns slug -> revision."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT slug, schema_name, owner_role, runtime_role FROM control.tenant "
-                                        "WHERE status <> 'PROVISIONING' ORDER BY slug"))).all()
-    results: dict[str, str] = {}
-    for slug, schema, owner, runtime in rows:
-        async with engine.begin() as conn, migrations.ALEMBIC_LOCK:
-            await conn.run_sync(migrations.upgrade_tenant_schema, schema, owner, runtime)
-            revision = await conn.run_sync(migrations.current_revision, schema)
-            await conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE slug = :s"),
-                               {"r": revision, "s": slug})
-            results[slug] = revision or ""
-    return results
 
 
 async def is_ready(db: Database) -> bool:

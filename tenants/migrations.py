@@ -8,6 +8,8 @@ transactional in PostgreSQL, so a tenant is either fully migrated or untouched.
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -36,11 +38,13 @@ def alembic_dir() -> Path:
     raise RuntimeError("alembic scripts not found beside the tenants package")
 
 
-def make_config(stream: Stream, connection: Connection | None = None, schema: str = CONTROL_SCHEMA) -> Config:
+def make_config(stream: Stream, connection: Connection | None = None, schema: str = CONTROL_SCHEMA,
+                extra_locations: Sequence[Path] = ()) -> Config:
+    """``extra_locations`` adds revision folders to the stream (tests and benchmarks add a revision of their own)."""
     root = alembic_dir()
     cfg = Config()
     cfg.set_main_option("script_location", str(root))
-    cfg.set_main_option("version_locations", str(root / stream))
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in (root / stream, *extra_locations)))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["connection"] = connection
     cfg.attributes["schema"] = schema
@@ -51,6 +55,15 @@ def make_config(stream: Stream, connection: Connection | None = None, schema: st
 @cache
 def head(stream: Stream) -> str:
     heads = ScriptDirectory.from_config(make_config(stream)).get_heads()
+    assert len(heads) == 1, f"the {stream} stream must have exactly one head, has {heads}"
+    return heads[0]
+
+
+def stream_head(stream: Stream, extra_locations: Sequence[Path] = ()) -> str:
+    """The head of a stream including extra revision folders (uncached: the folders may change between calls)."""
+    if not extra_locations:
+        return head(stream)
+    heads = ScriptDirectory.from_config(make_config(stream, extra_locations=extra_locations)).get_heads()
     assert len(heads) == 1, f"the {stream} stream must have exactly one head, has {heads}"
     return heads[0]
 
@@ -67,11 +80,11 @@ def upgrade_control(connection: Connection) -> None:
 
 
 def upgrade_tenant_schema(connection: Connection, schema: str, owner_role: str, runtime_role: str,
-                          target: str = "head") -> None:
+                          target: str = "head", extra_locations: Sequence[Path] = ()) -> None:
     """Upgrade one tenant schema inside the caller's transaction, as the tenant's owner role. Migrations that
     restrict the runtime role (the append-only audit trail) read its name from ``always_hope.runtime_role``."""
     connection.execute(text("SELECT set_config('role', :r, true), set_config('search_path', :s, true), "
                             "set_config('always_hope.runtime_role', :rt, true)"),
                        {"r": owner_role, "s": schema, "rt": runtime_role})
-    command.upgrade(make_config("tenant", connection, schema), target)
+    command.upgrade(make_config("tenant", connection, schema, extra_locations), target)
     connection.execute(text("SELECT set_config('role', 'none', true), set_config('search_path', 'public', true)"))

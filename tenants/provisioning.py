@@ -26,6 +26,8 @@ class NewTenant:
     slug: str
     name: str
     kind: str
+    # The practice-rule template the tenant starts from (tenants.templates); stored, applied by the rules feature.
+    rule_template: str | None = None
 
     def validated(self) -> NewTenant:
         validate_slug(self.slug)
@@ -34,7 +36,7 @@ class NewTenant:
             raise InvalidInput("A tenant name must be 1 to 200 characters long.", field="name")
         if self.kind not in TENANT_KINDS:
             raise InvalidInput(f"A tenant kind must be one of {', '.join(TENANT_KINDS)}.", field="kind")
-        return NewTenant(self.slug, name, self.kind)
+        return NewTenant(self.slug, name, self.kind, self.rule_template)
 
 
 def ensure_app_role(conn: Connection, app_role: str, password: str | None = None) -> None:
@@ -56,7 +58,7 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
     conn.execute(text(f"GRANT SELECT ON control.rule_change, control.rule_template TO {role}"))
 
 
-def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str) -> Tenant:
+def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str, status: str) -> Tenant:
     names = TenantNames.for_slug(new.slug, role_prefix)
     clash = conn.execute(text("SELECT 1 FROM control.tenant WHERE slug = :s"), {"s": new.slug}).first()
     if clash is not None:
@@ -78,27 +80,30 @@ def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str
     conn.execute(text(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
                       f"GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"))
     row = conn.execute(
-        text("INSERT INTO control.tenant (slug, name, kind, status, schema_name, runtime_role, owner_role) "
-             "VALUES (:slug, :name, :kind, 'ACTIVE', :schema, :runtime, :owner) RETURNING id"),
-        {"slug": new.slug, "name": new.name, "kind": new.kind, "schema": names.schema,
-         "runtime": names.runtime_role, "owner": names.owner_role},
+        text("INSERT INTO control.tenant (slug, name, kind, status, schema_name, runtime_role, owner_role, "
+             "rule_template) VALUES (:slug, :name, :kind, :status, :schema, :runtime, :owner, :template) "
+             "RETURNING id"),
+        {"slug": new.slug, "name": new.name, "kind": new.kind, "schema": names.schema, "status": status,
+         "runtime": names.runtime_role, "owner": names.owner_role, "template": new.rule_template},
     ).one()
     migrations.upgrade_tenant_schema(conn, names.schema, names.owner_role, names.runtime_role)
     revision = migrations.current_revision(conn, names.schema)
     conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE id = :id"), {"r": revision, "id": row.id})
-    return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status="ACTIVE",
+    return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status=status,
                   schema=names.schema, runtime_role=names.runtime_role)
 
 
-async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str) -> Tenant:
-    """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals."""
+async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
+                        status: str = "ACTIVE") -> Tenant:
+    """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals.
+    Onboarding creates tenants as PROVISIONING and activates them when their first sites and admin exist."""
     new = new.validated()
     try:
         async with engine.begin() as conn:
             # Serialise provisioning: two creations of one slug must not race past the duplicate check.
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
             async with migrations.ALEMBIC_LOCK:
-                return await conn.run_sync(_provision, new, role_prefix, app_role)
+                return await conn.run_sync(_provision, new, role_prefix, app_role, status)
     except (IntegrityError, ProgrammingError) as exc:
         if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
             raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc

@@ -25,7 +25,9 @@ from service.network.mutations import NetworkMutation
 from service.people.api import Enrolment, PeopleMutation, PeopleQuery, Practitioner, Site, YoungAdult
 from service.people.api import resolve_node as resolve_people_node
 from service.platform.api import PlatformMutation, PlatformQuery
+from service.platform.lifecycle_api import LifecycleMutation, LifecycleQuery
 from service.rules.api import RulesMutation, RulesQuery
+from service.tenant_admin.api import TenantAdminMutation, TenantAdminQuery
 
 NODE_TYPES = [Site, Practitioner, Enrolment, YoungAdult, LifelongLinksCase, LifelongLinksObjective, NetworkMember,
               NetworkCommitment, NetworkMeeting, Consent]
@@ -33,7 +35,8 @@ NODE_RESOLVERS = [resolve_people_node, resolve_network_node, resolve_consent_nod
 
 
 @strawberry.type
-class Query(PeopleQuery, NetworkQuery, ConsentQuery, RulesQuery, PlatformQuery):
+class Query(PeopleQuery, NetworkQuery, ConsentQuery, RulesQuery, PlatformQuery, LifecycleQuery,
+            TenantAdminQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -47,7 +50,8 @@ class Query(PeopleQuery, NetworkQuery, ConsentQuery, RulesQuery, PlatformQuery):
 
 
 @strawberry.type
-class Mutation(PeopleMutation, NetworkMutation, ConsentMutation, RulesMutation, PlatformMutation):
+class Mutation(PeopleMutation, NetworkMutation, ConsentMutation, RulesMutation, PlatformMutation,
+               LifecycleMutation, TenantAdminMutation):
     pass
 
 

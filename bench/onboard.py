@@ -1,0 +1,163 @@
+"""Onboard N tenants, migrate them all, and print what it costs, beside a reference measured in the same run.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python bench/onboard.py --tenants 500 --jobs 4
+
+Works in a database of its own (created and dropped; --keep keeps it) with a role prefix of its own. Prints:
+
+* onboarding (tenant from a rule template, two sites, an administrator, activation — the platform's own
+  onboarding function) per tenant: mean, median, 95th percentile, slowest; and the total;
+* a migration of every tenant by the runner (`always-hope migrate`), using a benchmark-only revision that adds a
+  column and an index to one table, per tenant and in total;
+* the catalog: pg_class rows and pg_database_size before and after;
+* the reference: the same tables created N times in bare schemas (CREATE TABLE … LIKE … INCLUDING ALL: no roles,
+  no grants, no alembic), its time and its catalog growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import make_url
+
+from service.db import Database
+from service.platform.onboarding import Onboarding, onboard
+from service.settings import Settings
+from service.tenant_admin.service import SiteSpec
+from tenants import migrations, runner
+
+BENCH_REVISION = '''"""Benchmark-only revision: a column and an index on one table."""
+from alembic import op
+
+revision = "t9900"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE site ADD COLUMN bench_note text")
+    op.execute("CREATE INDEX site_bench_note ON site (bench_note)")
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX site_bench_note")
+    op.execute("ALTER TABLE site DROP COLUMN bench_note")
+'''
+
+
+def summary(label: str, seconds: list[float], total: float) -> None:
+    ordered = sorted(seconds)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    mean = statistics.mean(seconds)
+    print(f"{label}: {len(seconds)} tenants in {total:.1f} s — per tenant mean {mean * 1000:.0f} ms, "
+          f"median {statistics.median(seconds) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+          f"slowest {ordered[-1] * 1000:.0f} ms")
+
+
+async def catalog(conn: asyncpg.Connection) -> tuple[int, int]:
+    classes = await conn.fetchval("SELECT count(*) FROM pg_class")
+    size = await conn.fetchval("SELECT pg_database_size(current_database())")
+    return int(classes), int(size)
+
+
+def show_catalog(label: str, before: tuple[int, int], after: tuple[int, int], n: int) -> None:
+    classes, size = after[0] - before[0], after[1] - before[1]
+    print(f"{label}: +{classes} pg_class rows ({classes / n:.0f} per tenant), "
+          f"+{size / 2**20:.1f} MiB ({size / n / 2**10:.0f} KiB per tenant); now {after[0]} rows, "
+          f"{after[1] / 2**20:.1f} MiB")
+
+
+async def reference(conn: asyncpg.Connection, template_schema: str, n: int) -> tuple[float, tuple[int, int]]:
+    """The same tables in N bare schemas: what the catalog costs without roles, grants and alembic."""
+    tables = [r["relname"] for r in await conn.fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "
+        "WHERE s.nspname = $1 AND c.relkind = 'r' AND c.relname <> 'alembic_version' ORDER BY c.relname",
+        template_schema)]
+    before = await catalog(conn)
+    started = time.perf_counter()
+    for i in range(n):
+        async with conn.transaction():
+            await conn.execute(f"CREATE SCHEMA ref_{i}")
+            for table in tables:
+                await conn.execute(f'CREATE TABLE ref_{i}."{table}" (LIKE "{template_schema}"."{table}" INCLUDING ALL)')
+    elapsed = time.perf_counter() - started
+    after = await catalog(conn)
+    return elapsed, (after[0] - before[0], after[1] - before[1])
+
+
+async def main(n: int, jobs: int, keep: bool, server_url: str) -> None:
+    run = secrets.token_hex(3)
+    name = f"always_hope_bench_{run}"
+    plain = make_url(server_url).set(drivername="postgresql")
+    admin = await asyncpg.connect(plain.render_as_string(hide_password=False))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    db = Database.connect(Settings(database_url=url, role_prefix=f"ahb{run}",
+                                   data_dir=Path(tempfile.mkdtemp(prefix="always-hope-bench-"))))
+    conn = await asyncpg.connect(plain.set(database=name).render_as_string(hide_password=False))
+    try:
+        await db.migrate()
+        start = await catalog(conn)
+        print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB")
+
+        seconds = []
+        started = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            result = await onboard(db, Onboarding(
+                f"bench-{i:05d}", f"Bench region {i}", "REGION", "defaults",
+                (SiteSpec("PRISON1", "A prison", "PRISON"), SiteSpec("LC1", "A leaving-care service", "LEAVING_CARE")),
+                (("bench-admin", "Bench admin"),)), actor="bench")
+            assert result.error is None, result.error
+            seconds.append(time.perf_counter() - t0)
+        summary("onboarding", seconds, time.perf_counter() - started)
+        onboarded = await catalog(conn)
+        show_catalog("catalog after onboarding", start, onboarded, n)
+
+        with tempfile.TemporaryDirectory() as extra:
+            (Path(extra) / "t9900_bench.py").write_text(BENCH_REVISION.format(head=migrations.head("tenant")))
+            started = time.perf_counter()
+            result = await runner.run(db.engine, db.admin_url, db.settings.app_role, jobs=jobs,
+                                      extra_locations=[Path(extra)])
+            total = time.perf_counter() - started
+        assert not result.failed, result.failed
+        summary(f"migration to {result.target} with {jobs} worker processes",
+                [r.seconds for r in result.tenants], total)
+        migrated = await catalog(conn)
+        show_catalog("catalog after migration", onboarded, migrated, n)
+
+        elapsed, (classes, size) = await reference(conn, "t_bench_00000", n)
+        print(f"reference (same tables in {n} bare schemas, no roles/grants/alembic): {elapsed:.1f} s "
+              f"({elapsed / n * 1000:.0f} ms per schema), +{classes} pg_class rows ({classes / n:.0f} per schema), "
+              f"+{size / 2**20:.1f} MiB")
+        roles = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%")
+        print(f"roles created: {roles} (two per tenant, plus the application role)")
+    finally:
+        await conn.close()
+        await db.close()
+        if not keep:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%"):
+                await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=500)
+    parser.add_argument("--jobs", type=int, default=4, help="migration worker processes")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database and roles")
+    args = parser.parse_args()
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        raise SystemExit("Set DATABASE_URL to a superuser URL on the server to measure.")
+    asyncio.run(main(args.tenants, args.jobs, args.keep, server))

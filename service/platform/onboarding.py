@@ -1,0 +1,213 @@
+"""Onboarding a region or cohort, end to end: the tenant (from a rule template), its sites, its first
+administrators, activation, and a checklist of what is still missing.
+
+Every step is idempotent: run it again with the same input and it answers ALREADY_DONE; a repeat that conflicts
+with what is there (the same slug with another name or kind, the same site code with another name or kind) is
+refused with a Conflict naming the field. Steps run in order and stop at the first refusal; what was done stays
+done, so a corrected rerun picks up where it stopped.
+
+Platform administrators never read case data: site steps run in a tenant transaction as the tenant's runtime
+role that touches the ``site`` table only, and everything else is the control plane.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from service.auth import Role
+from service.db import Database
+from service.errors import Conflict, DomainError, InvalidInput
+from service.rules.service import apply_template
+from service.tenant_admin import repository as sites_repository
+from service.tenant_admin.service import GrantSpec, SiteSpec, ensure_grant, ensure_site, validate_subject
+from tenants import lifecycle
+from tenants.isolation import tenant_transaction
+from tenants.lifecycle import Outcome, TenantRecord, Transition
+from tenants.provisioning import NewTenant, create_tenant
+from tenants.templates import validate_template
+
+
+class Action(enum.StrEnum):
+    CREATE_TENANT = "CREATE_TENANT"
+    APPLY_RULE_TEMPLATE = "APPLY_RULE_TEMPLATE"
+    ADD_SITE = "ADD_SITE"
+    GRANT_ADMIN = "GRANT_ADMIN"
+    ACTIVATE = "ACTIVATE"
+
+
+class Item(enum.StrEnum):
+    SITE = "SITE"
+    TENANT_ADMIN = "TENANT_ADMIN"
+    PRACTITIONER = "PRACTITIONER"
+    PRISON_SITE = "PRISON_SITE"
+    PROBATION_SITE = "PROBATION_SITE"
+    LEAVING_CARE_SITE = "LEAVING_CARE_SITE"
+    LIFELONG_LINKS_SITE = "LIFELONG_LINKS_SITE"
+    RULE_TEMPLATE = "RULE_TEMPLATE"
+    ACTIVE = "ACTIVE"
+
+
+ITEM_DESCRIPTIONS = {
+    Item.SITE: "at least one open site",
+    Item.TENANT_ADMIN: "a tenant administrator",
+    Item.PRACTITIONER: "at least one practitioner granted access",
+    Item.PRISON_SITE: "a prison site",
+    Item.PROBATION_SITE: "a probation site",
+    Item.LEAVING_CARE_SITE: "a leaving-care site",
+    Item.LIFELONG_LINKS_SITE: "a Lifelong Links site",
+    Item.RULE_TEMPLATE: "a practice-rule template",
+    Item.ACTIVE: "the tenant is active (its users can sign in)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: Action
+    target: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistEntry:
+    item: Item
+    done: bool
+
+    @property
+    def description(self) -> str:
+        return ITEM_DESCRIPTIONS[self.item]
+
+
+@dataclass(frozen=True, slots=True)
+class Onboarding:
+    slug: str
+    name: str
+    kind: str
+    rule_template: str
+    sites: tuple[SiteSpec, ...] = ()
+    admins: tuple[tuple[str, str], ...] = ()  # (subject, display name)
+    activate: bool = True
+
+
+StepRunner = Callable[[TenantRecord], Awaitable[list[Step]]]
+
+
+@dataclass(slots=True)
+class Result:
+    tenant: TenantRecord | None = None
+    steps: list[Step] = field(default_factory=list)
+    checklist: list[ChecklistEntry] = field(default_factory=list)
+    error: DomainError | None = None
+
+
+async def ensure_tenant(db: Database, new: NewTenant, actor: str) -> tuple[TenantRecord, Outcome]:
+    new = new.validated()
+    assert new.rule_template is not None
+    validate_template(new.rule_template)
+    async with db.engine.connect() as conn:
+        found = await lifecycle.find(conn, new.slug)
+    if found is None:
+        try:
+            await create_tenant(db.engine, new, role_prefix=db.settings.role_prefix, app_role=db.settings.app_role,
+                                status="PROVISIONING")
+        except Conflict:
+            found = await lifecycle.get(db.engine, new.slug)  # created at the same moment: compare below
+        else:
+            async with db.engine.begin() as conn:
+                created = await lifecycle.find(conn, new.slug)
+                assert created is not None
+                await lifecycle.record_event(conn, created, "PROVISIONED", actor, None, created.status)
+            return created, Outcome.CREATED
+    if (found.name, found.kind) != (new.name, new.kind):
+        raise Conflict("A tenant with this slug exists with another name or kind.", field="slug")
+    if found.rule_template not in (None, new.rule_template):
+        raise Conflict("A tenant with this slug exists with another rule template.", field="rule_template")
+    if found.status in ("SUSPENDED", "ARCHIVED"):
+        raise Conflict(f"This tenant is {found.status.lower()}; reactivate it instead of onboarding it again.",
+                       field="slug")
+    if found.rule_template is None:  # created before onboarding existed (createTenant): record the template
+        return await lifecycle.set_rule_template(db.engine, found, new.rule_template), Outcome.UPDATED
+    return found, Outcome.ALREADY_DONE
+
+
+async def ensure_practice_rules(db: Database, tenant: TenantRecord, template: str, actor: str) -> Step:
+    """Copy the rule template into the tenant's practice rules, once: a tenant with any rule version keeps them."""
+    if await lifecycle.has_practice_rules(db.engine, tenant):
+        return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.ALREADY_DONE)
+    await apply_template(db.engine, tenant.id, template, actor)
+    return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.CREATED)
+
+
+async def ensure_sites(db: Database, tenant: TenantRecord, sites: Sequence[SiteSpec]) -> list[Step]:
+    """Add sites in one tenant transaction: a refused site undoes the others of this call."""
+    steps = []
+    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+        for spec in sites:
+            row, done = await ensure_site(conn, spec)
+            steps.append(Step(Action.ADD_SITE, row["code"], done))
+    return steps
+
+
+async def ensure_admin(db: Database, tenant: TenantRecord, subject: str, display_name: str) -> Step:
+    spec = GrantSpec(subject, Role.TENANT_ADMIN, display_name=display_name)
+    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+        row, done = await ensure_grant(db.engine, conn, tenant.id, spec, replace=False)
+    return Step(Action.GRANT_ADMIN, row.subject, done)
+
+
+async def checklist(db: Database, tenant: TenantRecord) -> list[ChecklistEntry]:
+    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+        by_kind = await sites_repository.open_sites_by_kind(conn)
+    async with db.engine.connect() as conn:
+        by_role = await sites_repository.active_users_by_role(conn, tenant.id)
+    done = {
+        Item.SITE: sum(by_kind.values()) > 0,
+        Item.TENANT_ADMIN: by_role.get(Role.TENANT_ADMIN.value, 0) > 0,
+        Item.PRACTITIONER: by_role.get(Role.PRACTITIONER.value, 0) > 0,
+        Item.PRISON_SITE: by_kind.get("PRISON", 0) > 0,
+        Item.PROBATION_SITE: by_kind.get("PROBATION", 0) > 0,
+        Item.LEAVING_CARE_SITE: by_kind.get("LEAVING_CARE", 0) > 0,
+        Item.LIFELONG_LINKS_SITE: by_kind.get("LIFELONG_LINKS", 0) > 0,
+        Item.RULE_TEMPLATE: tenant.rule_template is not None,
+        Item.ACTIVE: tenant.status == "ACTIVE",
+    }
+    return [ChecklistEntry(item, done[item]) for item in Item]
+
+
+def _validate(spec: Onboarding) -> Onboarding:
+    NewTenant(spec.slug, spec.name, spec.kind).validated()
+    validate_template(spec.rule_template)
+    sites = tuple(s.validated() for s in spec.sites)
+    if len({s.code for s in sites}) != len(sites):
+        raise InvalidInput("Each site code may appear once.", field="sites")
+    admins = tuple((validate_subject(subject), display.strip()) for subject, display in spec.admins)
+    return Onboarding(spec.slug, spec.name, spec.kind, spec.rule_template, sites, admins, spec.activate)
+
+
+async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
+    """Run every onboarding step; stop at the first refusal and say which. Activates the tenant (if asked) once
+    it has an open site and an administrator, so its users can sign in the moment this returns."""
+    result = Result()
+    try:
+        spec = _validate(spec)
+        tenant, done = await ensure_tenant(db, NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template), actor)
+        result.tenant = tenant
+        result.steps.append(Step(Action.CREATE_TENANT, tenant.slug, done))
+        result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor))
+        result.steps.extend(await ensure_sites(db, tenant, spec.sites))
+        for subject, display in spec.admins:
+            result.steps.append(await ensure_admin(db, tenant, subject, display))
+        if spec.activate:
+            ready = {e.item: e.done for e in await checklist(db, tenant)}
+            if ready[Item.SITE] and ready[Item.TENANT_ADMIN]:
+                tenant, done = await lifecycle.transition(db.engine, tenant.slug, Transition.ACTIVATE, actor) \
+                    if tenant.status == "PROVISIONING" else (tenant, Outcome.ALREADY_DONE)
+                result.tenant = tenant
+                result.steps.append(Step(Action.ACTIVATE, tenant.slug, done))
+    except DomainError as exc:
+        result.error = exc
+    if result.tenant is not None:
+        result.tenant = await lifecycle.get(db.engine, result.tenant.slug)
+        result.checklist = await checklist(db, result.tenant)
+    return result

@@ -1,0 +1,1 @@
+"""Tenant administration: a tenant's own administrators manage its sites, users and role grants."""
