@@ -13,7 +13,7 @@ if [ "$#" -gt 0 ]; then
 fi
 
 if [ "${ALWAYS_HOPE_SKIP_MIGRATE:-0}" != "1" ]; then
-    always-hope migrate
+    always-hope migrate --wait  # replicas starting together queue on the run lock instead of failing
 fi
 
 exec always-hope serve --host 0.0.0.0 --port "${PORT:-8000}" --no-demo

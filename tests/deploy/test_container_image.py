@@ -159,11 +159,11 @@ def run_entrypoint(fake_cli: Path, *args: str, **env: str) -> tuple[int, list[st
 
 
 def test_entrypoint_migrates_then_serves(fake_cli: Path) -> None:
-    assert run_entrypoint(fake_cli) == (0, ["migrate", "serve --host 0.0.0.0 --port 8000 --no-demo"])
+    assert run_entrypoint(fake_cli) == (0, ["migrate --wait", "serve --host 0.0.0.0 --port 8000 --no-demo"])
 
 
 def test_entrypoint_serves_on_port(fake_cli: Path) -> None:
-    assert run_entrypoint(fake_cli, PORT="9090") == (0, ["migrate", "serve --host 0.0.0.0 --port 9090 --no-demo"])
+    assert run_entrypoint(fake_cli, PORT="9090") == (0, ["migrate --wait", "serve --host 0.0.0.0 --port 9090 --no-demo"])
 
 
 def test_entrypoint_skips_migrate_when_told(fake_cli: Path) -> None:
@@ -172,7 +172,7 @@ def test_entrypoint_skips_migrate_when_told(fake_cli: Path) -> None:
 
 
 def test_failed_migration_stops_the_container_before_serving(fake_cli: Path) -> None:
-    assert run_entrypoint(fake_cli, MIGRATE_FAILS="1") == (3, ["migrate"])
+    assert run_entrypoint(fake_cli, MIGRATE_FAILS="1") == (3, ["migrate --wait"])
 
 
 def test_entrypoint_runs_a_given_command_instead(fake_cli: Path) -> None:
