@@ -6,29 +6,43 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from service.api.common import Node
+from service.api.common import Node, NodeResolver
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, RequestTransaction
 from service.api.relay import from_global_id
-from service.people.api import Enrolment, PeopleMutation, PeopleQuery, Practitioner, Site, YoungAdult
-from service.people.api import resolve_node as resolve_people_node
+from service.assessments import api as assessments
+from service.audit.api import AuditQuery
+from service.custody import api as custody
+from service.meetings import api as meetings
+from service.people import api as people
+from service.plans import api as plans
 from service.platform.api import PlatformMutation, PlatformQuery
+from service.records import api as records
+from service.records.mutations import RecordsMutation
 
-NODE_TYPES = [Site, Practitioner, Enrolment, YoungAdult]
+NODE_TYPES = [people.Site, people.Practitioner, records.YoungAdult, records.Enrolment, records.TeamMember,
+              custody.CustodyEpisode, assessments.Assessment, plans.IntegratedPlan, plans.PlanVersion,
+              plans.PlanGoal, plans.PlanAction, meetings.Meeting]
+
+# type name -> resolver for `node(id:)`; each feature contributes its own entries.
+NODE_RESOLVERS: dict[str, NodeResolver] = {**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES,
+                                           **plans.NODES, **meetings.NODES}
 
 
 @strawberry.type
-class Query(PeopleQuery, PlatformQuery):
+class Query(people.PeopleQuery, records.RecordsQuery, AuditQuery, PlatformQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
-        if decoded is None:
+        resolve = None if decoded is None else NODE_RESOLVERS.get(decoded[0])
+        if decoded is None or resolve is None:
             return None
-        return await resolve_people_node(info, *decoded)
+        return await resolve(info, decoded[1])
 
 
 @strawberry.type
-class Mutation(PeopleMutation, PlatformMutation):
+class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
+               plans.PlansMutation, meetings.MeetingsMutation, PlatformMutation):
     pass
 
 
