@@ -127,7 +127,7 @@ async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.
                          ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.young_adult_id = ANY($1::uuid[]) "
-        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.id",
+        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.created_at, e.id",
         list(young_adult_ids), *scope.args)
 
 
@@ -202,12 +202,15 @@ TIMELINE_SOURCES = (
 async def timelines(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
                     ) -> list[asyncpg.Record]:
     """The timelines of several young adults, each in the order things happened (by day, then by when recorded)."""
-    union = " UNION ALL ".join(TIMELINE_SOURCES)
+    columns = "young_adult_id, occurred_on, recorded_at, kind, subject_type, subject_id, detail"
+    # the source's position breaks ties, so that a plan's last sign-off comes before its agreement
+    union = " UNION ALL ".join(f"SELECT {columns}, {i} FROM ({source}) AS s ({columns})"
+                               for i, source in enumerate(TIMELINE_SOURCES))
     return await session.fetch(
         "SELECT t.young_adult_id, t.occurred_on, t.kind, t.subject_type, t.subject_id, t.detail "
-        f"FROM ({union}) AS t (young_adult_id, occurred_on, recorded_at, kind, subject_type, subject_id, detail) "
+        f"FROM ({union}) AS t ({columns}, source) "
         f"WHERE t.young_adult_id = ANY($1::uuid[]) AND {visible_young_adult('t.young_adult_id', 2)} "
-        "ORDER BY t.young_adult_id, t.occurred_on, t.recorded_at, t.kind",
+        "ORDER BY t.young_adult_id, t.occurred_on, t.recorded_at, t.source",
         list(young_adult_ids), *scope.args)
 
 
