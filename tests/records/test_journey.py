@@ -108,6 +108,9 @@ async def test_referral_to_release_with_an_agreed_plan(make_tenant: TenantFactor
     assert events[-1]["subjectType"] == "YoungAdult"
     subjects = {e["actorSubject"] for e in events if e["action"] == "CONSULT" and e["subjectType"] == "YoungAdult"}
     assert {cw.subjects["pom"], cw.subjects["com"]} <= subjects
+    viewed = {e["subjectType"] for e in events if e["action"] == "CONSULT"}
+    assert viewed >= {"YoungAdult", "CustodyEpisode", "Assessment", "IntegratedPlan", "PlanVersion", "Meeting",
+                      "Timeline"}
     signers = {e["actorSubject"] for e in events if e["subjectType"] == "PlanSignoff"}
     assert signers == set(cw.subjects.values())
     assert any(e["action"] == "ALTER" and e["subjectType"] == "CustodyEpisode"
