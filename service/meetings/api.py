@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import ErrorCode, Node, NodeResolver, UserError, attempt, audited_node, given_fields
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.meetings import loaders
@@ -83,9 +83,10 @@ class YoungAdultMeetings:
 NODES: dict[str, NodeResolver] = {"Meeting": audited_node("Meeting", loaders.meetings, Meeting.from_row)}
 
 
-@strawberry.input(description="An attendee: a practitioner (network members will be a second field).")
+@strawberry.input(description="An attendee: give exactly one of the ids (network members come with the support "
+                              "network, as a second field).")
 class MeetingAttendeeInput:
-    practitioner_id: strawberry.ID
+    practitioner_id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -128,7 +129,10 @@ class MeetingsMutation:
     async def record_meeting(self, info: Info, input: RecordMeetingInput) -> MeetingPayload:
         a, ya = await actor(info.context), expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
         values = _fields(input, ("kind", "held_on", "outcome", "agreed_plan_version_id"))
-        attending = [expect_id(x.practitioner_id, "Practitioner", "attendees") for x in input.attendees]
+        if any(x.practitioner_id is None for x in input.attendees):
+            return MeetingPayload(meeting=None, errors=[UserError(code=ErrorCode.INVALID, field="attendees",
+                                                                  message="Each attendee names a practitioner.")])
+        attending = [expect_id(x.practitioner_id or "", "Practitioner", "attendees") for x in input.attendees]
         row, errors = await attempt(info.context, lambda: meetings.record_meeting(a, ya, values, attending,
                                                                                   dt.date.today()))
         return MeetingPayload(meeting=None if row is None else Meeting.from_row(row), errors=errors)

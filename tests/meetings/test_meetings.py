@@ -30,6 +30,8 @@ async def test_meeting_rules(make_tenant: TenantFactory, login: CallerFactory) -
     assert [e["field"] for e in early["errors"]] == ["outcome"]
     nobody = await ops.payload(pom, "RecordMeeting", {**base, "attendees": [{"practitionerId": "bogus"}]})
     assert [e["code"] for e in nobody["errors"]] == ["NOT_FOUND"]
+    unnamed = await ops.payload(pom, "RecordMeeting", {**base, "attendees": [{}]})
+    assert [(e["code"], e["field"]) for e in unnamed["errors"]] == [("INVALID", "attendees")]
 
     planned = (await ops.ok(pom, "RecordMeeting", {**base, "heldOn": future}))["meeting"]
     assert planned["outcome"] is None
