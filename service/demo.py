@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from service.api.session import TenantSession
 from service.db import Database
-from service.people import repository
+from service.records import repository
 from service.rules.service import apply_template
 from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant

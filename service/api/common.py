@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import asyncpg
 import strawberry
+from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
+from service.api.context import Context, Info
 from service.errors import DomainError
 
 T = TypeVar("T")
@@ -17,6 +20,24 @@ T = TypeVar("T")
 @strawberry.interface(description="An object with a stable, opaque global id, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID
+
+
+NodeResolver = Callable[[Info, uuid.UUID], Awaitable[Node | None]]
+"""Resolves one type's global ids for `node(id:)`: None when missing or not the caller's to see. Each feature
+exports a ``NODES`` dict of type name to resolver; the schema merges them."""
+
+
+def audited_node(subject_type: str, loader: Callable[[Context], DataLoader[uuid.UUID, asyncpg.Record | None]],
+                 make: Callable[[asyncpg.Record], Node], young_adult_column: str = "young_adult_id") -> NodeResolver:
+    """A node resolver for a young adult's record or a part of it: loaded through a scoped DataLoader (so what the
+    caller may not see is None) and recorded as consulted (``young_adult_column`` names the young adult)."""
+    async def resolve(info: Info, raw: uuid.UUID) -> Node | None:
+        row = await loader(info.context).load(raw)
+        if row is None:
+            return None
+        info.context.consults.consulted(subject_type, row["id"], row[young_adult_column])
+        return make(row)
+    return resolve
 
 
 @strawberry.enum(description="Why a mutation was refused.")
@@ -53,3 +74,13 @@ async def attempt(ctx: Context, action: Callable[[], Awaitable[T]]) -> tuple[T |
             return await action(), []
     except DomainError as exc:
         return None, [user_error(exc)]
+
+
+def given_fields(input_: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a partial-update input the caller actually gave (UNSET ones left out), enums as their values."""
+    out = {}
+    for name in names:
+        value = getattr(input_, name)
+        if value is not strawberry.UNSET:
+            out[name] = value.value if isinstance(value, enum.Enum) else value
+    return out

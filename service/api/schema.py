@@ -6,52 +6,53 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from service.api.common import Node
+from service.api.common import Node, NodeResolver
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, RequestTransaction
 from service.api.relay import from_global_id
-from service.consent.api import Consent, ConsentMutation, ConsentQuery
-from service.consent.api import resolve_node as resolve_consent_node
-from service.network.api import (
-    LifelongLinksCase,
-    LifelongLinksObjective,
-    NetworkCommitment,
-    NetworkMeeting,
-    NetworkMember,
-    NetworkQuery,
-)
-from service.network.api import resolve_node as resolve_network_node
+from service.assessments import api as assessments
+from service.audit.api import AuditQuery
+from service.consent import api as consent
+from service.custody import api as custody
+from service.meetings import api as meetings
+from service.network import api as network
 from service.network.mutations import NetworkMutation
-from service.people.api import Enrolment, PeopleMutation, PeopleQuery, Practitioner, Site, YoungAdult
-from service.people.api import resolve_node as resolve_people_node
+from service.people import api as people
+from service.plans import api as plans
 from service.platform.api import PlatformMutation, PlatformQuery
 from service.platform.lifecycle_api import LifecycleMutation, LifecycleQuery
+from service.records import api as records
+from service.records.mutations import RecordsMutation
 from service.rules.api import RulesMutation, RulesQuery
 from service.tenant_admin.api import TenantAdminMutation, TenantAdminQuery
 
-NODE_TYPES = [Site, Practitioner, Enrolment, YoungAdult, LifelongLinksCase, LifelongLinksObjective, NetworkMember,
-              NetworkCommitment, NetworkMeeting, Consent]
-NODE_RESOLVERS = [resolve_people_node, resolve_network_node, resolve_consent_node]
+NODE_TYPES = [people.Site, people.Practitioner, records.YoungAdult, records.Enrolment, records.TeamMember,
+              custody.CustodyEpisode, assessments.Assessment, plans.IntegratedPlan, plans.PlanVersion,
+              plans.PlanGoal, plans.PlanAction, meetings.Meeting, network.LifelongLinksCase,
+              network.LifelongLinksObjective, network.NetworkMember, network.NetworkCommitment,
+              network.NetworkMeeting, consent.Consent]
+
+# type name -> resolver for `node(id:)`; each feature contributes its own entries.
+NODE_RESOLVERS: dict[str, NodeResolver] = {**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES,
+                                           **plans.NODES, **meetings.NODES, **network.NODES, **consent.NODES}
 
 
 @strawberry.type
-class Query(PeopleQuery, NetworkQuery, ConsentQuery, RulesQuery, PlatformQuery, LifecycleQuery,
-            TenantAdminQuery):
+class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
+            AuditQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
-        if decoded is None:
+        resolve = None if decoded is None else NODE_RESOLVERS.get(decoded[0])
+        if decoded is None or resolve is None:
             return None
-        for resolve in NODE_RESOLVERS:
-            found = await resolve(info, *decoded)
-            if found is not None:
-                return found
-        return None
+        return await resolve(info, decoded[1])
 
 
 @strawberry.type
-class Mutation(PeopleMutation, NetworkMutation, ConsentMutation, RulesMutation, PlatformMutation,
-               LifecycleMutation, TenantAdminMutation):
+class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
+               plans.PlansMutation, meetings.MeetingsMutation, NetworkMutation, consent.ConsentMutation,
+               RulesMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation):
     pass
 
 

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, UserError, attempt
+from service.api.common import Node, NodeResolver, UserError, attempt
 from service.api.context import Context, Info
 from service.api.relay import expect_id, to_global_id
 from service.consent import loaders
@@ -121,3 +121,12 @@ class ConsentMutation:
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "Consent", "id"), input.version,
             input.withdrawn_on or today, today))
         return ConsentPayload(consent=None if row is None else Consent.from_row(row), errors=errors)
+
+
+def _node(type_name: str) -> NodeResolver:
+    async def resolve(info: Info, raw: uuid.UUID) -> Node | None:
+        return await resolve_node(info, type_name, raw)
+    return resolve
+
+
+NODES: dict[str, NodeResolver] = {"Consent": _node("Consent")}

@@ -15,7 +15,7 @@ from service.people.loaders import scope
 
 def consents(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
-        rows = await repository.consents_by_id(ctx.tenant(), keys, (await scope(ctx)).site_ids)
+        rows = await repository.consents_by_id(ctx.tenant(), keys, await scope(ctx))
         found = {r["id"]: r for r in rows}
         return [found.get(k) for k in keys]
     return ctx.loader("consents", lambda _session: load)

@@ -9,18 +9,18 @@ from datetime import date
 import asyncpg
 
 from service.api.session import TenantSession
-from service.people.repository import VISIBLE
+from service.people.visibility import Scope, visible
 
 CONSENT_COLUMNS = ("k.id, k.young_adult_id, k.network_member_id, k.purpose, k.organisation, k.granted_on, "
                    "k.withdrawn_on, k.version, k.created_at")
 
 
 async def consents_by_id(session: TenantSession, ids: Sequence[uuid.UUID],
-                         visible_sites: Sequence[uuid.UUID] | None) -> list[asyncpg.Record]:
+                         scope: Scope) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {CONSENT_COLUMNS} FROM consent k JOIN young_adult ya ON ya.id = k.young_adult_id "
-        f"WHERE k.id = ANY($1::uuid[]) AND {VISIBLE}", list(ids),
-        None if visible_sites is None else list(visible_sites))
+        f"WHERE k.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids),
+        *scope.args)
 
 
 async def consents_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:

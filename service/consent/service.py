@@ -51,7 +51,7 @@ async def record(session: TenantSession, principal: Principal, request_id: str, 
 async def withdraw(session: TenantSession, principal: Principal, request_id: str, consent_id: uuid.UUID | None,
                    version: int, withdrawn_on: date, today: date) -> asyncpg.Record:
     scope = await scope_for(session, principal)
-    rows = [] if consent_id is None else await repository.consents_by_id(session, [consent_id], scope.site_ids)
+    rows = [] if consent_id is None else await repository.consents_by_id(session, [consent_id], scope)
     if not rows:
         raise NotFound("No such consent.", field="id")
     if rows[0]["withdrawn_on"] is not None:

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 import asyncpg
 import strawberry
 
-from service.api.common import Node
+from service.api.common import Node, NodeResolver
 from service.api.context import Context, Info
 from service.api.relay import expect_id, to_global_id
 from service.errors import NotFound
 from service.network import loaders
 from service.network.service import committed_members_wanted
 from service.people import loaders as people_loaders
-from service.people.api import Practitioner, ServiceKind, YoungAdult
+from service.people.api import Practitioner, ServiceKind
+from service.records import loaders as records_loaders
+from service.records.api import YoungAdult
 
 if TYPE_CHECKING:
     from service.consent.api import Consent
@@ -139,7 +141,7 @@ class LifelongLinksCase(Node):
 
     @strawberry.field
     async def young_adult(self, info: Info) -> YoungAdult:
-        row = await people_loaders.young_adults(info.context).load(self.young_adult_id)
+        row = await records_loaders.young_adults(info.context).load(self.young_adult_id)
         assert row is not None, "the case was found through the young adult's visibility"
         info.context.consults.consulted("YoungAdult", self.young_adult_id, self.young_adult_id)
         return YoungAdult.from_row(row)
@@ -369,7 +371,7 @@ def meeting(ctx: Context, row: asyncpg.Record) -> NetworkMeeting:
 async def visible_young_adult(info: Info, young_adult_id: strawberry.ID) -> uuid.UUID:
     """The young adult's uuid if the caller may see them; NotFound otherwise (missing, foreign or out of scope)."""
     raw = expect_id(young_adult_id, "YoungAdult", "youngAdultId")
-    if raw is None or await people_loaders.young_adults(info.context).load(raw) is None:
+    if raw is None or await records_loaders.young_adults(info.context).load(raw) is None:
         raise NotFound("No such young adult.", field="youngAdultId")
     return raw
 
@@ -456,3 +458,13 @@ class NetworkQuery:
             committed=counts["COMMITTED"] + counts["ACTIVE"], active=counts["ACTIVE"],
             committed_wanted=await committed_members_wanted(ctx.tenant(), raw),
             by_status=[MemberStatusCount(status=NetworkMemberStatus(s), count=n) for s, n in counts.items()])
+
+
+def _node(type_name: str) -> NodeResolver:
+    async def resolve(info: Info, raw: uuid.UUID) -> Node | None:
+        return await resolve_node(info, type_name, raw)
+    return resolve
+
+
+NODES: dict[str, NodeResolver] = {name: _node(name) for name in (
+    "LifelongLinksCase", "LifelongLinksObjective", "NetworkMember", "NetworkCommitment", "NetworkMeeting")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from strawberry.dataloader import DataLoader
@@ -18,15 +18,15 @@ from service.api.session import TenantSession
 from service.network import repository
 from service.network.service import caller_practitioner
 from service.people.loaders import scope
+from service.people.visibility import Scope
 
-Visible = Sequence[uuid.UUID] | None
-ById = Callable[[TenantSession, list[uuid.UUID], Visible], Awaitable[list[asyncpg.Record]]]
+ById = Callable[[TenantSession, list[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
 ByKey = Callable[[TenantSession, list[uuid.UUID]], Awaitable[list[asyncpg.Record]]]
 
 
 def _by_id(ctx: Context, name: str, fetch: ById) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
-        rows = await fetch(ctx.tenant(), keys, (await scope(ctx)).site_ids)
+        rows = await fetch(ctx.tenant(), keys, await scope(ctx))
         found = {r["id"]: r for r in rows}
         return [found.get(k) for k in keys]
     return ctx.loader(name, lambda _session: load)
@@ -101,7 +101,7 @@ def commitments_of_young_adult(ctx: Context) -> DataLoader[uuid.UUID, list[async
 def commitments_by_goal_lineage(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     """Commitments against plan goals, keyed by goal lineage id: for ``PlanGoal.commitments``."""
     async def fetch(session: TenantSession, keys: list[uuid.UUID]) -> list[asyncpg.Record]:
-        return await repository.commitments_by_lineage(session, "goal_lineage_id", keys, (await scope(ctx)).site_ids)
+        return await repository.commitments_by_lineage(session, "goal_lineage_id", keys, await scope(ctx))
     return _grouped(ctx, "network_commitments_by_goal", fetch, "goal_lineage_id")
 
 
@@ -109,7 +109,7 @@ def commitments_by_action_lineage(ctx: Context) -> DataLoader[uuid.UUID, list[as
     """Commitments against plan actions, keyed by action lineage id: for ``PlanAction.commitments``."""
     async def fetch(session: TenantSession, keys: list[uuid.UUID]) -> list[asyncpg.Record]:
         return await repository.commitments_by_lineage(session, "action_lineage_id", keys,
-                                                       (await scope(ctx)).site_ids)
+                                                       await scope(ctx))
     return _grouped(ctx, "network_commitments_by_action", fetch, "action_lineage_id")
 
 

@@ -233,7 +233,7 @@ async def end_commitment(session: TenantSession, principal: Principal, request_i
                          ) -> asyncpg.Record:
     scope = await scope_for(session, principal)
     rows = [] if commitment_id is None else await repository.commitments_by_id(session, [commitment_id],
-                                                                                 scope.site_ids)
+                                                                                 scope)
     if not rows:
         raise NotFound("No such commitment.", field="id")
     if rows[0]["status"] == "ENDED":
@@ -262,7 +262,7 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     if None in practitioner_ids or len(await repository.existing_practitioners(session, list(wanted))) < len(wanted):
         raise NotFound("No such practitioner.", field="practitionerIds")
     members = {r["id"]: r for r in await repository.members_by_id(
-        session, [m for m in member_ids if m is not None], scope.site_ids) if r["young_adult_id"] == young_adult_id}
+        session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
     if None in member_ids or len(members) < len(set(member_ids)):
         raise NotFound("No such network member of this young adult.", field="memberIds")
     for member in members.values():

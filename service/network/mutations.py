@@ -195,7 +195,7 @@ async def _case(ctx: Context, action: Callable[[], Awaitable[asyncpg.Record]]) -
 async def _member(ctx: Context, action: Callable[[], Awaitable[uuid.UUID]]) -> NetworkMemberPayload:
     async def run() -> asyncpg.Record:
         member_id = await action()
-        (row,) = await repository.members_by_id(ctx.tenant(), [member_id], (await scope(ctx)).site_ids)
+        (row,) = await repository.members_by_id(ctx.tenant(), [member_id], await scope(ctx))
         loaders.members(ctx).prime(member_id, row, force=True)
         return row
     row, errors = await attempt(ctx, run)

@@ -1,7 +1,7 @@
 """SQL for the Lifelong Links case and the support network. Runs inside the caller's tenant session only.
 
 Visibility follows the young adult: every read that starts from a case or member id joins ``young_adult ya`` and
-applies the central ``VISIBLE`` predicate of service.people.repository (its ``$2`` is the caller's visible sites).
+applies the central predicate of service.people.visibility (parameters ``$2`` and ``$3`` carry the caller's scope).
 Members' contact details (phone, email, address) are never selected with the member: only
 :func:`member_contacts` reads them, and it returns them only to a caller with need-to-know.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from service.api.session import TenantSession
-from service.people.repository import VISIBLE
+from service.people.visibility import Scope, visible
 
 CASE_COLUMNS = ("c.id, c.young_adult_id, c.coordinator_id, c.stage, c.referred_on, c.connection_score_start, "
                 "c.connection_score_follow_up, c.version")
@@ -34,10 +34,6 @@ OBJECTIVE_COLUMNS = "o.id, o.case_id, o.description, o.met, o.assessed_on, o.ver
 COMMITMENT_COLUMNS = ("n.id, n.member_id, n.goal_lineage_id, n.action_lineage_id, n.description, n.starts_on, "
                       "n.ends_on, n.status, n.version, m.young_adult_id")
 MEETING_COLUMNS = "g.id, g.young_adult_id, g.held_on, g.outcome, g.version"
-
-
-def _visible(visible_sites: Sequence[uuid.UUID] | None) -> list[uuid.UUID] | None:
-    return None if visible_sites is None else list(visible_sites)
 
 
 # --- the caller ---------------------------------------------------------------------------------------------------
@@ -69,11 +65,11 @@ async def existing_practitioners(session: TenantSession, ids: Sequence[uuid.UUID
 
 # --- the Lifelong Links case ------------------------------------------------------------------------------------
 
-async def cases_by_id(session: TenantSession, ids: Sequence[uuid.UUID], visible_sites: Sequence[uuid.UUID] | None,
+async def cases_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                       ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {CASE_COLUMNS} FROM lifelong_links_case c JOIN young_adult ya ON ya.id = c.young_adult_id "
-        f"WHERE c.id = ANY($1::uuid[]) AND {VISIBLE}", list(ids), _visible(visible_sites))
+        f"WHERE c.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids), *scope.args)
 
 
 async def current_cases(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
@@ -183,11 +179,11 @@ async def assess_objective(session: TenantSession, objective_id: uuid.UUID, vers
 
 # --- network members --------------------------------------------------------------------------------------------
 
-async def members_by_id(session: TenantSession, ids: Sequence[uuid.UUID], visible_sites: Sequence[uuid.UUID] | None,
+async def members_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                         ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEMBER_COLUMNS} FROM network_member m JOIN young_adult ya ON ya.id = m.young_adult_id "
-        f"WHERE m.id = ANY($1::uuid[]) AND {VISIBLE}", list(ids), _visible(visible_sites))
+        f"WHERE m.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids), *scope.args)
 
 
 async def members_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
@@ -317,11 +313,11 @@ async def insert_commitment(session: TenantSession, member_id: uuid.UUID, goal_l
 
 
 async def commitments_by_id(session: TenantSession, ids: Sequence[uuid.UUID],
-                            visible_sites: Sequence[uuid.UUID] | None) -> list[asyncpg.Record]:
+                            scope: Scope) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.id = ANY($1::uuid[]) AND {VISIBLE}",
-        list(ids), _visible(visible_sites))
+        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
+        list(ids), *scope.args)
 
 
 async def commitments_of_young_adults(session: TenantSession, young_adult_ids: Sequence[uuid.UUID],
@@ -338,13 +334,13 @@ async def commitments_of_members(session: TenantSession, member_ids: Sequence[uu
 
 
 async def commitments_by_lineage(session: TenantSession, column: str, lineage_ids: Sequence[uuid.UUID],
-                                 visible_sites: Sequence[uuid.UUID] | None) -> list[asyncpg.Record]:
+                                 scope: Scope) -> list[asyncpg.Record]:
     """Commitments against goal (``column`` goal_lineage_id) or action (action_lineage_id) lineages."""
     assert column in ("goal_lineage_id", "action_lineage_id")
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.{column} = ANY($1::uuid[]) AND {VISIBLE} "
-        "ORDER BY n.created_at, n.id", list(lineage_ids), _visible(visible_sites))
+        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.{column} = ANY($1::uuid[]) AND {visible('ya', 2)} "
+        "ORDER BY n.created_at, n.id", list(lineage_ids), *scope.args)
 
 
 async def end_commitment(session: TenantSession, commitment_id: uuid.UUID, version: int, ends_on: date,
@@ -380,12 +376,12 @@ async def meetings_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUI
         "AND g.kind = 'LIFELONG_LINKS' ORDER BY g.held_on, g.id", list(young_adult_ids))
 
 
-async def meetings_by_id(session: TenantSession, ids: Sequence[uuid.UUID], visible_sites: Sequence[uuid.UUID] | None,
+async def meetings_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                          ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEETING_COLUMNS} FROM meeting g JOIN young_adult ya ON ya.id = g.young_adult_id "
-        f"WHERE g.id = ANY($1::uuid[]) AND g.kind = 'LIFELONG_LINKS' AND {VISIBLE}",
-        list(ids), _visible(visible_sites))
+        f"WHERE g.id = ANY($1::uuid[]) AND g.kind = 'LIFELONG_LINKS' AND {visible('ya', 2)}",
+        list(ids), *scope.args)
 
 
 async def attendees_of(session: TenantSession, meeting_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:

@@ -24,7 +24,9 @@ from service.auth import Principal, Role
 from service.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from service.network import repository
 from service.people import repository as people_repository
-from service.people.service import Scope, scope_for
+from service.people.service import scope_for
+from service.people.visibility import Scope
+from service.records import repository as records_repository
 
 STAGES = ("REFERRED", "EXPLORING", "SEARCHING", "CONTACTING", "MEETING_HELD", "PLAN_AGREED", "REVIEWED", "CLOSED")
 MEMBER_NEXT: dict[str, tuple[str, ...]] = {
@@ -84,15 +86,15 @@ def clean_text(value: str | None, field: str, max_length: int, required: bool = 
 
 async def visible_young_adult(session: TenantSession, scope: Scope, young_adult_id: uuid.UUID | None,
                               field: str = "youngAdultId") -> uuid.UUID:
-    if young_adult_id is None or not await people_repository.young_adults_by_id(
-            session, [young_adult_id], scope.site_ids):
+    if young_adult_id is None or not await people_repository.visible_young_adult_ids(
+            session, [young_adult_id], scope):
         raise NotFound("No such young adult.", field=field)
     return young_adult_id
 
 
 async def case_in_scope(session: TenantSession, scope: Scope, case_id: uuid.UUID | None, field: str,
                         ) -> asyncpg.Record:
-    rows = [] if case_id is None else await repository.cases_by_id(session, [case_id], scope.site_ids)
+    rows = [] if case_id is None else await repository.cases_by_id(session, [case_id], scope)
     if not rows:
         raise NotFound("No such Lifelong Links case.", field=field)
     return rows[0]
@@ -100,7 +102,7 @@ async def case_in_scope(session: TenantSession, scope: Scope, case_id: uuid.UUID
 
 async def member_in_scope(session: TenantSession, scope: Scope, member_id: uuid.UUID | None, field: str,
                           ) -> asyncpg.Record:
-    rows = [] if member_id is None else await repository.members_by_id(session, [member_id], scope.site_ids)
+    rows = [] if member_id is None else await repository.members_by_id(session, [member_id], scope)
     if not rows:
         raise NotFound("No such network member.", field=field)
     return rows[0]
@@ -191,7 +193,7 @@ async def update_case(session: TenantSession, principal: Principal, request_id: 
 
 
 async def _lifelong_links_sites(session: TenantSession, young_adult_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await people_repository.enrolments_for(session, [young_adult_id])
+    rows = await records_repository.enrolments_for(session, [young_adult_id], Scope(None))
     sites = await people_repository.sites_by_id(session, [r["site_id"] for r in rows])
     return [s["id"] for s in sites if s["kind"] == "LIFELONG_LINKS"]
 

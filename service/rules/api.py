@@ -16,13 +16,14 @@ from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id
 from service.errors import InvalidInput, NotFound
 from service.people import loaders as people_loaders
-from service.people import repository as people_repository
+from service.people.visibility import Scope
+from service.records import repository as records_repository
 from service.rules import catalogue, loaders, repository
 from service.rules import due as due_engine
 from service.rules import service as rules
 
 if TYPE_CHECKING:
-    from service.people.api import YoungAdult
+    from service.records.api import YoungAdult
 
 # The domain enums, published as they are (strawberry.enum registers a class in place and returns it).
 RuleType = catalogue.RuleType
@@ -113,7 +114,7 @@ class DueItemChange:
 
 @strawberry.type(description="A young adult whose due items a proposed change would alter.")
 class YoungAdultDueChanges:
-    young_adult: Annotated[YoungAdult, strawberry.lazy("service.people.api")]
+    young_adult: Annotated[YoungAdult, strawberry.lazy("service.records.api")]
     site_code: str = strawberry.field(description="The site whose rules govern the young adult.")
     changes: list[DueItemChange]
     gains_overdue: bool
@@ -188,12 +189,12 @@ async def due_items_of(info: Info, young_adult_id: uuid.UUID) -> list[DueItem]:
     return [DueItem.of(i) for i in await loaders.due_items_of(info.context).load(young_adult_id)]
 
 
-async def due_caseload(info: Info, site_id: uuid.UUID, visible: tuple[uuid.UUID, ...] | None, after: uuid.UUID | None,
-                  first: int, due_within_days: int | None, overdue_only: bool) -> list[asyncpg.Record]:
+async def due_caseload(info: Info, site_id: uuid.UUID, scope: Scope, after: uuid.UUID | None, first: int,
+                       due_within_days: int | None, overdue_only: bool) -> list[asyncpg.Record]:
     """For youngAdults(dueWithinDays:, overdueOnly:): up to ``first + 1`` young-adult rows of a site's caseload,
     filtered and ordered by what is due, in two statements whatever the page size."""
     ctx = info.context
-    ordered = await rules.caseload_by_due(ctx.tenant(), await loaders.rule_book(ctx), site_id, visible,
+    ordered = await rules.caseload_by_due(ctx.tenant(), await loaders.rule_book(ctx), site_id, scope,
                                           loaders.today(ctx), due_within_days, overdue_only)
     ids = [young_adult_id for young_adult_id, _ in ordered]
     if after is not None and after not in ids:
@@ -203,25 +204,24 @@ async def due_caseload(info: Info, site_id: uuid.UUID, visible: tuple[uuid.UUID,
     page = ordered[start:start + first + 1]
     for young_adult_id, items in page:
         loaders.due_items_of(ctx).prime(young_adult_id, items)
-    rows = await people_repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], visible)
+    rows = await records_repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], scope)
     found = {r["id"]: r for r in rows}
     return [found[i] for i, _ in page if i in found]
 
 
 async def _preview_young_adults(info: Info, diffs: list[rules.YoungAdultDiff]) -> list[YoungAdultDueChanges]:
-    from service.people.api import YoungAdult  # the people API imports this module for YoungAdult.dueItems
+    from service.records.api import seen  # the records API imports this module for YoungAdult.dueItems
 
     ctx = info.context
-    rows = {r["id"]: r for r in await people_repository.young_adults_by_id(
-        ctx.tenant(), [d.young_adult_id for d in diffs], None)}
+    rows = {r["id"]: r for r in await records_repository.young_adults_by_id(
+        ctx.tenant(), [d.young_adult_id for d in diffs], await people_loaders.scope(ctx))}
     out = []
     for d in diffs:
-        ctx.consults.consulted("YoungAdult", d.young_adult_id, d.young_adult_id)
         late = due_engine.ItemStatus.OVERDUE
         overdue_before = {c.before.key for c in d.diffs if c.before and c.before.status is late}
         overdue_after = {c.after.key for c in d.diffs if c.after and c.after.status is late}
         out.append(YoungAdultDueChanges(
-            young_adult=YoungAdult.from_row(rows[d.young_adult_id]), site_code=d.site_code,
+            young_adult=seen(info, rows[d.young_adult_id]), site_code=d.site_code,
             changes=[DueItemChange(kind=c.either.kind, time_point=c.either.time_point,
                                    before=DueItem.of(c.before) if c.before else None,
                                    after=DueItem.of(c.after) if c.after else None) for c in d.diffs],

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.api.session import TenantSession
+from service.people.visibility import Scope, visible_young_adult
 from tenants.isolation import Connection
 
 CHANGE_COLUMNS = "id, batch_id, site_code, rule, value, effective_from, author_subject, reason, created_at"
@@ -76,7 +77,7 @@ async def site_codes(session: TenantSession) -> set[str]:
 
 # One row per young adult with a current (not exited) enrolment, the facts every due item needs. The governing
 # site is the earliest-identified current enrolment (ties: site code): the site that brought them in.
-FACTS = """
+FACTS = f"""
 WITH governing AS (
     SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, e.site_id, s.code AS site_code, e.identified_on,
            e.consented_on
@@ -84,8 +85,7 @@ WITH governing AS (
     WHERE e.status <> 'EXITED'
       AND ($1::uuid[] IS NULL OR e.young_adult_id = ANY($1::uuid[]))
       AND ($2::uuid IS NULL OR e.young_adult_id IN (SELECT a.young_adult_id FROM enrolment a WHERE a.site_id = $2))
-      AND ($4::uuid[] IS NULL OR EXISTS (SELECT 1 FROM enrolment v WHERE v.young_adult_id = e.young_adult_id
-                                         AND v.site_id = ANY($4::uuid[])))
+      AND {visible_young_adult('e.young_adult_id', 4)}
     ORDER BY e.young_adult_id, e.identified_on, s.code
 )
 SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, g.identified_on, g.consented_on,
@@ -109,7 +109,7 @@ SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, 
        (SELECT max(c.granted_on) FROM consent c WHERE c.young_adult_id = g.young_adult_id
           AND c.network_member_id IS NULL AND c.purpose = 'PARTICIPATION' AND c.withdrawn_on IS NULL)
           AS consent_granted_on,
-       (SELECT coalesce(array_agg(o.time_point), '{}') FROM outcome_observation o
+       (SELECT coalesce(array_agg(o.time_point), '{{}}') FROM outcome_observation o
           WHERE o.custody_episode_id = ce.id) AS outcome_points,
        (SELECT count(*) FROM network_member n WHERE n.young_adult_id = g.young_adult_id
           AND n.status IN ('COMMITTED', 'ACTIVE')) AS committed_members
@@ -126,9 +126,9 @@ WHERE ($3::uuid IS NULL OR g.site_id = $3)
 
 async def case_facts(session: TenantSession, *, young_adult_ids: Sequence[uuid.UUID] | None = None,
                      enrolled_at: uuid.UUID | None = None, governed_by: uuid.UUID | None = None,
-                     visible_sites: Sequence[uuid.UUID] | None = None) -> list[asyncpg.Record]:
+                     scope: Scope | None = None) -> list[asyncpg.Record]:
     """Facts for the young adults picked by id, by any enrolment at a site, or by governing site; always limited
-    to those enrolled at ``visible_sites`` when that is given (None: the whole tenant)."""
+    to those ``scope`` may see (see service.people.visibility) when it is given (None: the whole tenant)."""
     return await session.fetch(
         FACTS, None if young_adult_ids is None else list(young_adult_ids), enrolled_at, governed_by,
-        None if visible_sites is None else list(visible_sites))
+        *(scope or Scope(None)).args)

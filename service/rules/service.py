@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.api.session import TenantSession
 from service.auth import Principal, Role
 from service.errors import AccessDenied, InvalidInput, NotFound
+from service.people.visibility import Scope
 from service.rules import catalogue, repository
 from service.rules.due import DueItem, ItemKind, ItemStatus, due_items
 from tenants.isolation import Connection
@@ -235,14 +236,14 @@ async def preview(session: TenantSession, current: RuleBook, proposed: RuleBook,
 
 
 async def caseload_by_due(session: TenantSession, book: RuleBook, site_id: uuid.UUID,
-                          visible_sites: Sequence[uuid.UUID] | None, on: date, due_within_days: int | None,
+                          scope: Scope, on: date, due_within_days: int | None,
                           overdue_only: bool) -> list[tuple[uuid.UUID, list[DueItem]]]:
     """Young adults enrolled at a site with an open item due within the window (or overdue), soonest first."""
     if due_within_days is not None and not 0 <= due_within_days <= 366:
         raise InvalidInput("dueWithinDays must be between 0 and 366.", field="dueWithinDays")
     horizon = date.max if due_within_days is None else on + timedelta(days=due_within_days)
     picked = []
-    for facts in await repository.case_facts(session, enrolled_at=site_id, visible_sites=visible_sites):
+    for facts in await repository.case_facts(session, enrolled_at=site_id, scope=scope):
         items = due_items(facts, book.values(facts["site_code"]), on)
         open_items = [i for i in items if i.status is ItemStatus.OVERDUE or (i.open and not overdue_only)]
         soonest = min((i.due_on for i in open_items), default=None)

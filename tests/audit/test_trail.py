@@ -36,6 +36,7 @@ async def test_changes_and_views_are_recorded_and_refusals_are_not(
     assert await events(admin_conn, tenant.schema) == [
         ("CREATE", "PRACTITIONER",
          ["care_status", "date_of_birth", "entitlement_end_age", "family_name", "given_name"], "YoungAdult"),
+        ("CREATE", "PRACTITIONER", ["identified_on", "site_id"], "Enrolment"),
         ("ALTER", "PRACTITIONER", ["family_name"], "YoungAdult"),
         ("CONSULT", "PRACTITIONER", [], "YoungAdult"),
     ]
@@ -53,6 +54,6 @@ async def test_runtime_role_cannot_update_or_delete_audit_rows(db: Database, mak
     for statement in ("UPDATE audit_event SET actor_subject = 'someone-else'", "DELETE FROM audit_event",
                       "TRUNCATE audit_event"):
         async with tenant_transaction(db.pool, tenant) as conn:
-            assert await conn.fetchval("SELECT count(*) FROM audit_event") == 1
+            assert await conn.fetchval("SELECT count(*) FROM audit_event") == 2  # the young adult, the enrolment
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)

@@ -163,7 +163,8 @@ def test_entrypoint_migrates_then_serves(fake_cli: Path) -> None:
 
 
 def test_entrypoint_serves_on_port(fake_cli: Path) -> None:
-    assert run_entrypoint(fake_cli, PORT="9090") == (0, ["migrate --wait", "serve --host 0.0.0.0 --port 9090 --no-demo"])
+    expected = ["migrate --wait", "serve --host 0.0.0.0 --port 9090 --no-demo"]
+    assert run_entrypoint(fake_cli, PORT="9090") == (0, expected)
 
 
 def test_entrypoint_skips_migrate_when_told(fake_cli: Path) -> None:

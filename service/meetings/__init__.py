@@ -1,0 +1,1 @@
+"""Meetings around a young adult: integrated planning, three-way, pre-release, review; attendees and outcome."""

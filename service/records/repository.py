@@ -1,0 +1,254 @@
+"""SQL for young adults, their enrolments and status history, the caseload and the timeline.
+
+Every statement that reads a young adult, or anything hanging off one, filters with
+:func:`service.people.visibility.visible` in the database; the scope is passed as two parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from service.api.session import TenantSession
+from service.people.visibility import Scope, visible, visible_young_adult
+
+YOUNG_ADULT_COLUMNS = (
+    "ya.id, ya.given_name, ya.family_name, ya.date_of_birth, ya.prison_number, ya.probation_crn, ya.la_reference, "
+    "ya.care_status, ya.responsible_local_authority, ya.entitlement_end_age, ya.access_restricted, ya.version, "
+    "ya.created_at, ya.updated_at"
+)
+ENROLMENT_COLUMNS = (
+    "e.id, e.young_adult_id, e.site_id, e.status, e.identified_on, e.referred_on, e.consented_on, e.exited_on, "
+    "e.exit_reason, e.version"
+)
+UPDATABLE = ("given_name", "family_name", "date_of_birth", "prison_number", "probation_crn", "la_reference",
+             "care_status", "responsible_local_authority", "entitlement_end_age")
+
+
+async def young_adults_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
+                             ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
+        list(ids), *scope.args)
+
+
+class CaseloadOrder(enum.Enum):
+    """Sort keys, as SQL over a young adult ``{ya}`` and its current custody ``{c}``; the id breaks ties."""
+
+    NAME = "{ya}.family_name, {ya}.given_name, {ya}.id"
+    EARLIEST_RELEASE_DATE = ("coalesce({c}.earliest_release_date, 'infinity'::date), "
+                             "{ya}.family_name, {ya}.given_name, {ya}.id")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadFilter:
+    site_id: uuid.UUID | None = None
+    status: str | None = None
+    release_from: date | None = None
+    release_to: date | None = None
+    name_words: tuple[str, ...] = ()
+    on_my_team: bool = False
+
+
+# The young adult's current custody episode: the latest reception.
+CURRENT_CUSTODY = ("LEFT JOIN LATERAL (SELECT ce.earliest_release_date FROM custody_episode ce "
+                   "WHERE ce.young_adult_id = {ya}.id ORDER BY ce.reception_date DESC, ce.created_at DESC LIMIT 1) "
+                   "{c} ON true")
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def caseload(session: TenantSession, scope: Scope, where: CaseloadFilter, order: CaseloadOrder,
+                   after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
+    """A page of the young adults the scope sees, filtered and in ``order`` (keyset pagination after a row id)."""
+    key, cursor_key = order.value.format(ya="ya", c="c"), order.value.format(ya="cya", c="cc")
+    return await session.fetch(
+        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya {CURRENT_CUSTODY.format(ya='ya', c='c')} "
+        f"WHERE {visible('ya', 1)} "
+        "AND (($3::uuid IS NULL AND $4::text IS NULL) OR EXISTS (SELECT 1 FROM enrolment e "
+        "     WHERE e.young_adult_id = ya.id AND ($3::uuid IS NULL OR e.site_id = $3) "
+        "     AND ($4::text IS NULL OR e.status = $4))) "
+        "AND ($5::date IS NULL OR c.earliest_release_date >= $5) "
+        "AND ($6::date IS NULL OR c.earliest_release_date <= $6) "
+        "AND NOT EXISTS (SELECT 1 FROM unnest($7::text[]) w (pattern) "
+        "     WHERE NOT (ya.given_name ILIKE w.pattern OR ya.family_name ILIKE w.pattern)) "
+        "AND (NOT $8::boolean OR EXISTS (SELECT 1 FROM team_member t WHERE t.young_adult_id = ya.id "
+        "     AND t.practitioner_id = $2 AND t.ended_on IS NULL)) "
+        f"AND ($9::uuid IS NULL OR ({key}) > (SELECT {cursor_key} FROM young_adult cya "
+        f"     {CURRENT_CUSTODY.format(ya='cya', c='cc')} WHERE cya.id = $9)) "
+        f"ORDER BY {key} LIMIT $10",
+        *scope.args, where.site_id, where.status, where.release_from, where.release_to,
+        [_like(w) for w in where.name_words], where.on_my_team, after, limit)
+
+
+async def insert_young_adult(session: TenantSession, fields: dict[str, Any]) -> asyncpg.Record:
+    row = await session.fetchrow(
+        "INSERT INTO young_adult AS ya (given_name, family_name, date_of_birth, prison_number, probation_crn, "
+        "la_reference, care_status, responsible_local_authority, entitlement_end_age) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {YOUNG_ADULT_COLUMNS}",
+        fields["given_name"], fields["family_name"], fields["date_of_birth"], fields.get("prison_number"),
+        fields.get("probation_crn"), fields.get("la_reference"), fields["care_status"],
+        fields.get("responsible_local_authority"), fields.get("entitlement_end_age", 25))
+    assert row is not None
+    return row
+
+
+async def update_young_adult(session: TenantSession, young_adult_id: uuid.UUID, version: int,
+                             changes: dict[str, Any]) -> asyncpg.Record | None:
+    """Apply ``changes`` if the stored version is ``version``; None when it is not (or the row is gone)."""
+    assert changes
+    assert set(changes) <= {*UPDATABLE, "access_restricted"}
+    names = sorted(changes)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=3))
+    return await session.fetchrow(
+        f"UPDATE young_adult AS ya SET {assignments}, version = version + 1, updated_at = now() "
+        f"WHERE id = $1 AND version = $2 RETURNING {YOUNG_ADULT_COLUMNS}",
+        young_adult_id, version, *(changes[n] for n in names))
+
+
+async def insert_enrolment(session: TenantSession, young_adult_id: uuid.UUID, site_id: uuid.UUID,
+                           identified_on: date) -> asyncpg.Record:
+    row = await session.fetchrow(
+        f"INSERT INTO enrolment AS e (young_adult_id, site_id, identified_on) VALUES ($1, $2, $3) "
+        f"RETURNING {ENROLMENT_COLUMNS}", young_adult_id, site_id, identified_on)
+    assert row is not None
+    return row
+
+
+async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                         ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.young_adult_id = ANY($1::uuid[]) "
+        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.created_at, e.id",
+        list(young_adult_ids), *scope.args)
+
+
+async def enrolments_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.id = ANY($1::uuid[]) "
+        f"AND {visible_young_adult('e.young_adult_id', 2)}", list(ids), *scope.args)
+
+
+async def change_enrolment_status(session: TenantSession, enrolment_id: uuid.UUID, version: int, status: str,
+                                  changed_on: date, changed_by: str, reason: str | None) -> asyncpg.Record | None:
+    """Move an enrolment to ``status`` and record the change, if the stored version is ``version``."""
+    return await session.fetchrow(
+        "WITH e AS (UPDATE enrolment SET status = $3, version = version + 1, updated_at = now(), "
+        "    referred_on = CASE WHEN $3 = 'REFERRED' THEN $4 ELSE referred_on END, "
+        "    consented_on = CASE WHEN $3 = 'CONSENTED' THEN $4 ELSE consented_on END, "
+        "    exited_on = CASE WHEN $3 = 'EXITED' THEN $4 ELSE exited_on END, "
+        "    exit_reason = CASE WHEN $3 = 'EXITED' THEN $6 ELSE exit_reason END "
+        "  WHERE id = $1 AND version = $2 "
+        "  RETURNING id, young_adult_id, site_id, status, identified_on, referred_on, consented_on, exited_on, "
+        "            exit_reason, version), "
+        "h AS (INSERT INTO enrolment_status_change (enrolment_id, status, changed_on, changed_by, reason) "
+        "      SELECT id, $3, $4, $5, $6 FROM e) "
+        f"SELECT {ENROLMENT_COLUMNS} FROM e",
+        enrolment_id, version, status, changed_on, changed_by, reason)
+
+
+async def last_status_change(session: TenantSession, enrolment_id: uuid.UUID) -> date | None:
+    changed_on: date | None = await session.fetchval(
+        "SELECT max(changed_on) FROM enrolment_status_change WHERE enrolment_id = $1", enrolment_id)
+    return changed_on
+
+
+async def status_changes_for(session: TenantSession, enrolment_ids: Sequence[uuid.UUID], scope: Scope,
+                             ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        "SELECT h.id, h.enrolment_id, h.status, h.changed_on, h.reason FROM enrolment_status_change h "
+        "JOIN enrolment e ON e.id = h.enrolment_id WHERE h.enrolment_id = ANY($1::uuid[]) "
+        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY h.changed_on, h.created_at",
+        list(enrolment_ids), *scope.args)
+
+
+# What happened to a record, one SELECT per source: (young adult, day, exact time for ordering, kind, subject type,
+# subject id, detail). A feature that adds events to the record adds a source here.
+TIMELINE_SOURCES = (
+    "SELECT e.young_adult_id, e.identified_on, e.created_at, 'ENROLMENT_IDENTIFIED', 'Enrolment', e.id, s.code "
+    "FROM enrolment e JOIN site s ON s.id = e.site_id",
+    "SELECT e.young_adult_id, h.changed_on, h.created_at, 'ENROLMENT_STATUS_CHANGED', 'Enrolment', e.id, h.status "
+    "FROM enrolment_status_change h JOIN enrolment e ON e.id = h.enrolment_id",
+    "SELECT young_adult_id, started_on, created_at, 'TEAM_MEMBER_JOINED', 'TeamMember', id, team_role "
+    "FROM team_member",
+    "SELECT young_adult_id, ended_on, updated_at, 'TEAM_MEMBER_LEFT', 'TeamMember', id, team_role "
+    "FROM team_member WHERE ended_on IS NOT NULL",
+    "SELECT young_adult_id, reception_date, created_at, 'CUSTODY_RECEPTION', 'CustodyEpisode', id, sentence_type "
+    "FROM custody_episode",
+    "SELECT young_adult_id, actual_release_date, updated_at, 'RELEASED', 'CustodyEpisode', id, release_type "
+    "FROM custody_episode WHERE actual_release_date IS NOT NULL",
+    "SELECT c.young_adult_id, r.recalled_on, r.created_at, 'RECALLED', 'CustodyEpisode', c.id, NULL "
+    "FROM recall_event r JOIN custody_episode c ON c.id = r.custody_episode_id",
+    "SELECT young_adult_id, assessed_on, created_at, 'ASSESSMENT_RECORDED', 'Assessment', id, source "
+    "FROM assessment",
+    "SELECT p.young_adult_id, v.created_at::date, v.created_at, 'PLAN_VERSION_STARTED', 'PlanVersion', v.id, "
+    "v.number::text FROM plan_version v JOIN integrated_plan p ON p.id = v.plan_id",
+    "SELECT p.young_adult_id, s.signed_at::date, s.signed_at, 'PLAN_SIGNED_OFF', 'PlanVersion', v.id, s.service "
+    "FROM plan_signoff s JOIN plan_version v ON v.id = s.plan_version_id JOIN integrated_plan p ON p.id = v.plan_id",
+    "SELECT p.young_adult_id, v.agreed_at::date, v.agreed_at, 'PLAN_AGREED', 'PlanVersion', v.id, v.number::text "
+    "FROM plan_version v JOIN integrated_plan p ON p.id = v.plan_id WHERE v.agreed_at IS NOT NULL",
+    "SELECT young_adult_id, held_on, created_at, 'MEETING_HELD', 'Meeting', id, kind FROM meeting",
+)
+
+
+async def timelines(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                    ) -> list[asyncpg.Record]:
+    """The timelines of several young adults, each in the order things happened (by day, then by when recorded)."""
+    columns = "young_adult_id, occurred_on, recorded_at, kind, subject_type, subject_id, detail"
+    # the source's position breaks ties, so that a plan's last sign-off comes before its agreement
+    union = " UNION ALL ".join(f"SELECT {columns}, {i} FROM ({source}) AS s ({columns})"
+                               for i, source in enumerate(TIMELINE_SOURCES))
+    return await session.fetch(
+        "SELECT t.young_adult_id, t.occurred_on, t.kind, t.subject_type, t.subject_id, t.detail "
+        f"FROM ({union}) AS t ({columns}, source) "
+        f"WHERE t.young_adult_id = ANY($1::uuid[]) AND {visible_young_adult('t.young_adult_id', 2)} "
+        "ORDER BY t.young_adult_id, t.occurred_on, t.recorded_at, t.source",
+        list(young_adult_ids), *scope.args)
+
+
+TEAM_COLUMNS = "t.id, t.young_adult_id, t.practitioner_id, t.team_role, t.started_on, t.ended_on, t.version"
+
+
+async def team_members_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                           current_only: bool) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {TEAM_COLUMNS} FROM team_member t WHERE t.young_adult_id = ANY($1::uuid[]) "
+        f"AND ($4::boolean IS FALSE OR t.ended_on IS NULL) AND {visible_young_adult('t.young_adult_id', 2)} "
+        "ORDER BY t.started_on, t.created_at", list(young_adult_ids), *scope.args, current_only)
+
+
+async def team_members_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
+                             ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {TEAM_COLUMNS} FROM team_member t WHERE t.id = ANY($1::uuid[]) "
+        f"AND {visible_young_adult('t.young_adult_id', 2)}", list(ids), *scope.args)
+
+
+async def on_team(session: TenantSession, young_adult_id: uuid.UUID, practitioner_id: uuid.UUID | None) -> bool:
+    return bool(await session.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM team_member WHERE young_adult_id = $1 AND practitioner_id = $2 "
+        "AND ended_on IS NULL)", young_adult_id, practitioner_id))
+
+
+async def insert_team_member(session: TenantSession, young_adult_id: uuid.UUID, practitioner_id: uuid.UUID,
+                             team_role: str, started_on: date) -> asyncpg.Record:
+    row = await session.fetchrow(
+        "INSERT INTO team_member AS t (young_adult_id, practitioner_id, team_role, started_on) "
+        f"VALUES ($1, $2, $3, $4) RETURNING {TEAM_COLUMNS}", young_adult_id, practitioner_id, team_role, started_on)
+    assert row is not None
+    return row
+
+
+async def end_team_member(session: TenantSession, member_id: uuid.UUID, version: int, ended_on: date,
+                          ) -> asyncpg.Record | None:
+    return await session.fetchrow(
+        "UPDATE team_member AS t SET ended_on = $3, version = version + 1, updated_at = now() "
+        f"WHERE id = $1 AND version = $2 AND ended_on IS NULL RETURNING {TEAM_COLUMNS}", member_id, version, ended_on)

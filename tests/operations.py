@@ -1,0 +1,56 @@
+"""The named operations a regional front-end uses (graphql/operations/*.graphql), run from tests so they cannot rot:
+every run is recorded, and tests/test_operations.py checks that each file was run and valid."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Caller
+
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
+
+
+# Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
+# files; tests/rules/test_published_operations.py the practice-rule ones). The walk in tests/test_operations.py
+# runs the rest.
+RUN_BY_FEATURE_SUITES = ("Network", "Consent", "RuleCatalogue", "PracticeRules", "PracticeRuleHistory",
+                         "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload", "SiteCompliance")
+
+
+@cache
+def document(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text()
+
+
+class Operations:
+    """Runs named operations as a caller and remembers which ran."""
+
+    def __init__(self) -> None:
+        self.ran: set[str] = set()
+
+    async def data(self, caller: Caller, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The operation's data; fails on any GraphQL error."""
+        self.ran.add(name)
+        return await caller.data(document(name), variables)
+
+    async def ok(self, caller: Caller, name: str, input_: dict[str, Any]) -> dict[str, Any]:
+        """Run a mutation (one `input`) and return its payload, failing if the payload carries errors."""
+        payload = await self.payload(caller, name, input_)
+        assert payload["errors"] == [], (name, payload["errors"])
+        return payload
+
+    async def payload(self, caller: Caller, name: str, input_: dict[str, Any]) -> dict[str, Any]:
+        data = await self.data(caller, name, {"input": input_})
+        payload: dict[str, Any] = data[name[0].lower() + name[1:]]
+        return payload
+
+    async def raw(self, caller: Caller, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The whole response body (data and errors), for callers expected to be refused."""
+        self.ran.add(name)
+        return await caller(document(name), variables)

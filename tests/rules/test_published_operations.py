@@ -1,0 +1,47 @@
+"""Every published practice-rule operation (graphql/operations) runs, as a tenant administrator would use it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import asyncpg
+
+from service.auth import Role
+from tests.conftest import CallerFactory, TenantFactory
+from tests.operations import Operations
+
+RULE_OPERATIONS = ("RuleCatalogue", "PracticeRules", "PracticeRuleHistory", "PreviewPracticeRuleChanges",
+                   "ChangePracticeRules", "DueCaseload", "SiteCompliance")
+
+
+async def test_every_rule_operation_runs(make_tenant: TenantFactory, login: CallerFactory,
+                                         admin_conn: asyncpg.Connection) -> None:
+    from tests.rules.cases import young_adult
+
+    tenant = await make_tenant()
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    ops = Operations()
+    today = date.today()
+    await young_adult(admin_conn, tenant, "BSI", "Example-Ops", identified_on=today - timedelta(weeks=30),
+                      consented_on=today - timedelta(weeks=28), reception=today - timedelta(weeks=30),
+                      release_by=today + timedelta(weeks=40), reviews=[today - timedelta(weeks=10)],
+                      consent_granted=today - timedelta(weeks=28))
+    site = next(s["id"] for s in (await admin.data("{ sites { id code } }"))["sites"] if s["code"] == "BSI")
+
+    catalogue = (await ops.data(admin, "RuleCatalogue"))["ruleCatalogue"]
+    assert "plan_review_interval_weeks" in {r["name"] for r in catalogue}
+    change = {"reason": "Brinsford reviews every 6 weeks", "changes": [
+        {"rule": "plan_review_interval_weeks", "siteCode": "BSI", "value": 6}]}
+    preview = (await ops.data(admin, "PreviewPracticeRuleChanges", {"input": change}))["previewPracticeRuleChanges"]
+    assert [y["youngAdult"]["familyName"] for y in preview["youngAdults"]] == ["Example-Ops"]
+    saved = await ops.ok(admin, "ChangePracticeRules", change)
+    assert [c["value"] for c in saved["changes"]] == [6]
+    rules = (await ops.data(admin, "PracticeRules", {"siteCode": "BSI"}))["practiceRules"]
+    assert next(r for r in rules if r["rule"] == "plan_review_interval_weeks")["level"] == "SITE"
+    history = (await ops.data(admin, "PracticeRuleHistory", {"rule": "plan_review_interval_weeks"}))
+    assert len(history["practiceRuleHistory"]["edges"]) == 1
+    overdue = (await ops.data(admin, "DueCaseload", {"siteId": site, "overdueOnly": True}))["youngAdults"]
+    assert [e["node"]["familyName"] for e in overdue["edges"]] == ["Example-Ops"]
+    compliance = (await ops.data(admin, "SiteCompliance", {"siteId": site}))["siteCompliance"]
+    assert compliance["counts"]["overdue"] >= 1
+    assert ops.ran == set(RULE_OPERATIONS)
