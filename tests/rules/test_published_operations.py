@@ -45,3 +45,26 @@ async def test_every_rule_operation_runs(make_tenant: TenantFactory, login: Call
     compliance = (await ops.data(admin, "SiteCompliance", {"siteId": site}))["siteCompliance"]
     assert compliance["counts"]["overdue"] >= 1
     assert ops.ran == set(RULE_OPERATIONS)
+
+
+async def test_due_caseload_never_shows_a_restricted_record_to_someone_off_the_team(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection) -> None:
+    from service.auth import Service
+    from tests.rules.cases import young_adult
+
+    tenant = await make_tenant()
+    today = date.today()
+    overdue = {"identified_on": today - timedelta(weeks=40), "consented_on": today - timedelta(weeks=39),
+               "reception": today - timedelta(weeks=40), "release_by": today + timedelta(weeks=30),
+               "reviews": [today - timedelta(weeks=30)], "consent_granted": today - timedelta(weeks=39)}
+    await young_adult(admin_conn, tenant, "BSI", "Example-Open", **overdue)
+    hidden = await young_adult(admin_conn, tenant, "BSI", "Example-Restricted", **overdue)
+    await admin_conn.execute(f'UPDATE "{tenant.schema}".young_adult SET access_restricted = true WHERE id = $1',
+                             hidden)
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    site = next(s["id"] for s in (await pom.data("{ sites { id code } }"))["sites"] if s["code"] == "BSI")
+    ops = Operations()
+    for caller, expected in ((pom, ["Example-Open"]), (admin, ["Example-Open", "Example-Restricted"])):
+        page = (await ops.data(caller, "DueCaseload", {"siteId": site, "overdueOnly": True}))["youngAdults"]
+        assert sorted(e["node"]["familyName"] for e in page["edges"]) == expected
