@@ -27,6 +27,7 @@ from service.people import repository as people_repository
 from service.people.service import scope_for
 from service.people.visibility import Scope
 from service.records import repository as records_repository
+from service.rules.service import rules_for_young_adult
 
 STAGES = ("REFERRED", "EXPLORING", "SEARCHING", "CONTACTING", "MEETING_HELD", "PLAN_AGREED", "REVIEWED", "CLOSED")
 MEMBER_NEXT: dict[str, tuple[str, ...]] = {
@@ -53,14 +54,16 @@ STALE = "This record was changed by someone else since you read it; reload it an
 # --- practice rules (DESIGN §5 defaults until per-site rules supply them) -----------------------------------------
 
 async def vetting_services_required(session: TenantSession, young_adult_id: uuid.UUID) -> frozenset[str]:
-    """Services whose vetting sign-off is needed before a network member is contacted ("network vetting before
-    contact: personal adviser and probation sign-off")."""
-    return frozenset({"LEAVING_CARE", "PROBATION"})
+    """Services whose vetting sign-off is needed before a network member is contacted: the practice rule "network
+    vetting before contact" at the young adult's governing site (by default personal adviser and probation)."""
+    values = await rules_for_young_adult(session, young_adult_id, date.today())
+    return frozenset(values["network_vetting_services"])
 
 
 async def committed_members_wanted(session: TenantSession, young_adult_id: uuid.UUID) -> int:
-    """Committed network members wanted before release."""
-    return 3
+    """Committed network members wanted before release, from the practice rules at the governing site."""
+    values = await rules_for_young_adult(session, young_adult_id, date.today())
+    return int(values["committed_network_members_before_release"])
 
 
 # --- shared checks ----------------------------------------------------------------------------------------------

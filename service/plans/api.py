@@ -17,6 +17,7 @@ from service.people.api import Practitioner, ServiceKind, practitioner
 from service.people.loaders import actor
 from service.plans import loaders
 from service.plans import service as plans
+from service.rules import loaders as rules_loaders
 
 
 @strawberry.enum
@@ -120,8 +121,8 @@ class PlanVersion(Node):
 
     @strawberry.field(description="The services whose sign-off agrees this plan.")
     async def required_services(self, info: Info) -> list[ServiceKind]:
-        required = await plans.required_signoff_services(await actor(info.context), self.young_adult_id)
-        return [ServiceKind(s) for s in required]
+        values = await rules_loaders.rules_of(info.context).load(self.young_adult_id)
+        return [ServiceKind(s) for s in plans.signoff_order(values["plan_signoff_services"])]
 
     @strawberry.field(description="Required services that have not signed this version off.")
     async def missing_services(self, info: Info) -> list[ServiceKind]:

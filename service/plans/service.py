@@ -16,7 +16,8 @@ recorded on the action and its copies without a new version.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -28,8 +29,8 @@ from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
 from service.people.visibility import Actor
 from service.plans import repository
+from service.rules.service import rules_for_young_adult
 
-DEFAULT_SIGNOFF_SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE")
 PATHWAYS = ("ACCOMMODATION", "EDUCATION_TRAINING_EMPLOYMENT", "HEALTH", "DRUGS_ALCOHOL", "FINANCE_BENEFIT_DEBT",
             "CHILDREN_FAMILIES_COMMUNITIES", "ATTITUDES_THINKING_BEHAVIOUR")
 SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS")
@@ -38,9 +39,16 @@ STALE = "The plan was changed by someone else since you read it; reload it and t
 
 
 async def required_signoff_services(actor: Actor, young_adult_id: uuid.UUID) -> tuple[str, ...]:
-    """The services whose sign-off agrees this young adult's plan. The single place the practice rule "services
-    whose sign-off agrees a plan" is read; until per-site rules exist it is the programme default."""
-    return DEFAULT_SIGNOFF_SERVICES
+    """The services whose sign-off agrees this young adult's plan: the practice rule "services whose sign-off
+    agrees a plan" at their governing site (the programme default, prison, probation and leaving care, unless a
+    tenant or site changed it)."""
+    values = await rules_for_young_adult(actor.session, young_adult_id, date.today())
+    return signoff_order(values["plan_signoff_services"])
+
+
+def signoff_order(services: Iterable[str]) -> tuple[str, ...]:
+    wanted = set(services)
+    return tuple(s for s in SERVICES if s in wanted)
 
 
 async def create_plan(actor: Actor, young_adult_id: uuid.UUID | None) -> asyncpg.Record:

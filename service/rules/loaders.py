@@ -59,6 +59,15 @@ def due_items_of(ctx: Context) -> DataLoader[uuid.UUID, list[DueItem]]:
     return ctx.loader("rules.due_items", lambda _session: load)
 
 
+def rules_of(ctx: Context) -> DataLoader[uuid.UUID, dict[str, Any]]:
+    """Rule values in force today at each young adult's governing site, batched (one statement for a page)."""
+    async def load(keys: list[uuid.UUID]) -> list[dict[str, Any]]:
+        book = await rule_book(ctx)
+        codes = await repository.governing_site_codes(ctx.tenant(), keys)
+        return [book.values(codes.get(k)) for k in keys]
+    return ctx.loader("rules.of_young_adult", lambda _session: load)
+
+
 async def rules_at_site(ctx: Context, site_code: str | None) -> dict[str, Any]:
     """Rule values in force today at a site (None: the tenant level), for features that enforce a rule (referral
     checks, plan sign-off, vetting, caseload caps): ``(await rules_at_site(ctx, "BSI"))["coordinator_caseload_cap"]``.

@@ -71,6 +71,16 @@ async def template_values(conn: AsyncConnection, name: str) -> dict[str, Any] | 
     return None if row is None else dict(row[0])
 
 
+async def governing_site_codes(session: TenantSession, young_adult_ids: Sequence[uuid.UUID],
+                               ) -> dict[uuid.UUID, str]:
+    """Each young adult's governing site (as FACTS defines it): the earliest-identified current enrolment."""
+    rows = await session.fetch(
+        "SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, s.code FROM enrolment e "
+        "JOIN site s ON s.id = e.site_id WHERE e.young_adult_id = ANY($1::uuid[]) AND e.status <> 'EXITED' "
+        "ORDER BY e.young_adult_id, e.identified_on, s.code", list(young_adult_ids))
+    return {r["young_adult_id"]: r["code"] for r in rows}
+
+
 async def site_codes(session: TenantSession) -> set[str]:
     return {r["code"] for r in await session.fetch("SELECT code FROM site")}
 

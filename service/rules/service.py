@@ -140,6 +140,16 @@ async def rule_book(conn: Connection, tenant_id: uuid.UUID, on: date) -> RuleBoo
     return RuleBook.from_rows(await repository.changes_in_force(conn, tenant_id, on))
 
 
+async def rules_for_young_adult(session: TenantSession, young_adult_id: uuid.UUID, on: date) -> dict[str, Any]:
+    """The rule values in force on ``on`` at the young adult's governing site, for the features that enforce a rule
+    (plan sign-off, network vetting, committed members). Rules live in the control plane, read with the session's
+    application pool (the app role may read them; the tenant role may not)."""
+    code = (await repository.governing_site_codes(session, [young_adult_id])).get(young_adult_id)
+    async with session.pool.acquire() as conn:
+        book = await rule_book(conn, session.tenant.id, on)
+    return book.values(code)
+
+
 def _problems(batch: ChangeBatch, today: date, known_sites: set[str] | None) -> list[InvalidInput]:
     problems = []
     if batch.effective_from < today:

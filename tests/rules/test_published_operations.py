@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import asyncpg
@@ -54,11 +55,15 @@ async def test_due_caseload_never_shows_a_restricted_record_to_someone_off_the_t
 
     tenant = await make_tenant()
     today = date.today()
-    overdue = {"identified_on": today - timedelta(weeks=40), "consented_on": today - timedelta(weeks=39),
-               "reception": today - timedelta(weeks=40), "release_by": today + timedelta(weeks=30),
-               "reviews": [today - timedelta(weeks=30)], "consent_granted": today - timedelta(weeks=39)}
-    await young_adult(admin_conn, tenant, "BSI", "Example-Open", **overdue)
-    hidden = await young_adult(admin_conn, tenant, "BSI", "Example-Restricted", **overdue)
+
+    async def overdue_review(family: str) -> uuid.UUID:
+        return await young_adult(admin_conn, tenant, "BSI", family, identified_on=today - timedelta(weeks=40),
+                                 consented_on=today - timedelta(weeks=39), reception=today - timedelta(weeks=40),
+                                 release_by=today + timedelta(weeks=30), reviews=[today - timedelta(weeks=30)],
+                                 consent_granted=today - timedelta(weeks=39))
+
+    await overdue_review("Example-Open")
+    hidden = await overdue_review("Example-Restricted")
     await admin_conn.execute(f'UPDATE "{tenant.schema}".young_adult SET access_restricted = true WHERE id = $1',
                              hidden)
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
