@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from service import telemetry
 from service.api.session import TenantSession
 from service.auth import Principal
 from service.db import Database
@@ -41,7 +42,15 @@ class Context:
         """One DataLoader per name per request, bound to this request's tenant session (so keys are per tenant)."""
         found = self._loaders.get(name)
         if found is None:
-            found = DataLoader(load_fn=load(self.tenant()))
+            batch = load(self.tenant())
+
+            async def traced(keys: list[K]) -> Any:
+                # One span per batch (the point of a DataLoader), never one per key or per field.
+                with telemetry.tracer.start_as_current_span("dataloader.batch", attributes={
+                        "dataloader.name": name, "dataloader.batch_size": len(keys)}):
+                    return await batch(keys)
+
+            found = DataLoader(load_fn=traced)
             self._loaders[name] = found
         return found
 

@@ -12,10 +12,12 @@ import traceback
 import uuid
 from collections.abc import AsyncGenerator, Generator
 
-from graphql import GraphQLError
+import asyncpg
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from service.db import DATABASE_UNAVAILABLE
 from service.errors import AccessDenied, DomainError
 
 logger = logging.getLogger("service.api")
@@ -32,7 +34,19 @@ class RequestTransaction(SchemaExtension):
             return
         failed = ec.result is None or bool(ec.result.errors)
         is_mutation = ec.operation_type is OperationType.MUTATION
-        await session.finish(commit=not (is_mutation and failed))
+        try:
+            await session.finish(commit=not (is_mutation and failed))
+        except DATABASE_UNAVAILABLE as exc:
+            # The commit did not reach the server (or its answer did not reach us): nothing the caller was shown
+            # may be relied on, so they get no data, only the error, and retry once the database is back.
+            logger.warning("commit failed: database unavailable (%s)", type(exc).__name__)
+            ec.result = ExecutionResult(data=None, errors=[UNAVAILABLE])
+
+
+UNAVAILABLE = GraphQLError("The service cannot reach its database; try again shortly.",
+                           extensions={"code": "UNAVAILABLE"})
+TIMEOUT = GraphQLError("The database took too long to answer this request (statement timeout); ask for less or "
+                       "try again.", extensions={"code": "TIMEOUT"})
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -52,6 +66,10 @@ class MaskUnexpectedErrors(SchemaExtension):
                                 extensions={"code": original.code, "field": original.field})
         if isinstance(original, AccessDenied):
             return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "FORBIDDEN"})
+        for known, exc_types in ((TIMEOUT, (asyncpg.QueryCanceledError,)), (UNAVAILABLE, DATABASE_UNAVAILABLE)):
+            if isinstance(original, exc_types):
+                logger.warning("%s: %s", known.extensions["code"] if known.extensions else "", type(original).__name__)
+                return GraphQLError(known.message, nodes=error.nodes, path=error.path, extensions=known.extensions)
         reference = uuid.uuid4().hex[:12]
         # The exception's message can quote stored values (a constraint violation names the key), so only its
         # type and the stack are logged.

@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from service.db import DATABASE_UNAVAILABLE
+from service.telemetry import db_span, statement_kind
 from tenants.isolation import Tenant, enter_tenant
 
 
@@ -30,9 +32,10 @@ class TenantSession:
         if self._conn is None:
             conn = await self.pool.acquire()
             try:
-                tx = conn.transaction()
-                await tx.start()
-                await enter_tenant(conn, self.tenant)
+                with db_span("BEGIN", "db enter tenant"):
+                    tx = conn.transaction()
+                    await tx.start()
+                    await enter_tenant(conn, self.tenant)
             except BaseException:
                 await self.pool.release(conn)
                 raise
@@ -43,25 +46,29 @@ class TenantSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            return await conn.fetch(sql, *args)
+            with db_span(statement_kind(sql)):
+                return await conn.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            return await conn.fetchrow(sql, *args)
+            with db_span(statement_kind(sql)):
+                return await conn.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            return await conn.fetchval(sql, *args)
+            with db_span(statement_kind(sql)):
+                return await conn.fetchval(sql, *args)
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            await conn.executemany(sql, args)
+            with db_span(statement_kind(sql)):
+                await conn.executemany(sql, args)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -87,9 +94,14 @@ class TenantSession:
         if conn is None or tx is None:
             return
         try:
+            with db_span("COMMIT" if commit else "ROLLBACK"):
+                if commit:
+                    await tx.commit()
+                else:
+                    await tx.rollback()
+        except DATABASE_UNAVAILABLE:
             if commit:
-                await tx.commit()
-            else:
-                await tx.rollback()
+                raise
+            # A rollback on a lost connection: the server has already discarded the transaction.
         finally:
             await self.pool.release(conn)
