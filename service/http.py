@@ -66,10 +66,9 @@ class RequestContext:
             await send(message)
 
         try:
-            with telemetry.tracer.start_as_current_span(
-                    f"{method} {route}", context=propagate.extract(carrier), kind=trace.SpanKind.SERVER,
-                    attributes={"http.request.method": method, "http.route": route,
-                                "always_hope.request_id": rid}) as span:
+            with telemetry.span(f"{method} {route}", {"http.request.method": method, "http.route": route,
+                                                      "always_hope.request_id": rid},
+                                kind=trace.SpanKind.SERVER, context=propagate.extract(carrier)) as span:
                 try:
                     await self.app(scope, receive, send_with_id)
                 finally:

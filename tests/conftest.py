@@ -7,6 +7,7 @@ prefix, and removes both at the end, so runs on one server never see each other.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -122,6 +123,27 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
+
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def client_with(db: Database) -> AsyncIterator[ClientFactory]:
+    """A client of an app built with some settings changed (limits, trusted documents…), on the same database."""
+    made: list[tuple[Database, httpx.AsyncClient]] = []
+
+    async def make(**overrides: Any) -> httpx.AsyncClient:
+        other = Database.connect(dataclasses.replace(db.settings, **overrides))
+        await other.open_pool()
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(other)), base_url="http://test")
+        made.append((other, c))
+        return c
+
+    yield make
+    for other, c in made:
+        await c.aclose()
+        await other.close()
 
 
 class Caller:

@@ -46,8 +46,8 @@ class Context:
 
             async def traced(keys: list[K]) -> Any:
                 # One span per batch (the point of a DataLoader), never one per key or per field.
-                with telemetry.tracer.start_as_current_span("dataloader.batch", attributes={
-                        "dataloader.name": name, "dataloader.batch_size": len(keys)}):
+                with telemetry.span("dataloader.batch", {"dataloader.name": name,
+                                                          "dataloader.batch_size": len(keys)}):
                     return await batch(keys)
 
             found = DataLoader(load_fn=traced)

@@ -59,7 +59,9 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     def _public(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:  # syntax and validation errors: they describe the query, not the data
+        # Syntax, validation and variable-coercion errors describe the request (and may quote what the caller sent
+        # back to the caller), not stored data.
+        if original is None or isinstance(original, GraphQLError):
             return error
         if isinstance(original, DomainError):
             return GraphQLError(original.message, nodes=error.nodes, path=error.path,

@@ -24,7 +24,7 @@ def document_hash(query: str) -> str:
 class OperationTelemetry(SchemaExtension):
     def on_operation(self) -> Generator[None, None, None]:
         ec = self.execution_context
-        with telemetry.tracer.start_as_current_span("graphql.operation") as span:
+        with telemetry.span("graphql.operation") as span:
             if ec.query is not None:
                 span.set_attribute("graphql.document.hash", document_hash(ec.query))
             principal = getattr(ec.context, "principal", None)
