@@ -33,7 +33,8 @@ class RequestTransaction(SchemaExtension):
         if session is None:
             return
         failed = ec.result is None or bool(ec.result.errors)
-        is_mutation = ec.operation_type is OperationType.MUTATION
+        # No document (a syntax error, or a limit hit while parsing): nothing ran; operation_type would raise.
+        is_mutation = ec.graphql_document is not None and ec.operation_type is OperationType.MUTATION
         try:
             await session.finish(commit=not (is_mutation and failed))
         except DATABASE_UNAVAILABLE as exc:
