@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import parse
+from graphql import FragmentDefinitionNode, parse
 from graphql.utilities import get_operation_ast
 
 from service.api.limits import estimate_cost
@@ -85,11 +85,11 @@ def test_cost_counts_fragments_and_nested_lists() -> None:
       fragment S on Site { code youngAdults(first: $n) { edges { node { ... on YoungAdult { id } } } } }""")
     operation = get_operation_ast(document)
     assert operation is not None
-    fragments = {d.name.value: d for d in document.definitions if d.__class__.__name__ == "FragmentDefinitionNode"}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     # sites 1 + 10 × (code 1 + youngAdults 1 + n × (edges 1 + node 1 + id 1))
-    assert estimate_cost(schema._schema, operation, fragments, {"n": 5}, 10) == 1 + 10 * (2 + 5 * 3)  # type: ignore[arg-type]
+    assert estimate_cost(schema._schema, operation, fragments, {"n": 5}, 10) == 1 + 10 * (2 + 5 * 3)
     # without the variable, the argument's default (20) applies
-    assert estimate_cost(schema._schema, operation, fragments, {}, 10) == 1 + 10 * (2 + 20 * 3)  # type: ignore[arg-type]
+    assert estimate_cost(schema._schema, operation, fragments, {}, 10) == 1 + 10 * (2 + 20 * 3)
 
 
 async def test_introspection_and_suggestions_are_off_when_configured(client_with: ClientFactory,
