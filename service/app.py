@@ -26,7 +26,7 @@ from service.api.schema import build_schema
 from service.api.session import TenantSession
 from service.api.trusted import TrustedDocuments, UntrustedDocument
 from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
-from service.db import DATABASE_UNAVAILABLE, Database, is_ready
+from service.db import CONNECTION_LOST, Database, is_ready
 from service.http import (
     CORS_ALLOWED_HEADERS,
     CORS_EXPOSED_HEADERS,
@@ -112,7 +112,7 @@ class GraphQLEndpoint:
             await _error(exc.status, exc.reason, code,
                          {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)(scope, receive, send)
             return
-        except DATABASE_UNAVAILABLE as exc:
+        except CONNECTION_LOST as exc:
             logger.warning("database unavailable: %s", type(exc).__name__)
             await _error(503, "The service cannot reach its database; try again shortly.", "UNAVAILABLE",
                          {"Retry-After": "5"})(scope, receive, send)

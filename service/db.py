@@ -24,6 +24,9 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError,
 )
+# …and, on a connection already in hand, what asyncpg raises when it breaks under a statement or on release.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.InterfaceError,
+                                                    asyncpg.InternalClientError)
 
 
 def _sqlalchemy_url(url: str) -> URL:

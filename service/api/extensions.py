@@ -11,9 +11,10 @@ import logging
 import traceback
 import uuid
 from collections.abc import AsyncGenerator, Generator
+from typing import Any
 
 import asyncpg
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -41,7 +42,21 @@ class RequestTransaction(SchemaExtension):
             # The commit did not reach the server (or its answer did not reach us): nothing the caller was shown
             # may be relied on, so they get no data, only the error, and retry once the database is back.
             logger.warning("commit failed: database unavailable (%s)", type(exc).__name__)
-            ec.result = ExecutionResult(data=None, errors=[UNAVAILABLE])
+            _replace_result(ec.result, UNAVAILABLE)
+        except Exception as exc:
+            # Strawberry would answer with the exception's message, which can quote stored values.
+            reference = uuid.uuid4().hex[:12]
+            stack = "".join(traceback.format_tb(exc.__traceback__))
+            logger.error("unexpected error %s ending the transaction: %s\n%s", reference, type(exc).__name__, stack)
+            _replace_result(ec.result, GraphQLError(f"Internal error; reference {reference}.",
+                                                    extensions={"code": "INTERNAL", "reference": reference}))
+
+
+def _replace_result(result: Any, error: GraphQLError) -> None:
+    """Withdraw the data: in place, because strawberry answers with the result object it already holds."""
+    assert result is not None, "a session was used, so the operation ran and has a result"
+    result.data = None
+    result.errors = [error]
 
 
 UNAVAILABLE = GraphQLError("The service cannot reach its database; try again shortly.",
