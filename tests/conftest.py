@@ -63,7 +63,10 @@ async def settings(server_url: str, data_dir: Path) -> AsyncIterator[Settings]:
         await admin.close()
     test_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     prefix = f"aht{RUN}"
-    yield Settings(database_url=test_url, data_dir=data_dir, role_prefix=prefix)
+    # Rate limits off for the shared client (a test may send many requests as one user); tests/test_http.py turns
+    # them on where it tests them.
+    yield Settings(database_url=test_url, data_dir=data_dir, role_prefix=prefix, rate_limit_principal=0,
+                   rate_limit_tenant=0)
     admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
