@@ -1,31 +1,48 @@
-"""The ASGI application: /graphql (GraphiQL in development), /healthz and /readyz."""
+"""The ASGI application: /graphql (GraphiQL in development), /healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import strawberry
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from service import telemetry
 from service.api.context import Context
-from service.api.schema import schema
+from service.api.limits import limit_extensions
+from service.api.schema import build_schema
 from service.api.session import TenantSession
+from service.api.trusted import TrustedDocuments, UntrustedDocument
 from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
-from service.db import Database, is_ready
+from service.db import CONNECTION_LOST, Database, is_ready
+from service.http import (
+    CORS_ALLOWED_HEADERS,
+    CORS_EXPOSED_HEADERS,
+    BodySizeLimit,
+    RequestContext,
+    SecurityHeaders,
+    security_headers,
+)
+from service.ratelimit import RateLimiter
 from service.rules.catalogue import json_schema as rules_json_schema
 
 logger = logging.getLogger(__name__)
 
 
 class TenantGraphQL(GraphQL[Context, None]):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, schema: strawberry.Schema) -> None:
         super().__init__(schema, graphql_ide="graphiql" if db.settings.development else None,
                          allow_queries_via_get=False)
         self.db = db
@@ -35,18 +52,39 @@ class TenantGraphQL(GraphQL[Context, None]):
         session = None
         if principal.tenant is not None and principal.reads_case_data:
             session = TenantSession(await self.db.open_pool(), principal.tenant)
-        context = Context(principal=principal, db=self.db, session=session)
+        context = Context(principal=principal, db=self.db, session=session, request_id=request.state.request_id)
         request.state.context = context
         return context
 
 
-class GraphQLEndpoint:
-    """Authenticates every operation before GraphQL sees it; serves the IDE page to a browser in development."""
+def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status,
+                        headers=headers)
 
-    def __init__(self, db: Database, verifier: TokenVerifier) -> None:
+
+class GraphQLEndpoint:
+    """Checks every operation before GraphQL sees it — trusted document, token, grant, rate limit — and serves
+    the IDE page to a browser in development."""
+
+    def __init__(self, db: Database, verifier: TokenVerifier, schema: strawberry.Schema,
+                 trusted: TrustedDocuments | None, limiter: RateLimiter) -> None:
         self.db = db
         self.verifier = verifier
-        self.graphql = TenantGraphQL(db)
+        self.graphql = TenantGraphQL(db, schema)
+        self.trusted = trusted
+        self.limiter = limiter
+
+    def _trusted_body(self, body: bytes) -> bytes:
+        """The body with its query replaced by the published document it names; UntrustedDocument otherwise."""
+        assert self.trusted is not None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise UntrustedDocument("The request body must be a JSON object.") from None
+        if not isinstance(data, dict):
+            raise UntrustedDocument("Send one operation per request, as a JSON object.")
+        data["query"] = self.trusted.resolve(data)
+        return json.dumps(data).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -58,21 +96,46 @@ class GraphQLEndpoint:
                 page = JSONResponse({"errors": [{"message": "Send GraphQL operations as POST."}]}, status_code=405)
             await page(scope, receive, send)
             return
+        body = await request.body()  # bounded by BodySizeLimit
         try:
+            if self.trusted is not None:
+                body = self._trusted_body(body)
             claims = await self.verifier.verify(bearer_token(request.headers.get("authorization")))
             pool = await self.db.open_pool()
-            async with pool.acquire() as conn:
-                principal = await load_principal(conn, claims)
+            with telemetry.db_span("SELECT", "auth.load_principal"):
+                async with pool.acquire(timeout=5) as conn:
+                    principal = await load_principal(conn, claims)
+        except UntrustedDocument as exc:
+            await _error(400, str(exc), "PERSISTED_QUERY_NOT_FOUND")(scope, receive, send)
+            return
         except AuthError as exc:
             code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
-            response = JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
-                                    status_code=exc.status,
-                                    headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
-            await response(scope, receive, send)
+            await _error(exc.status, exc.reason, code,
+                         {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)(scope, receive, send)
+            return
+        except CONNECTION_LOST as exc:
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            await _error(503, "The service cannot reach its database; try again shortly.", "UNAVAILABLE",
+                         {"Retry-After": "5"})(scope, receive, send)
+            return
+        refusal = self.limiter.check(principal.subject, principal.tenant.slug if principal.tenant else None)
+        if refusal is not None:
+            telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
+            await _error(429, refusal.message, "RATE_LIMITED",
+                         {"Retry-After": str(refusal.retry_after)})(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
         try:
-            await self.graphql(scope, receive, send)
+            await self.graphql(scope, replay, send)
         finally:
             context: Context | None = scope["state"].get("context")
             if context is not None and context.session is not None:
@@ -80,7 +143,14 @@ class GraphQLEndpoint:
 
 
 def create_app(db: Database) -> Starlette:
-    verifier = TokenVerifier.for_settings(db.settings)
+    settings = db.settings
+    verifier = TokenVerifier.for_settings(settings)
+    telemetry.configure(settings)
+    telemetry.watch_pool(lambda: db.pool)
+    schema = build_schema(limit_extensions(settings), suggestions=settings.introspection_allowed)
+    trusted = TrustedDocuments.load(settings.operations_dir, schema._schema) if settings.trusted_documents_only \
+        else None
+    limiter = RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -94,6 +164,10 @@ def create_app(db: Database) -> Starlette:
         # The catalogue is the published contract of the settings screen, not tenant data: no token needed.
         return JSONResponse(rules_json_schema(), media_type="application/schema+json")
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(telemetry.configure(settings).prometheus),
+                        media_type=CONTENT_TYPE_LATEST)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
@@ -102,12 +176,18 @@ def create_app(db: Database) -> Starlette:
             await db.pool.close()
             db.pool = None
 
-    return Starlette(
-        routes=[
-            Route("/graphql", GraphQLEndpoint(db, verifier), methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/rules/schema.json", rules_schema),
-        ],
-        lifespan=lifespan,
-    )
+    middleware = [Middleware(RequestContext), Middleware(SecurityHeaders, headers=security_headers(settings))]
+    if settings.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                     allow_methods=["GET", "POST"], allow_headers=list(CORS_ALLOWED_HEADERS),
+                                     expose_headers=list(CORS_EXPOSED_HEADERS), max_age=600))
+    middleware.append(Middleware(BodySizeLimit, limit=settings.max_body_bytes))
+    routes = [
+        Route("/graphql", GraphQLEndpoint(db, verifier, schema, trusted, limiter), methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/rules/schema.json", rules_schema),
+    ]
+    if settings.metrics_endpoint:
+        routes.append(Route("/metrics", metrics))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

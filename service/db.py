@@ -18,6 +18,16 @@ from service.settings import Settings
 from tenants import migrations, runner
 from tenants.runner import RunResult
 
+# What a lost or restarting server looks like to asyncpg: refused or reset sockets, a connection closed under a
+# statement, the server's own shutdown notices. Requests answer 503 on these, and /readyz reports unavailable.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError,
+)
+# …and, on a connection already in hand, what asyncpg raises when it breaks under a statement or on release.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.InterfaceError,
+                                                    asyncpg.InternalClientError)
+
 
 def _sqlalchemy_url(url: str) -> URL:
     return make_url(url).set(drivername="postgresql+asyncpg")
@@ -68,6 +78,8 @@ class Database:
                 app_dsn(self.settings, self.admin_url),
                 min_size=self.settings.pool_min_size,
                 max_size=self.settings.pool_max_size,
+                # Every statement of request traffic, including the auth lookups, is bounded; 0 means no limit.
+                server_settings={"statement_timeout": str(self.settings.statement_timeout_ms)},
             )
         return self.pool
 
@@ -92,5 +104,7 @@ async def is_ready(db: Database) -> bool:
                 "SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
                 migrations.head("tenant"))
             return bool(control == migrations.head("control") and behind == 0)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
+    except asyncpg.PostgresError:
+        return False
+    except DATABASE_UNAVAILABLE:
         return False

@@ -16,12 +16,28 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(enum.StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class OtelExporter(enum.StrEnum):
+    NONE = "none"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
 DEV_ISSUER = "https://always-hope.invalid/dev-issuer"
 DEFAULT_AUDIENCE = "always-hope"
+# The operations front-ends use: the wheel carries the published contract as service/contract (never a directory
+# named graphql, which would shadow graphql-core); a checkout reads the repository's graphql/.
+_SHIPPED = Path(__file__).resolve().parent / "contract" / "operations"
+_CHECKOUT = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+PUBLISHED_OPERATIONS = _SHIPPED if _SHIPPED.is_dir() else _CHECKOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +61,38 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     log_level: str = "INFO"
+    # Operations (README "Operations"): logs, telemetry, limits, trusted documents, HTTP hardening.
+    log_format: LogFormat = LogFormat.JSON
+    otel_exporter: OtelExporter = OtelExporter.NONE
+    otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT; the exporter's default when None
+    otel_service_name: str = "always-hope"
+    metrics_endpoint: bool = True
+    max_query_depth: int = 10
+    max_query_tokens: int = 2000
+    max_query_aliases: int = 15
+    max_query_cost: int = 50000
+    default_list_size: int = 10  # what a list field without `first` is assumed to return, for the cost estimate
+    # None: on in production, off in development.
+    trusted_documents: bool | None = None
+    operations_dir: Path = PUBLISHED_OPERATIONS
+    introspection: bool | None = None  # None: on in development only (also field suggestions)
+    max_body_bytes: int = 256 * 1024
+    statement_timeout_ms: int = 5000
+    rate_limit_principal: int = 600  # requests per minute per user; 0 turns the limit off
+    rate_limit_tenant: int = 6000  # requests per minute per tenant; 0 turns the limit off
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def development(self) -> bool:
         return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def trusted_documents_only(self) -> bool:
+        return not self.development if self.trusted_documents is None else self.trusted_documents
+
+    @property
+    def introspection_allowed(self) -> bool:
+        return self.development if self.introspection is None else self.introspection
 
     @property
     def app_role(self) -> str:
@@ -92,12 +136,14 @@ class Settings:
                           ("AUTH_JWKS_URL", "auth_jwks_url"), ("ALWAYS_HOPE_LOG_LEVEL", "log_level")):
             if env.get(var):
                 kwargs[name] = env[var]
-        for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size")):
+        for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
+                          *_OPS_INTEGERS):
             if env.get(var):
                 try:
                     kwargs[name] = int(env[var])
                 except ValueError:
                     raise SettingsError(f"{var} must be a whole number, not {env[var]!r}") from None
+        kwargs.update(_ops_from_env(env))
         settings = cls(**kwargs)  # type: ignore[arg-type]
         settings.check()
         return settings
@@ -110,3 +156,67 @@ class Settings:
                 raise SettingsError("AUTH_ISSUER is required in production (the development issuer is refused)")
         if self.auth_ca_bundle is not None and not self.auth_ca_bundle.is_file():
             raise SettingsError("AUTH_CA_BUNDLE must name a readable file of CA certificates")
+        for name in ("max_query_depth", "max_query_tokens", "max_query_aliases", "max_query_cost",
+                     "default_list_size", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        for name in ("statement_timeout_ms", "rate_limit_principal", "rate_limit_tenant"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative (0 turns it off)")
+
+
+_OPS_INTEGERS = (
+    ("ALWAYS_HOPE_MAX_QUERY_DEPTH", "max_query_depth"),
+    ("ALWAYS_HOPE_MAX_QUERY_TOKENS", "max_query_tokens"),
+    ("ALWAYS_HOPE_MAX_QUERY_ALIASES", "max_query_aliases"),
+    ("ALWAYS_HOPE_MAX_QUERY_COST", "max_query_cost"),
+    ("ALWAYS_HOPE_DEFAULT_LIST_SIZE", "default_list_size"),
+    ("ALWAYS_HOPE_MAX_BODY_BYTES", "max_body_bytes"),
+    ("ALWAYS_HOPE_STATEMENT_TIMEOUT_MS", "statement_timeout_ms"),
+    ("ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL", "rate_limit_principal"),
+    ("ALWAYS_HOPE_RATE_LIMIT_TENANT", "rate_limit_tenant"),
+)
+
+
+def _choice(env: Mapping[str, str], var: str, enum_cls: type[enum.StrEnum]) -> enum.StrEnum:
+    try:
+        return enum_cls(env[var].strip().lower())
+    except ValueError:
+        raise SettingsError(f"{var} must be one of {[e.value for e in enum_cls]}, not {env[var]!r}") from None
+
+
+def _flag(env: Mapping[str, str], var: str) -> bool:
+    value = env[var].strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{var} must be true or false, not {env[var]!r}")
+
+
+def _ops_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    """The operations settings (README "Operations"), kept apart from the core ones."""
+    kwargs: dict[str, object] = {}
+    if env.get("ALWAYS_HOPE_LOG_FORMAT"):
+        kwargs["log_format"] = _choice(env, "ALWAYS_HOPE_LOG_FORMAT", LogFormat)
+    if env.get("ALWAYS_HOPE_OTEL_EXPORTER"):
+        kwargs["otel_exporter"] = _choice(env, "ALWAYS_HOPE_OTEL_EXPORTER", OtelExporter)
+    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        kwargs["otel_endpoint"] = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    if env.get("OTEL_SERVICE_NAME"):
+        kwargs["otel_service_name"] = env["OTEL_SERVICE_NAME"]
+    for var, name in (("ALWAYS_HOPE_METRICS_ENDPOINT", "metrics_endpoint"),
+                      ("ALWAYS_HOPE_TRUSTED_DOCUMENTS", "trusted_documents"),
+                      ("ALWAYS_HOPE_INTROSPECTION", "introspection")):
+        if env.get(var):
+            kwargs[name] = _flag(env, var)
+    if env.get("ALWAYS_HOPE_OPERATIONS_DIR"):
+        kwargs["operations_dir"] = Path(env["ALWAYS_HOPE_OPERATIONS_DIR"]).expanduser()
+    if env.get("ALWAYS_HOPE_CORS_ORIGINS"):
+        origins = tuple(o.strip() for o in env["ALWAYS_HOPE_CORS_ORIGINS"].split(",") if o.strip())
+        for origin in origins:
+            if not (origin.startswith(("https://", "http://")) and "/" not in origin.split("://", 1)[1]):
+                raise SettingsError("ALWAYS_HOPE_CORS_ORIGINS must be a comma-separated list of origins such as "
+                                    f"https://app.example.org (scheme and host, no path), not {origin!r}")
+        kwargs["cors_origins"] = origins
+    return kwargs

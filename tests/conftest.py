@@ -7,6 +7,7 @@ prefix, and removes both at the end, so runs on one server never see each other.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -62,7 +63,10 @@ async def settings(server_url: str, data_dir: Path) -> AsyncIterator[Settings]:
         await admin.close()
     test_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     prefix = f"aht{RUN}"
-    yield Settings(database_url=test_url, data_dir=data_dir, role_prefix=prefix)
+    # Rate limits off for the shared client (a test may send many requests as one user); tests/test_http.py turns
+    # them on where it tests them.
+    yield Settings(database_url=test_url, data_dir=data_dir, role_prefix=prefix, rate_limit_principal=0,
+                   rate_limit_tenant=0)
     admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -122,6 +126,27 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
+
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def client_with(db: Database) -> AsyncIterator[ClientFactory]:
+    """A client of an app built with some settings changed (limits, trusted documents…), on the same database."""
+    made: list[tuple[Database, httpx.AsyncClient]] = []
+
+    async def make(**overrides: Any) -> httpx.AsyncClient:
+        other = Database.connect(dataclasses.replace(db.settings, **overrides))
+        await other.open_pool()
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(other)), base_url="http://test")
+        made.append((other, c))
+        return c
+
+    yield make
+    for other, c in made:
+        await c.aclose()
+        await other.close()
 
 
 class Caller:

@@ -21,3 +21,6 @@ def test_wheel_ships_only_service_and_tenants(tmp_path: Path) -> None:
                and "__pycache__" not in p.parts}
     assert shipped == in_repo
     assert not any(n.startswith("graphql/") or n.endswith("/graphql/__init__.py") for n in names)
+    contract = {n.removeprefix("service/contract/") for n in names if n.startswith("service/contract/")}
+    published = {str(p.relative_to(ROOT / "graphql")) for p in (ROOT / "graphql").rglob("*.graphql")}
+    assert contract == published

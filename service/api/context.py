@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from service import telemetry
 from service.api.session import TenantSession
 from service.audit.trail import ConsultLog
 from service.auth import Principal
@@ -42,7 +43,15 @@ class Context:
         """One DataLoader per name per request, bound to this request's tenant session (so keys are per tenant)."""
         found = self._loaders.get(name)
         if found is None:
-            found = DataLoader(load_fn=load(self.tenant()))
+            batch = load(self.tenant())
+
+            async def traced(keys: list[K]) -> Any:
+                # One span per batch (the point of a DataLoader), never one per key or per field.
+                with telemetry.span("dataloader.batch", {"dataloader.name": name,
+                                                          "dataloader.batch_size": len(keys)}):
+                    return await batch(keys)
+
+            found = DataLoader(load_fn=traced)
             self._loaders[name] = found
         return found
 

@@ -7,15 +7,20 @@ the log gets the exception type and traceback under that id, never variables or 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 import uuid
 from collections.abc import AsyncGenerator, Generator
+from typing import Any
 
+import asyncpg
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from service.api.session import TenantSession
+from service.db import DATABASE_UNAVAILABLE
 from service.errors import AccessDenied, DomainError
 
 logger = logging.getLogger("service.api")
@@ -31,15 +36,46 @@ class RequestTransaction(SchemaExtension):
         if session is None:
             return
         failed = ec.result is None or bool(ec.result.errors)
-        is_mutation = ec.operation_type is OperationType.MUTATION
+        # No document (a syntax error, or a limit hit while parsing): nothing ran; operation_type would raise.
+        is_mutation = ec.graphql_document is not None and ec.operation_type is OperationType.MUTATION
         commit = not (is_mutation and failed)
         try:
             if commit:  # what was shown is recorded with what was changed, in the same transaction
                 await ec.context.consults.flush(session, ec.context.principal, ec.context.request_id)
-        except BaseException:
-            await session.finish(commit=False)
-            raise
-        await session.finish(commit=commit)
+            await session.finish(commit=commit)
+        except DATABASE_UNAVAILABLE as exc:
+            await _abandon(session)
+            # The commit did not reach the server (or its answer did not reach us): nothing the caller was shown
+            # may be relied on, so they get no data, only the error, and retry once the database is back.
+            logger.warning("commit failed: database unavailable (%s)", type(exc).__name__)
+            _replace_result(ec.result, UNAVAILABLE)
+        except Exception as exc:
+            await _abandon(session)
+            # Strawberry would answer with the exception's message, which can quote stored values.
+            reference = uuid.uuid4().hex[:12]
+            stack = "".join(traceback.format_tb(exc.__traceback__))
+            logger.error("unexpected error %s ending the transaction: %s\n%s", reference, type(exc).__name__, stack)
+            _replace_result(ec.result, GraphQLError(f"Internal error; reference {reference}.",
+                                                    extensions={"code": "INTERNAL", "reference": reference}))
+
+
+async def _abandon(session: TenantSession) -> None:
+    """Give the connection back after a failed flush or commit; the transaction is lost either way."""
+    with contextlib.suppress(Exception):
+        await session.finish(commit=False)
+
+
+def _replace_result(result: Any, error: GraphQLError) -> None:
+    """Withdraw the data: in place, because strawberry answers with the result object it already holds."""
+    assert result is not None, "a session was used, so the operation ran and has a result"
+    result.data = None
+    result.errors = [error]
+
+
+UNAVAILABLE = GraphQLError("The service cannot reach its database; try again shortly.",
+                           extensions={"code": "UNAVAILABLE"})
+TIMEOUT = GraphQLError("The database took too long to answer this request (statement timeout); ask for less or "
+                       "try again.", extensions={"code": "TIMEOUT"})
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -52,13 +88,19 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     def _public(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:  # syntax and validation errors: they describe the query, not the data
+        # Syntax, validation and variable-coercion errors describe the request (and may quote what the caller sent
+        # back to the caller), not stored data.
+        if original is None or isinstance(original, GraphQLError):
             return error
         if isinstance(original, DomainError):
             return GraphQLError(original.message, nodes=error.nodes, path=error.path,
                                 extensions={"code": original.code, "field": original.field})
         if isinstance(original, AccessDenied):
             return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "FORBIDDEN"})
+        for known, exc_types in ((TIMEOUT, (asyncpg.QueryCanceledError,)), (UNAVAILABLE, DATABASE_UNAVAILABLE)):
+            if isinstance(original, exc_types):
+                logger.warning("%s: %s", known.extensions["code"] if known.extensions else "", type(original).__name__)
+                return GraphQLError(known.message, nodes=error.nodes, path=error.path, extensions=known.extensions)
         reference = uuid.uuid4().hex[:12]
         # The exception's message can quote stored values (a constraint violation names the key), so only its
         # type and the stack are logged.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from service.api.common import Node, NodeResolver
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, RequestTransaction
+from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
 from service.assessments import api as assessments
 from service.audit.api import AuditQuery
@@ -62,12 +67,16 @@ class Schema(strawberry.Schema):
         is left to MaskUnexpectedErrors, which logs the type and stack under a reference id."""
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, suggestions: bool = True,
+                 ) -> strawberry.Schema:
+    """The schema; the service adds its limit extensions (service.api.limits) and may turn field suggestions off.
+    The exported contract is the same either way."""
     return Schema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[RequestTransaction, MaskUnexpectedErrors],
+        extensions=[OperationTelemetry, RequestTransaction, MaskUnexpectedErrors, *limits],
+        config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 
 

