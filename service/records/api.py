@@ -21,6 +21,7 @@ from service.assessments.api import YoungAdultAssessments
 from service.custody.api import YoungAdultCustody
 from service.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
+from service.network.record import YoungAdultNetwork
 from service.people.api import Practitioner, Site, practitioner, site
 from service.people.loaders import scope
 from service.plans.api import YoungAdultPlan
@@ -142,7 +143,8 @@ class TimelineEntry:
 
 
 @strawberry.type(description="A care-experienced young adult in the programme: their record in full.")
-class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan, YoungAdultMeetings):
+class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan, YoungAdultMeetings,
+                 YoungAdultNetwork):
     raw_id: strawberry.Private[uuid.UUID]
     given_name: str
     family_name: str
