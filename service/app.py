@@ -20,6 +20,8 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from service import telemetry
+from service.api.compiled.executor import CompiledDocuments
+from service.api.compiled.executor import execute as compiled_execute
 from service.api.context import Context
 from service.api.limits import limit_extensions
 from service.api.schema import build_schema
@@ -67,12 +69,29 @@ class GraphQLEndpoint:
     the IDE page to a browser in development."""
 
     def __init__(self, db: Database, verifier: TokenVerifier, schema: strawberry.Schema,
-                 trusted: TrustedDocuments | None, limiter: RateLimiter) -> None:
+                 trusted: TrustedDocuments | None, limiter: RateLimiter, compiled: CompiledDocuments | None) -> None:
         self.db = db
         self.verifier = verifier
+        self.schema = schema
         self.graphql = TenantGraphQL(db, schema)
         self.trusted = trusted
         self.limiter = limiter
+        self.compiled = compiled
+
+    async def _compiled(self, body: bytes, principal: Principal, request_id: str) -> bytes | None:
+        """The whole response from one statement, for a published document the compiler planned; None otherwise."""
+        assert self.compiled is not None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+            return None
+        operation = self.compiled.find(data["query"])
+        variables = data.get("variables") or {}
+        if operation is None or not isinstance(variables, dict):
+            return None
+        return await compiled_execute(operation, self.db, self.schema._schema, principal, request_id, variables)
 
     def _trusted_body(self, body: bytes) -> bytes:
         """The body with its query replaced by the published document it names; UntrustedDocument otherwise."""
@@ -124,6 +143,18 @@ class GraphQLEndpoint:
             await _error(429, refusal.message, "RATE_LIMITED",
                          {"Retry-After": str(refusal.retry_after)})(scope, receive, send)
             return
+        if self.compiled is not None:
+            try:
+                answer = await self._compiled(body, principal, scope["state"]["request_id"])
+            except CONNECTION_LOST as exc:
+                logger.warning("database unavailable: %s", type(exc).__name__)
+                await _error(503, "The service cannot reach its database; try again shortly.", "UNAVAILABLE",
+                             {"Retry-After": "5"})(scope, receive, send)
+                return
+            if answer is not None:
+                await Response(answer, media_type="application/json",
+                               headers={"X-Executed-By": "compiled"})(scope, receive, send)
+                return
         scope.setdefault("state", {})["principal"] = principal
         replayed = False
 
@@ -151,6 +182,8 @@ def create_app(db: Database) -> Starlette:
     trusted = TrustedDocuments.load(settings.operations_dir, schema._schema) if settings.trusted_documents_only \
         else None
     limiter = RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant)
+    compiled = CompiledDocuments.load(settings.operations_dir, schema._schema) if settings.compiled_documents \
+        else None
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -183,7 +216,7 @@ def create_app(db: Database) -> Starlette:
                                      expose_headers=list(CORS_EXPOSED_HEADERS), max_age=600))
     middleware.append(Middleware(BodySizeLimit, limit=settings.max_body_bytes))
     routes = [
-        Route("/graphql", GraphQLEndpoint(db, verifier, schema, trusted, limiter), methods=["GET", "POST"]),
+        Route("/graphql", GraphQLEndpoint(db, verifier, schema, trusted, limiter, compiled), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/rules/schema.json", rules_schema),

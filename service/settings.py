@@ -75,6 +75,9 @@ class Settings:
     # None: on in production, off in development.
     trusted_documents: bool | None = None
     operations_dir: Path = PUBLISHED_OPERATIONS
+    # Published operations planned into one SQL statement each (service/api/compiled); off: every request is
+    # resolved field by field.
+    compiled_documents: bool = True
     introspection: bool | None = None  # None: on in development only (also field suggestions)
     max_body_bytes: int = 256 * 1024
     statement_timeout_ms: int = 5000
@@ -207,7 +210,8 @@ def _ops_from_env(env: Mapping[str, str]) -> dict[str, object]:
         kwargs["otel_service_name"] = env["OTEL_SERVICE_NAME"]
     for var, name in (("ALWAYS_HOPE_METRICS_ENDPOINT", "metrics_endpoint"),
                       ("ALWAYS_HOPE_TRUSTED_DOCUMENTS", "trusted_documents"),
-                      ("ALWAYS_HOPE_INTROSPECTION", "introspection")):
+                      ("ALWAYS_HOPE_INTROSPECTION", "introspection"),
+                      ("ALWAYS_HOPE_COMPILED_DOCUMENTS", "compiled_documents")):
         if env.get(var):
             kwargs[name] = _flag(env, var)
     if env.get("ALWAYS_HOPE_OPERATIONS_DIR"):

@@ -17,9 +17,9 @@ def names() -> list[str]:
 
 
 # Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
-# files; tests/rules/test_published_operations.py the practice-rule ones). The walk in tests/test_operations.py
-# runs the rest.
-RUN_BY_FEATURE_SUITES = ("Network", "Consent", "RuleCatalogue", "PracticeRules", "PracticeRuleHistory",
+# files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage).
+# The walk in tests/test_operations.py runs the rest.
+RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "RuleCatalogue", "PracticeRules", "PracticeRuleHistory",
                          "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload", "SiteCompliance")
 
 

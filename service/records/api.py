@@ -226,7 +226,7 @@ class CaseloadFilter:
     on_my_team: bool = strawberry.field(default=False, description="Only young adults whose team you are on.")
 
 
-def _filter(given: CaseloadFilter | None) -> repository.CaseloadFilter:
+def filter_of(given: CaseloadFilter | None) -> repository.CaseloadFilter:
     if given is None:
         return repository.CaseloadFilter()
     site_id = None
@@ -256,7 +256,7 @@ class RecordsQuery:
                        order_by: CaseloadOrder = CaseloadOrder.NAME, first: int = 20, after: str | None = None,
                        ) -> Connection[YoungAdult]:
         ctx = info.context
-        first, where = check_first(first), _filter(filter)
+        first, where = check_first(first), filter_of(filter)
         rows = await repository.caseload(ctx.tenant(), await scope(ctx), where,
                                          repository.CaseloadOrder[order_by.value], cursor_id(after), first + 1)
         for row in rows[:first]:

@@ -66,12 +66,14 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def caseload(session: TenantSession, scope: Scope, where: CaseloadFilter, order: CaseloadOrder,
-                   after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
-    """A page of the young adults the scope sees, filtered and in ``order`` (keyset pagination after a row id)."""
+def caseload_query(scope: Scope, where: CaseloadFilter, order: CaseloadOrder, after: uuid.UUID | None,
+                   limit: int) -> tuple[str, list[Any]]:
+    """A page of the young adults the scope sees, filtered and in ``order`` (keyset pagination after a row id),
+    as SQL and its parameters; ``ord`` is each row's position. Shared by the resolver and the compiled caseload."""
     key, cursor_key = order.value.format(ya="ya", c="c"), order.value.format(ya="cya", c="cc")
-    return await session.fetch(
-        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya {CURRENT_CUSTODY.format(ya='ya', c='c')} "
+    sql = (
+        f"SELECT {YOUNG_ADULT_COLUMNS}, row_number() OVER (ORDER BY {key}) AS ord "
+        f"FROM young_adult ya {CURRENT_CUSTODY.format(ya='ya', c='c')} "
         f"WHERE {visible('ya', 1)} "
         "AND (($3::uuid IS NULL AND $4::text IS NULL) OR EXISTS (SELECT 1 FROM enrolment e "
         "     WHERE e.young_adult_id = ya.id AND ($3::uuid IS NULL OR e.site_id = $3) "
@@ -84,9 +86,15 @@ async def caseload(session: TenantSession, scope: Scope, where: CaseloadFilter, 
         "     AND t.practitioner_id = $2 AND t.ended_on IS NULL)) "
         f"AND ($9::uuid IS NULL OR ({key}) > (SELECT {cursor_key} FROM young_adult cya "
         f"     {CURRENT_CUSTODY.format(ya='cya', c='cc')} WHERE cya.id = $9)) "
-        f"ORDER BY {key} LIMIT $10",
-        *scope.args, where.site_id, where.status, where.release_from, where.release_to,
-        [_like(w) for w in where.name_words], where.on_my_team, after, limit)
+        f"ORDER BY {key} LIMIT $10")
+    return sql, [*scope.args, where.site_id, where.status, where.release_from, where.release_to,
+                 [_like(w) for w in where.name_words], where.on_my_team, after, limit]
+
+
+async def caseload(session: TenantSession, scope: Scope, where: CaseloadFilter, order: CaseloadOrder,
+                   after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
+    sql, params = caseload_query(scope, where, order, after, limit)
+    return await session.fetch(sql, *params)
 
 
 async def insert_young_adult(session: TenantSession, fields: dict[str, Any]) -> asyncpg.Record:

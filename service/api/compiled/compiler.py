@@ -1,0 +1,282 @@
+"""Planning a document into SQL. Raises :class:`NotCompilable` for anything outside the declared mapping."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    EnumValueNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    NullValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+    parse,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from service.api.session import TenantSession
+    from service.auth import Principal
+
+from service.api.compiled.mapping import TYPES, Many, Scalar, global_id
+
+
+class NotCompilable(Exception):
+    """The document uses something the compiler does not plan; the ordinary executor answers it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows."""
+
+    sql: str
+    params: list[Any]
+    first: int
+
+
+# (the request's tenant session, the principal, the root field's arguments) -> the page, or None to fall back
+PageBuilder = Callable[["TenantSession", "Principal", dict[str, Any]], Awaitable[Page | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A root connection field the compiler can plan: its node type and how to select a page of ids."""
+
+    name: str
+    node_type: str
+    arguments: dict[str, Any]  # argument name -> default
+    page: PageBuilder
+
+
+@dataclass(frozen=True, slots=True)
+class Consult:
+    """A view the ordinary resolvers would record: rows of ``type_name`` reached by ``path`` (FROM … JOINs)."""
+
+    type_name: str
+    alias: str
+    path: str
+    young_adult: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOperation:
+    document_hash: str
+    root: RootField
+    arguments: dict[str, Any]  # argument -> a value with ("variable", name) markers where variables go
+    variable_defaults: dict[str, Any]
+    select_json: str  # the response expression over CTEs `page` and `shown`
+    consults: tuple[Consult, ...]
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+
+    def argument_values(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """The root field's arguments with the request's variables in place (absent ones left out)."""
+        def fill(value: Any) -> Any:
+            if isinstance(value, Variable):
+                found = variables.get(value.name, self.variable_defaults.get(value.name, _ABSENT))
+                return found
+            if isinstance(value, dict):
+                return {k: v for k, v in ((k, fill(v)) for k, v in value.items()) if v is not _ABSENT}
+            return value
+        values = dict(self.root.arguments)
+        values.update({k: v for k, v in ((k, fill(v)) for k, v in self.arguments.items()) if v is not _ABSENT})
+        return values
+
+    def statement(self, page: Page) -> str:
+        n = len(page.params)
+        audits = "".join(
+            f", audit_{i} AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
+            f"young_adult_id, fields, request_id) SELECT DISTINCT ${n + 1}, ${n + 2}, 'CONSULT', '{c.type_name}', "
+            f"{c.alias}.id, {c.young_adult}, '{{}}'::text[], ${n + 3} FROM {c.path})"
+            for i, c in enumerate(self.consults))
+        return (f"WITH page AS ({page.sql}), "
+                f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}){audits} "
+                f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 4}::json)::text")
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+
+
+_ABSENT = object()
+
+
+def document_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _Planner:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.aliases = 0
+        self.consults: list[Consult] = []
+
+    def alias(self) -> str:
+        self.aliases += 1
+        return f"t{self.aliases}"
+
+    def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
+        """The fields selected on `type_name`, fragments flattened, in the order the executor would answer them."""
+        if selection_set is None:
+            raise NotCompilable("a leaf was given a selection")
+        out: list[FieldNode] = []
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotCompilable("directives")
+            if isinstance(selection, FieldNode):
+                out.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if selection.type_condition is not None and selection.type_condition.name.value != type_name:
+                    raise NotCompilable("a fragment on another type")
+                out += self.fields(selection.selection_set, type_name)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                if fragment.type_condition.name.value != type_name:
+                    raise NotCompilable("a fragment on another type")
+                out += self.fields(fragment.selection_set, type_name)
+        keys = [(f.alias or f.name).value for f in out]
+        if len(keys) != len(set(keys)):
+            raise NotCompilable("a response key selected twice")  # the executor would merge them
+        if len(keys) > 50:
+            raise NotCompilable("json_build_object takes at most 100 arguments")
+        return out
+
+    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str) -> str:
+        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page."""
+        sql_type = TYPES.get(type_name)
+        if sql_type is None:
+            raise NotCompilable(f"no SQL mapping for {type_name}")
+        if sql_type.audit is not None:
+            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias)))
+        pairs = []
+        for node in self.fields(selection_set, type_name):
+            key, name = (node.alias or node.name).value, node.name.value
+            if node.arguments:
+                raise NotCompilable("arguments below the root")
+            if name == "__typename":
+                pairs.append(f"'{key}', '{type_name}'")
+                continue
+            spec = sql_type.fields.get(name)
+            if spec is None:
+                raise NotCompilable(f"{type_name}.{name} has no SQL mapping")
+            if isinstance(spec, Scalar):
+                if node.selection_set is not None:
+                    raise NotCompilable("selection on a scalar")
+                pairs.append(f"'{key}', {spec.expr.format(t=alias)}")
+            else:
+                child = self.alias()
+                table, where = TYPES[spec.type_name].table, spec.where.format(c=child, p=alias)
+                item = self.object(spec.type_name, node.selection_set, child,
+                                   f"{path} JOIN {table} {child} ON {where}")
+                if isinstance(spec, Many):
+                    pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
+                                 f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
+                else:
+                    pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
+        node_type = root.node_type
+        cursor = global_id("cursor", "s.id").expr
+        pairs = []
+        for node in self.fields(selection_set, f"{node_type}Connection"):
+            key, name = (node.alias or node.name).value, node.name.value
+            if name == "__typename":
+                pairs.append(f"'{key}', '{node_type}Connection'")
+            elif name == "edges":
+                row = self.alias()
+                edge = []
+                for e in self.fields(node.selection_set, f"{node_type}Edge"):
+                    ekey, ename = (e.alias or e.name).value, e.name.value
+                    if ename == "cursor":
+                        edge.append(f"'{ekey}', {cursor}")
+                    elif ename == "node":
+                        table = TYPES[node_type].table
+                        node_json = self.object(node_type, e.selection_set, row,
+                                                f"shown s JOIN {table} {row} ON {row}.id = s.id")
+                        edge.append(f"'{ekey}', {node_json}")
+                    elif ename == "__typename":
+                        edge.append(f"'{ekey}', '{node_type}Edge'")
+                    else:
+                        raise NotCompilable(f"edge field {ename}")
+                pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
+                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {TYPES[node_type].table} {row} "
+                             f"ON {row}.id = s.id)")
+            elif name == "pageInfo":
+                info = []
+                for f in self.fields(node.selection_set, "PageInfo"):
+                    fkey, fname = (f.alias or f.name).value, f.name.value
+                    if fname == "hasNextPage":
+                        info.append(f"'{fkey}', (SELECT count(*) FROM page) > (SELECT count(*) FROM shown)")
+                    elif fname == "endCursor":
+                        info.append(f"'{fkey}', (SELECT {cursor} FROM shown s ORDER BY s.ord DESC LIMIT 1)")
+                    elif fname == "__typename":
+                        info.append(f"'{fkey}', 'PageInfo'")
+                    else:
+                        raise NotCompilable(f"pageInfo field {fname}")
+                pairs.append(f"'{key}', json_build_object({', '.join(info)})")
+            else:
+                raise NotCompilable(f"connection field {name}")
+        return f"json_build_object({', '.join(pairs)})"
+
+
+def _literal(value: Any) -> Any:
+    """A literal or variable in an argument, as JSON-like Python (what the request's variables look like)."""
+    if isinstance(value, VariableNode):
+        return Variable(value.name.value)
+    if isinstance(value, StringValueNode | EnumValueNode):
+        return value.value
+    if isinstance(value, IntValueNode):
+        return int(value.value)
+    if isinstance(value, BooleanValueNode):
+        return value.value
+    if isinstance(value, NullValueNode):
+        return None
+    if isinstance(value, ObjectValueNode):
+        return {f.name.value: _literal(f.value) for f in value.fields}
+    raise NotCompilable("a literal argument of another kind")
+
+
+def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField]) -> CompiledOperation:
+    document: DocumentNode = parse(text)
+    if validate(schema, document):
+        raise NotCompilable("the document is not valid against the schema")
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        raise NotCompilable("only single-query documents compile")
+    (operation,) = operations
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    planner = _Planner(fragments)
+    top = planner.fields(operation.selection_set, "Query")
+    if len(top) != 1:
+        raise NotCompilable("exactly one root field compiles")
+    (field,) = top
+    root = next((r for r in roots if r.name == field.name.value), None)
+    if root is None:
+        raise NotCompilable(f"root field {field.name.value} is not compiled")
+    arguments: dict[str, Any] = {}
+    for argument in field.arguments or ():
+        if argument.name.value not in root.arguments:
+            raise NotCompilable(f"argument {argument.name.value}")
+        arguments[argument.name.value] = _literal(argument.value)
+    defaults = {d.variable.name.value: _literal(d.default_value) for d in operation.variable_definitions or ()
+                if d.default_value is not None}
+    key = (field.alias or field.name).value
+    select = f"json_build_object('{key}', {planner.connection(root, field.selection_set)})"
+    return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
+                             operation, fragments)

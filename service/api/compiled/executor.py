@@ -1,0 +1,67 @@
+"""Answering a request with a compiled document: one tenant transaction, one statement for the whole response."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphql import GraphQLSchema
+
+from service.api.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
+from service.api.compiled.roots import ROOTS
+from service.api.limits import estimate_cost
+from service.api.session import TenantSession
+from service.auth import Principal
+from service.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDocuments:
+    by_hash: dict[str, CompiledOperation]
+
+    @classmethod
+    def load(cls, operations_dir: Path, schema: GraphQLSchema) -> CompiledDocuments:
+        compiled = {}
+        for path in sorted(operations_dir.glob("*.graphql")):
+            try:
+                operation = compile_document(path.read_text(), schema, ROOTS)
+            except NotCompilable as why:
+                logger.debug("not compiled: %s (%s)", path.name, why)
+                continue
+            compiled[operation.document_hash] = operation
+            logger.info("compiled %s into one statement", path.name)
+        return cls(compiled)
+
+    def find(self, query: str) -> CompiledOperation | None:
+        return self.by_hash.get(document_hash(query)) if self.by_hash else None
+
+
+async def execute(operation: CompiledOperation, db: Database, schema: GraphQLSchema, principal: Principal,
+                  request_id: str, variables: dict[str, Any]) -> bytes | None:
+    """The response body, or None when the ordinary executor should answer (roles without case data, arguments
+    the resolver would refuse, an operation over the cost limit): it then answers exactly as it would have."""
+    if principal.tenant is None or not principal.reads_case_data:
+        return None
+    settings = db.settings
+    cost = estimate_cost(schema, operation.operation, operation.fragments, variables, settings.default_list_size)
+    if cost > settings.max_query_cost:
+        return None
+    extensions = json.dumps({"cost": {"requested": cost, "limit": settings.max_query_cost}})
+    session = TenantSession(await db.open_pool(), principal.tenant)
+    try:
+        page = await operation.root.page(session, principal, operation.argument_values(variables))
+        if page is None:
+            await session.finish(commit=False)
+            return None
+        body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
+                                           principal.role.value, request_id, extensions)
+    except BaseException:
+        await session.finish(commit=False)
+        raise
+    await session.finish(commit=True)
+    return body.encode()

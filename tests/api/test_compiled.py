@@ -1,0 +1,169 @@
+"""Compiled documents answer exactly as the resolvers do: the same JSON and the same audit events, for every
+caller and page; and where they cannot (an argument the resolver refuses, a role without case data) they step
+aside so the resolvers answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from service.api.relay import to_global_id
+from service.auth import Role, Service
+from tests.conftest import CallerFactory, ClientFactory, TenantFactory
+from tests.operations import document
+
+CASELOAD = document("CaseloadPage")
+
+
+async def seed(admin: asyncpg.Connection, schema: str, site: str, count: int, *, restricted: int = -1) -> None:
+    """Young adults at a site, each with an agreed plan and a draft (goals with actions) and network members."""
+    s = f'"{schema}"'
+    for i in range(count):
+        ya = await admin.fetchval(
+            f"INSERT INTO {s}.young_adult (given_name, family_name, date_of_birth, care_status, prison_number, "
+            "access_restricted) VALUES ($1, $2, $3, 'RELEVANT', $4, $5) RETURNING id",
+            f"Sam{i}", f"Example-{i:03d}", dt.date(2003, 2, 28) + dt.timedelta(days=i),
+            f"Z{i:04d}AB", i == restricted)
+        await admin.execute(f"INSERT INTO {s}.enrolment (young_adult_id, site_id) "
+                            f"SELECT $1, id FROM {s}.site WHERE code = $2", ya, site)
+        plan = await admin.fetchval(f"INSERT INTO {s}.integrated_plan (young_adult_id) VALUES ($1) RETURNING id", ya)
+        for number, status in ((1, "AGREED"), (2, "DRAFT"))[: 1 + i % 2]:
+            version = await admin.fetchval(
+                f"INSERT INTO {s}.plan_version (plan_id, number, status, created_by) VALUES ($1, $2, $3, 'x') "
+                "RETURNING id", plan, number, status)
+            for g in range(1 + i % 3):
+                goal = await admin.fetchval(
+                    f"INSERT INTO {s}.plan_goal (plan_version_id, pathway, description, position) "
+                    "VALUES ($1, 'ACCOMMODATION', $2, $3) RETURNING id", version, f"Goal {g} \"quoted\" ü", g)
+                for a in range(g + 1):
+                    await admin.execute(
+                        f"INSERT INTO {s}.plan_action (plan_goal_id, description, owner_service, due_on, position) "
+                        "VALUES ($1, $2, 'PRISON', $3, $4)", goal, f"Action {a}", dt.date(2027, 1, 1 + a), a)
+        for m in range(i % 4):
+            await admin.execute(
+                f"INSERT INTO {s}.network_member (young_adult_id, given_name, relationship, known_before, phone) "
+                "VALUES ($1, $2, 'RELATIVE', true, '07700 900000')", ya, f"Member{m}")
+
+
+async def both(compiled: httpx.AsyncClient, plain: httpx.AsyncClient, token: str, variables: dict[str, Any],
+               admin: asyncpg.Connection, schema: str) -> tuple[dict[str, Any], str]:
+    answers, audits, executed = [], [], []
+    for client in (compiled, plain):
+        response = await client.post("/graphql", json={"query": CASELOAD, "variables": variables},
+                                     headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+        executed.append(response.headers.get("x-executed-by", "resolvers"))
+        rows = await admin.fetch(f'SELECT action, subject_type, subject_id, young_adult_id FROM "{schema}".audit_event '
+                                 "WHERE request_id = $1", response.headers["x-request-id"])
+        audits.append(sorted((r["action"], r["subject_type"], str(r["subject_id"]), str(r["young_adult_id"]))
+                             for r in rows))
+    assert answers[0] == answers[1]
+    assert audits[0] == audits[1]
+    assert executed[1] == "resolvers"
+    return answers[0], executed[0]
+
+
+@pytest.fixture
+async def plain(client_with: ClientFactory) -> httpx.AsyncClient:
+    return await client_with(compiled_documents=False)
+
+
+async def test_same_answers_and_audit_for_every_page_and_caller(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection, client: httpx.AsyncClient,
+        plain: httpx.AsyncClient) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 7, restricted=3)
+    site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
+                                                          "BSI"))
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    elsewhere = await login(Role.PRACTITIONER, tenant, service=Service.LEAVING_CARE, sites=("BRM-LC",))
+
+    seen_by: dict[str, list[str]] = {}
+    for name, caller in (("pom", pom), ("admin", admin), ("elsewhere", elsewhere)):
+        names, after = [], None
+        while True:
+            body, executed = await both(client, plain, caller.token, {"siteId": site, "first": 3, "after": after},
+                                        admin_conn, tenant.schema)
+            assert executed == "compiled"
+            page = body["data"]["caseload"]
+            names += [e["node"]["familyName"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        seen_by[name] = names
+    everyone = [f"Example-{i:03d}" for i in range(7)]
+    assert seen_by == {"pom": [n for n in everyone if n != "Example-003"], "admin": everyone, "elsewhere": []}
+
+    full, _ = await both(client, plain, admin.token, {"siteId": site}, admin_conn, tenant.schema)
+    node = full["data"]["caseload"]["edges"][1]["node"]
+    assert node["plan"]["currentVersion"]["status"] == "DRAFT"
+    assert [m["givenName"] for m in node["networkMembers"]] == ["Member0"]
+    assert "phone" not in node["networkMembers"][0]
+
+
+@pytest.mark.parametrize(("variables", "executed"), [
+    ({"first": 0}, None), ({"first": 101}, None), ({"after": "not-a-cursor"}, None), ({"first": "3"}, None),
+    ({"siteId": "U2l0ZTpub3BlCg=="}, "compiled"),  # an unknown site filters to nothing, as in the resolver
+])
+async def test_refusals_are_the_resolvers_own(make_tenant: TenantFactory, login: CallerFactory,
+                                               admin_conn: asyncpg.Connection, client: httpx.AsyncClient,
+                                               plain: httpx.AsyncClient, variables: dict[str, Any],
+                                               executed: str | None) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 2)
+    site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
+                                                          "BSI"))
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    answers = []
+    for c in (client, plain):
+        response = await c.post("/graphql", json={"query": CASELOAD, "variables": {"siteId": site, **variables}},
+                                headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append((response.status_code, response.json()))
+        if c is client:
+            assert response.headers.get("x-executed-by") == executed
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("role", [Role.PLATFORM_ADMIN, Role.NATIONAL_ANALYST])
+async def test_roles_without_case_data_are_refused_as_before(login: CallerFactory, client: httpx.AsyncClient,
+                                                             role: Role) -> None:
+    caller = await login(role)
+    site = to_global_id("Site", uuid.uuid4())
+    response = await client.post("/graphql", json={"query": CASELOAD, "variables": {"siteId": site}},
+                                 headers={"Authorization": f"Bearer {caller.token}"})
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "x-executed-by" not in response.headers
+
+
+async def test_a_page_costs_the_same_statements_whatever_its_size(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 12)
+    site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
+                                                          "BSI"))
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    from service.api.session import TenantSession
+
+    counts = []
+    original = TenantSession.finish
+
+    async def counting(self: TenantSession, *, commit: bool) -> None:
+        counts.append(self.statements)
+        await original(self, commit=commit)
+
+    monkeypatch.setattr(TenantSession, "finish", counting)
+    for first in (2, 12):
+        counts.clear()
+        body = {"query": CASELOAD, "variables": {"siteId": site, "first": first}}
+        response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        assert len(response.json()["data"]["caseload"]["edges"]) == first
+        assert response.headers["x-executed-by"] == "compiled"
+        assert counts == [2]  # the caller's scope, then the whole answer
