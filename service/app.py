@@ -53,7 +53,7 @@ class TenantGraphQL(GraphQL[Context, None]):
         principal: Principal = request.state.principal
         session = None
         if principal.tenant is not None and principal.reads_case_data:
-            session = TenantSession(await self.db.open_pool(), principal.tenant)
+            session = TenantSession(await self.db.open_pool(), principal.tenant, await self.db.open_control_pool())
         context = Context(principal=principal, db=self.db, session=session, request_id=request.state.request_id)
         request.state.context = context
         return context

@@ -47,6 +47,7 @@ class Database:
     engine: AsyncEngine
     embedded: EmbeddedPostgres | None = None
     pool: asyncpg.Pool | None = None
+    control_pool: asyncpg.Pool | None = None
 
     @classmethod
     def connect(cls, settings: Settings) -> Database:
@@ -83,10 +84,21 @@ class Database:
             )
         return self.pool
 
+    async def open_control_pool(self) -> asyncpg.Pool:
+        """A small pool for the control-plane reads a request makes while it holds its tenant connection (practice
+        rules). Separate from the request pool so such a read can never wait on a connection its own request
+        holds: with one pool, enough concurrent requests would each hold one and wait for another, for ever."""
+        if self.control_pool is None:
+            self.control_pool = await asyncpg.create_pool(
+                app_dsn(self.settings, self.admin_url), min_size=1, max_size=self.settings.control_pool_max_size,
+                server_settings={"statement_timeout": str(self.settings.statement_timeout_ms)})
+        return self.control_pool
+
     async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
-            self.pool = None
+        for pool in (self.pool, self.control_pool):
+            if pool is not None:
+                await pool.close()
+        self.pool = self.control_pool = None
         await self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()

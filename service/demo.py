@@ -81,7 +81,7 @@ async def seed_demo(db: Database, people_per_site: int = 6) -> list[str]:
                 continue
         tenant = await create_tenant(db.engine, NewTenant(slug, name, kind),
                                      role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
-        session = TenantSession(pool, tenant)
+        session = TenantSession(pool, tenant, await db.open_control_pool())
         try:
             await seed_tenant(session, sites, people_per_site, rng)
         except BaseException:

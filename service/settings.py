@@ -60,6 +60,7 @@ class Settings:
     auth_ca_bundle: Path | None = None
     pool_min_size: int = 1
     pool_max_size: int = 10
+    control_pool_max_size: int = 3
     log_level: str = "INFO"
     # Operations (README "Operations"): logs, telemetry, limits, trusted documents, HTTP hardening.
     log_format: LogFormat = LogFormat.JSON

@@ -23,8 +23,11 @@ T = TypeVar("T")
 
 
 class TenantSession:
-    def __init__(self, pool: asyncpg.Pool, tenant: Tenant) -> None:
+    def __init__(self, pool: asyncpg.Pool, tenant: Tenant, control: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        # Where control-plane reads made during this session go (Database.open_control_pool): never `pool`'s
+        # own connections, which this session may be holding.
+        self.control = control
         self.tenant = tenant
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._tx: asyncpg.transaction.Transaction | None = None

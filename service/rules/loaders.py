@@ -40,7 +40,7 @@ async def rule_book(ctx: Context, on: date | None = None) -> RuleBook:
         key = f"rules.book.{on.isoformat()}"
         book = ctx.extras.get(key)
         if book is None:
-            pool = await ctx.db.open_pool()
+            pool = await ctx.db.open_control_pool()
             async with pool.acquire() as conn:
                 book = await read_rule_book(conn, tenant.id, on)
             ctx.extras[key] = book

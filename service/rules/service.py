@@ -145,7 +145,8 @@ async def rules_for_young_adult(session: TenantSession, young_adult_id: uuid.UUI
     (plan sign-off, network vetting, committed members). Rules live in the control plane, read with the session's
     application pool (the app role may read them; the tenant role may not)."""
     code = (await repository.governing_site_codes(session, [young_adult_id])).get(young_adult_id)
-    async with session.pool.acquire() as conn:
+    assert session.control is not None, "a request session reads rules through its control pool"
+    async with session.control.acquire() as conn:
         book = await rule_book(conn, session.tenant.id, on)
     return book.values(code)
 

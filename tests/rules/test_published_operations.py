@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
 import asyncpg
 
+from service.api.relay import to_global_id
 from service.auth import Role
-from tests.conftest import CallerFactory, TenantFactory
+from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.operations import Operations
 
 RULE_OPERATIONS = ("RuleCatalogue", "PracticeRules", "PracticeRuleHistory", "PreviewPracticeRuleChanges",
@@ -73,3 +75,26 @@ async def test_due_caseload_never_shows_a_restricted_record_to_someone_off_the_t
     for caller, expected in ((pom, ["Example-Open"]), (admin, ["Example-Open", "Example-Restricted"])):
         page = (await ops.data(caller, "DueCaseload", {"siteId": site, "overdueOnly": True}))["youngAdults"]
         assert sorted(e["node"]["familyName"] for e in page["edges"]) == expected
+
+
+async def test_concurrent_requests_reading_rules_cannot_starve_the_pool(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client_with: ClientFactory) -> None:
+    """Each request holds its tenant connection while it reads the practice rules. With one pool of two
+    connections, six such requests would each hold one and wait for another for ever; the rules read from their
+    own pool, so all six answer. (The timeout only detects a hang; nothing here measures speed.)"""
+    from tests.rules.cases import young_adult
+
+    tenant = await make_tenant()
+    today = date.today()
+    ya = await young_adult(admin_conn, tenant, "BSI", "Example-Busy", identified_on=today - timedelta(weeks=3))
+    small = await client_with(pool_max_size=2)
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    query = {"query": "query($id: ID!) { node(id: $id) { ... on YoungAdult { dueItems { kind } } } }",
+             "variables": {"id": to_global_id("YoungAdult", ya)}}
+
+    async def one() -> int:
+        response = await small.post("/graphql", json=query, headers={"Authorization": f"Bearer {admin.token}"})
+        return response.status_code
+
+    assert await asyncio.wait_for(asyncio.gather(*(one() for _ in range(6))), 60) == [200] * 6

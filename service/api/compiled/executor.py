@@ -52,7 +52,7 @@ async def execute(operation: CompiledOperation, db: Database, schema: GraphQLSch
     if cost > settings.max_query_cost:
         return None
     extensions = json.dumps({"cost": {"requested": cost, "limit": settings.max_query_cost}})
-    session = TenantSession(await db.open_pool(), principal.tenant)
+    session = TenantSession(await db.open_pool(), principal.tenant, await db.open_control_pool())
     try:
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:

@@ -1,0 +1,11 @@
+"""`uvicorn --factory bench.app_factory:app`: the service's app from the environment, for the benchmarks."""
+
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.db import Database
+from service.settings import Settings
+
+
+def app() -> Starlette:
+    return create_app(Database.connect(Settings.from_env()))

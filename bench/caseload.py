@@ -1,0 +1,251 @@
+"""Issue 9: the caseload page, our service beside a hand-written SQL reference, measured in the same run.
+
+    python bench/caseload.py [--young-adults 100] [--seconds 10] [--rounds 2] [--concurrency 16] [--workers 1]
+
+Seeds one tenant deterministically (young adults at one site, each with a plan of 5 goals x 3 actions and 8
+network members), starts our service (uvicorn, `--workers` processes) and the reference app (bench/reference_app.py,
+one process), then drives each with a closed loop of `--concurrency` clients on loopback, alternating targets
+round by round so machine drift hits both. Every response is checked (status, no errors, item counts). Prints
+requests/s, p50/p99, CPU ms per request of the server and of PostgreSQL, and our ratio to the reference; then the
+other scenarios (a young adult's full record, a mutation) and the service's resident memory.
+
+Uses DATABASE_URL when set (a superuser URL), else an embedded PostgreSQL in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import datetime as dt
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from sqlalchemy import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import Result, Target, children_of, closed_loop, rss_mb
+from service.api.relay import to_global_id
+from service.auth import DevIssuer, Role, Service
+from service.db import Database
+from service.embedded import EmbeddedPostgres
+from service.platform.grants import grant
+from service.settings import Settings
+from tenants.provisioning import NewTenant, create_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+CASELOAD = (ROOT / "graphql" / "operations" / "CaseloadPage.graphql").read_text()
+RECORD = (ROOT / "graphql" / "operations" / "YoungAdultRecord.graphql").read_text()
+UPDATE_ACTION = (ROOT / "graphql" / "operations" / "SetPlanActionStatus.graphql").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str]]:
+    """Young adults at BSI, deterministic; returns the site id and the young adults' ids."""
+    rng = random.Random(9)
+    conn = await asyncpg.connect(admin_url)
+    try:
+        s = f'"{schema}"'
+        site = await conn.fetchval(f"INSERT INTO {s}.site (code, name, kind) VALUES ('BSI', 'HMP Brinsford', "
+                                   "'PRISON') RETURNING id")
+        ids = []
+        for i in range(count):
+            ya = await conn.fetchval(
+                f"INSERT INTO {s}.young_adult (given_name, family_name, date_of_birth, care_status, prison_number) "
+                "VALUES ($1, $2, $3, 'RELEVANT', $4) RETURNING id", f"Sam{i}", f"Example-{i:04d}",
+                dt.date(2002, 1, 1) + dt.timedelta(days=rng.randrange(2000)),
+                f"Z{i:04d}AB")
+            ids.append(str(ya))
+            await conn.execute(f"INSERT INTO {s}.enrolment (young_adult_id, site_id) VALUES ($1, $2)", ya, site)
+            plan = await conn.fetchval(f"INSERT INTO {s}.integrated_plan (young_adult_id) VALUES ($1) RETURNING id",
+                                       ya)
+            version = await conn.fetchval(f"INSERT INTO {s}.plan_version (plan_id, number, status, created_by) "
+                                          "VALUES ($1, 1, 'AGREED', 'bench') RETURNING id", plan)
+            await conn.execute(f"""
+                WITH g AS (INSERT INTO {s}.plan_goal (plan_version_id, pathway, description, position)
+                           SELECT $1, 'ACCOMMODATION', 'Somewhere settled to live on release, goal ' || n, n
+                           FROM generate_series(1, 5) n RETURNING id)
+                INSERT INTO {s}.plan_action (plan_goal_id, description, owner_service, due_on, position)
+                SELECT g.id, 'Make the referral to the housing provider, step ' || n, 'LEAVING_CARE',
+                       DATE '2027-01-01' + n, n FROM g, generate_series(1, 3) n""", version)
+            await conn.execute(f"""
+                INSERT INTO {s}.network_member (young_adult_id, given_name, relationship, known_before, status)
+                SELECT $1, 'Member ' || n, 'RELATIVE', n % 2 = 0, 'AGREED' FROM generate_series(1, 8) n""", ya)
+        return str(site), ids
+    finally:
+        await conn.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the benchmark dies, however it dies (Linux prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+
+
+def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"{cmd[0]} exited: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    raise SystemExit(f"{cmd} did not start")
+
+
+def page_check(size: int) -> Callable[[Any], None]:
+    def check(body: Any) -> None:
+        assert "errors" not in body, body.get("errors")
+        edges = body["data"]["caseload"]["edges"]
+        assert len(edges) == size, len(edges)
+        node = edges[0]["node"]
+        plan = node["plan"]["currentVersion"]["goals"]
+        assert (len(plan), len(plan[0]["actions"]), len(node["networkMembers"])) == (5, 3, 8)
+    return check
+
+
+def ok_check(body: Any) -> None:
+    assert "errors" not in body, body.get("errors")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--young-adults", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--sizes", default="10,50,100")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    data_dir = Path(tempfile.mkdtemp(prefix="always-hope-bench-"))
+    embedded = None
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        embedded = EmbeddedPostgres(data_dir)
+        server_url = embedded.start()
+    run = f"b{os.getpid()}"
+    admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
+    await admin.execute(f'CREATE DATABASE "bench_{run}"')
+    await admin.close()
+    db_url = make_url(server_url).set(database=f"bench_{run}").render_as_string(hide_password=False)
+    settings = Settings(database_url=db_url, data_dir=data_dir, role_prefix=run, rate_limit_principal=0,
+                        rate_limit_tenant=0)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db = Database.connect(settings)
+        await db.migrate()
+        tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
+                                     app_role=settings.app_role)
+        plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
+        site, young_adults = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
+        await grant(db.engine, subject="bench-pom", role=Role.PRACTITIONER, tenant_slug="bench-region",
+                    service=Service.PRISON, site_codes=["BSI"])
+        await db.close()
+        token = DevIssuer(settings).issue("bench-pom", "bench-region")
+        site_gid = to_global_id("Site", uuid.UUID(site))
+
+        env = {**os.environ, "DATABASE_URL": db_url, "ALWAYS_HOPE_DATA_DIR": str(data_dir),
+               "ALWAYS_HOPE_ROLE_PREFIX": run, "ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL": "0",
+               "ALWAYS_HOPE_RATE_LIMIT_TENANT": "0", "ALWAYS_HOPE_LOG_LEVEL": "WARNING",
+               "PYTHONPATH": str(ROOT)}
+        ours_port, ref_port = free_port(), free_port()
+        ours = start([sys.executable, "-m", "uvicorn", "--factory", "bench.app_factory:app", "--port",
+                      str(ours_port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
+                     env, ours_port, data_dir / "ours.log")
+        procs.append(ours)
+        ref = start([sys.executable, "-m", "uvicorn", "bench.reference_app:app", "--port", str(ref_port),
+                     "--no-access-log", "--log-level", "warning"],
+                    {**env, "REFERENCE_DSN": plain_url, "REFERENCE_SCHEMA": tenant.schema}, ref_port,
+                    data_dir / "reference.log")
+        procs.append(ref)
+        auth = {"Authorization": f"Bearer {token}"}
+
+        results: dict[str, list[Result]] = {}
+        for size in sizes:
+            ours_t = Target(f"ours caseload {size}", f"http://127.0.0.1:{ours_port}/graphql",
+                            orjson.dumps({"query": CASELOAD, "variables": {"siteId": site_gid, "first": size}}),
+                            page_check(size), auth, lambda: children_of(ours.pid))
+            ref_t = Target(f"reference caseload {size}", f"http://127.0.0.1:{ref_port}/caseload",
+                           orjson.dumps({"site": site, "first": size}), page_check(size), {},
+                           lambda: children_of(ref.pid))
+            async with httpx.AsyncClient() as client:
+                warm = await client.post(ours_t.url, content=ours_t.body,
+                                         headers={**auth, "Content-Type": "application/json"})
+            assert warm.headers.get("x-executed-by") == "compiled", "the caseload page must take the compiled path"
+            for _ in range(args.rounds):
+                for target in (ours_t, ref_t):
+                    results.setdefault(target.name, []).append(
+                        await closed_loop(target, args.concurrency, args.seconds))
+
+        record = Target("ours young adult record", f"http://127.0.0.1:{ours_port}/graphql",
+                        orjson.dumps({"query": RECORD, "variables": {"id": to_global_id(
+                            "YoungAdult", uuid.UUID(young_adults[0]))}}), ok_check, auth,
+                        lambda: children_of(ours.pid))
+        results[record.name] = [await closed_loop(record, args.concurrency, args.seconds)]
+
+        print(f"\ncaseload benchmark: {args.young_adults} young adults seeded, concurrency {args.concurrency}, "
+              f"{args.rounds} x {args.seconds:.0f} s per target, {args.workers} worker(s)")
+        for name, runs in results.items():
+            merged = Result(name, sum(r.requests for r in runs), sum(r.errors for r in runs),
+                            sum(r.seconds for r in runs), [x for r in runs for x in r.latencies],
+                            sum(r.server_cpu for r in runs), sum(r.postgres_cpu for r in runs),
+                            runs[0].bytes_per_response)
+            results[name] = [merged]
+            print(merged.row())
+        for size in sizes:
+            o, r = results[f"ours caseload {size}"][0], results[f"reference caseload {size}"][0]
+            print(f"caseload {size}: ours / reference throughput = {o.rps / r.rps:.2f}x; "
+                  f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
+        rss = sum(rss_mb(pid) for pid in children_of(ours.pid)[1:] or [ours.pid])
+        print(f"service resident memory after the run: {rss:.0f} MB "
+              f"({'worker processes' if args.workers > 1 else 'the one process'})")
+    finally:
+        for log in ("ours.log", "reference.log"):
+            text = (data_dir / log).read_text() if (data_dir / log).exists() else ""
+            if "Traceback" in text:
+                print(f"--- {log} (last lines) ---\n{text[-3000:]}")
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
+        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}" WITH (FORCE)')
+        for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{run}\\_%"):
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,195 @@
+"""Load driving and measurement shared by the benchmarks: a closed-loop HTTP/1.1 client, CPU accounting.
+
+The client is deliberately small (raw asyncio streams, keep-alive, Content-Length bodies) so that the load
+generator costs little CPU on a 2-core machine; every response is still parsed and checked. Loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import psutil
+
+Check = Callable[[Any], None]
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    body: bytes
+    check: Check
+    headers: dict[str, str] = field(default_factory=dict)
+    server_pids: Callable[[], list[int]] = list
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    server_cpu: float
+    postgres_cpu: float
+    bytes_per_response: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def row(self) -> str:
+        per = max(self.requests, 1)
+        return (f"{self.name:<28} {self.rps:8.1f} req/s  p50 {self.percentile(50):7.1f} ms  "
+                f"p99 {self.percentile(99):7.1f} ms  server {self.server_cpu * 1000 / per:6.2f} ms/req  "
+                f"postgres {self.postgres_cpu * 1000 / per:6.2f} ms/req  errors {self.errors}  "
+                f"{self.bytes_per_response / 1024:6.1f} KiB")
+
+
+class Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [f"POST {path} HTTP/1.1", f"Host: {self.host}", "Content-Type: application/json",
+                f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection")
+        status = int(status_line.split()[1])
+        length = 0
+        chunked = False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value:
+                chunked = True
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        parts = []
+        while True:
+            size = int((await self.reader.readline()).strip(), 16)
+            if size == 0:
+                await self.reader.readline()
+                return status, b"".join(parts)
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def postgres_pids() -> list[int]:
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every postgres process, including backends that exited during the run (their time is charged to the
+    postmaster's children counters)."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] != "postgres":
+            continue
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + (t.children_user + t.children_system if p.ppid() == 1 or
+                                          psutil.Process(p.ppid()).name() != "postgres" else 0.0)
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+async def closed_loop(target: Target, concurrency: int, seconds: float) -> Result:
+    """`concurrency` clients, each sending its next request when the previous answer arrives, for `seconds`."""
+    parts = urlsplit(target.url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+    assert host in ("127.0.0.1", "localhost", "::1"), "benchmarks send traffic to loopback only"
+    latencies: list[float] = []
+    errors = 0
+    sizes: list[int] = []
+    deadline = 0.0
+
+    async def client() -> None:
+        nonlocal errors
+        conn = Connection(host, port)
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                try:
+                    status, body = await asyncio.wait_for(conn.request(path, target.body, target.headers), 30)
+                    if status != 200:
+                        raise AssertionError(f"status {status}: {body[:200]!r}")
+                    target.check(orjson.loads(body))
+                    latencies.append(time.perf_counter() - started)
+                    if len(sizes) < 5:
+                        sizes.append(len(body))
+                except (AssertionError, OSError, asyncio.IncompleteReadError, ValueError, TimeoutError) as exc:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"  {target.name}: error {type(exc).__name__}: {str(exc)[:200]}")
+                    conn.close()
+                    conn = Connection(host, port)
+        finally:
+            conn.close()
+
+    server_before = cpu_seconds(target.server_pids())
+    pg_before = postgres_cpu_seconds()
+    began = time.perf_counter()
+    deadline = began + seconds
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    return Result(target.name, len(latencies), errors, elapsed, latencies,
+                  cpu_seconds(target.server_pids()) - server_before, postgres_cpu_seconds() - pg_before,
+                  int(statistics.mean(sizes)) if sizes else 0)
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        proc = psutil.Process(pid)
+        return [pid, *(c.pid for c in proc.children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def loopback_only() -> None:
+    assert os.environ.get("BENCH_HOST", "127.0.0.1") in ("127.0.0.1", "localhost")
