@@ -1,10 +1,12 @@
-"""The ASGI application: /graphql (GraphiQL in development), /healthz and /readyz."""
+"""The ASGI application: /graphql (GraphiQL in development), /healthz, /readyz, and national reporting's CSV export
+and dashboard; the scheduled reporting refresh runs in its lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,6 +21,8 @@ from service.api.schema import schema
 from service.api.session import TenantSession
 from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
 from service.db import Database, is_ready
+from service.reporting import scheduler
+from service.reporting.routes import reporting_routes
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,12 @@ def create_app(db: Database) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
+        refresher = scheduler.start(db)
         yield
+        if refresher is not None:
+            refresher.cancel()
+            with suppress(asyncio.CancelledError):
+                await refresher
         if db.pool is not None:
             await db.pool.close()
             db.pool = None
@@ -102,6 +111,7 @@ def create_app(db: Database) -> Starlette:
             Route("/graphql", GraphQLEndpoint(db, verifier), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *reporting_routes(db, verifier),
         ],
         lifespan=lifespan,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service.embedded import EmbeddedPostgres
 from service.settings import Settings
 from tenants import migrations
-from tenants.provisioning import ensure_app_role
+from tenants.provisioning import ensure_app_role, ensure_reporting_roles
 
 
 def _sqlalchemy_url(url: str) -> URL:
@@ -56,6 +56,7 @@ class Database:
             async with migrations.ALEMBIC_LOCK:
                 await conn.run_sync(migrations.upgrade_control)
             await conn.run_sync(ensure_app_role, self.settings.app_role)
+            await conn.run_sync(ensure_reporting_roles, self.settings.app_role, self.settings.national_role)
         await migrate_all_tenants(self.engine)
 
     async def open_pool(self) -> asyncpg.Pool:

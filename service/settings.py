@@ -42,6 +42,8 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     log_level: str = "INFO"
+    # Seconds between scheduled refreshes of the national reporting rollups (one tenant at a time); 0 turns it off.
+    reporting_refresh_seconds: int = 900
 
     @property
     def development(self) -> bool:
@@ -50,6 +52,11 @@ class Settings:
     @property
     def app_role(self) -> str:
         return f"{self.role_prefix}_app"
+
+    @property
+    def national_role(self) -> str:
+        """The NOLOGIN role national analysts' requests run as: it reads the reporting rollups and nothing else."""
+        return f"{self.role_prefix}_national"
 
     @property
     def dev_key_path(self) -> Path:
@@ -83,7 +90,8 @@ class Settings:
                           ("AUTH_JWKS_URL", "auth_jwks_url"), ("ALWAYS_HOPE_LOG_LEVEL", "log_level")):
             if env.get(var):
                 kwargs[name] = env[var]
-        for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size")):
+        for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
+                          ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds")):
             if env.get(var):
                 try:
                     kwargs[name] = int(env[var])
@@ -94,6 +102,8 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        if self.reporting_refresh_seconds < 0:
+            raise SettingsError("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS must be 0 (off) or a number of seconds")
         if self.environment is Environment.PRODUCTION:
             if self.database_url is None:
                 raise SettingsError("DATABASE_URL is required in production (the embedded server is for development)")

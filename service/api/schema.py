@@ -13,12 +13,13 @@ from service.api.relay import from_global_id
 from service.people.api import Enrolment, PeopleMutation, PeopleQuery, Practitioner, Site, YoungAdult
 from service.people.api import resolve_node as resolve_people_node
 from service.platform.api import PlatformMutation, PlatformQuery
+from service.reporting.api import ReportingMutation, ReportingQuery
 
 NODE_TYPES = [Site, Practitioner, Enrolment, YoungAdult]
 
 
 @strawberry.type
-class Query(PeopleQuery, PlatformQuery):
+class Query(PeopleQuery, PlatformQuery, ReportingQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -28,7 +29,7 @@ class Query(PeopleQuery, PlatformQuery):
 
 
 @strawberry.type
-class Mutation(PeopleMutation, PlatformMutation):
+class Mutation(PeopleMutation, PlatformMutation, ReportingMutation):
     pass
 
 
