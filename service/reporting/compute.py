@@ -245,6 +245,8 @@ async def compute_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date) -> 
     """Every metric of one tenant, computed as the tenant's runtime role. Reads only; never blocks a writer."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         await enter_tenant(conn, tenant)
+        # Reads take no lock a writer waits for; only DDL (a migration) could make us wait, and then we give up.
+        await conn.fetchrow("SELECT set_config('lock_timeout', '10s', true)")
         sites = [(r["code"], r["name"], r["kind"]) for r in await conn.fetch("SELECT code, name, kind FROM site")]
         rows: list[RollupRow] = []
         for family in Family:

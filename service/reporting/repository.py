@@ -63,8 +63,9 @@ async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> int
     async with pool.acquire() as conn, conn.transaction():
         await conn.fetchrow("SELECT set_config('lock_timeout', '10s', true)")
         # Two refreshes of one tenant (the schedule and an on-demand one) take turns; other tenants never wait.
-        await conn.fetchrow("SELECT pg_advisory_xact_lock(hashtextextended('always-hope:reporting:' || $1::text, 0))",
-                            rollup.tenant.id)
+        await conn.fetchrow(
+            "SELECT pg_advisory_xact_lock(hashtextextended('always-hope:reporting:' || $1::uuid::text, 0))",
+            rollup.tenant.id)
         await conn.execute("DELETE FROM control.metric_rollup WHERE tenant_id = $1", rollup.tenant.id)
         await conn.copy_records_to_table("metric_rollup", schema_name="control", columns=ROLLUP_COLUMNS,
                                          records=records)
