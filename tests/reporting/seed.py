@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 
 D = dt.date
+JAN_2024 = D(2024, 1, 1)
 
 
 class Seeder:
@@ -17,7 +18,7 @@ class Seeder:
         self.s = f'"{schema}"'
         self._practitioners: dict[str, uuid.UUID] = {}
 
-    async def young_adult(self, site: str, *, identified: D = D(2024, 1, 1), referred: D | None = None,
+    async def young_adult(self, site: str, *, identified: D = JAN_2024, referred: D | None = None,
                           consented: D | None = None) -> uuid.UUID:
         ya = uuid.uuid4()
         await self.conn.execute(

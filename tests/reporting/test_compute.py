@@ -210,7 +210,8 @@ async def test_the_refresh_waits_for_no_writer(db: Database, region: Tenant, mak
         async with writer.transaction():
             for t in (region, other):
                 await writer.execute(f'UPDATE "{t.schema}".enrolment SET version = version + 1')
-                await writer.execute(f'INSERT INTO "{t.schema}".site (code, name, kind) VALUES (\'NEW\', \'n\', \'VCSE\')')
+                await writer.execute(f'INSERT INTO "{t.schema}".site (code, name, kind) '
+                                     "VALUES ('NEW', 'New site', 'VCSE')")
             results = [await refresh_tenant(db.pool, t, AS_OF) for t in (region, other)]
             assert [r.tenant for r in results] == [region.slug, other.slug]
             assert results[0].rows > 0
