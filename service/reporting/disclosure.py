@@ -12,7 +12,10 @@ comparison, the CSV export, the dashboard) shows a slice of that one pattern: no
   denominator is under ``min_denominator`` (SMALL_DENOMINATOR), or when the denominator itself is hidden. A median
   is withheld under ``min_denominator`` observations or when their count is hidden.
 * Secondary: in every additive relation (a total and its parts) no cell may be the only hidden one; while one is,
-  the smallest non-zero visible part (else the total) is hidden too (SECONDARY), until nothing changes.
+  the smallest non-zero visible part (else the total) is hidden too (SECONDARY). That local rule is not enough
+  in linked tables (a hidden cell can still be solved for through a chain of relations), so the pattern is then
+  audited exactly: the relations are solved as a linear system over the hidden cells, and any cell they pin down
+  takes the smallest visible cell of one of its relations with it; repeat until no hidden cell is determined.
 * Policies may only be stricter than the platform floor (the defaults), and a policy's pattern is computed on top of
   the floor's pattern, so every cell some policy shows is also shown by the floor: what any mix of policies
   reveals, the floor alone reveals, and the floor's pattern protects it.
@@ -35,6 +38,7 @@ from service.reporting.catalogue import MetricKind
 Entity: TypeAlias = tuple[str, ...]          # ("N",), ("K", kind), ("T", tenant), ("S", tenant, site)
 Key: TypeAlias = tuple[Entity, str, str]      # (entity, grain, ISO period start)
 NATIONAL: Entity = ("N",)
+PRIME = 2**61 - 1
 
 
 class Reason(enum.StrEnum):
@@ -110,6 +114,17 @@ def median_of(histogram: Counter[float]) -> float | None:
     return (lo + hi) / 2
 
 
+def _subtract(row: dict[int, int], factor: int, pivot: dict[int, int]) -> dict[int, int]:
+    out = dict(row)
+    for c, v in pivot.items():
+        value = (out.get(c, 0) - factor * v) % PRIME
+        if value:
+            out[c] = value
+        else:
+            out.pop(c, None)
+    return out
+
+
 def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
     entity, grain, period = key
     if entity[0] == "S":
@@ -168,6 +183,68 @@ class Cube:
             pending.update(self.member_of[chosen])
         return hidden
 
+    def _exposed(self, hidden: dict[Key, Reason]) -> list[Key]:
+        """Hidden cells that the additive relations still pin down exactly, given every visible figure.
+
+        Unknowns are the hidden cells; each relation touching one is a linear equation. A hidden cell is exposed
+        when its unit vector lies in the row space, which in reduced row echelon form means some row is exactly
+        that unit vector. Arithmetic is modulo a large prime: over the rationals a cell can only be *less*
+        determined, so an error could only hide more than needed, never less.
+        """
+        index = {k: i for i, k in enumerate(sorted(hidden))}
+        pivots: dict[int, dict[int, int]] = {}
+        for total, parts in self.relations:
+            row: dict[int, int] = {}
+            for cell, sign in ((total, 1), *((p, -1) for p in parts)):
+                i = index.get(cell)
+                if i is not None:
+                    row[i] = (row.get(i, 0) + sign) % PRIME
+            row = {c: v for c, v in row.items() if v}
+            for col in sorted(c for c in row if c in pivots):
+                if col in row:
+                    row = _subtract(row, row[col], pivots[col])
+            if not row:
+                continue
+            col = min(row)
+            inverse = pow(row[col], PRIME - 2, PRIME)
+            row = {c: v * inverse % PRIME for c, v in row.items()}
+            for other, prow in pivots.items():
+                if col in prow:
+                    pivots[other] = _subtract(prow, prow[col], row)
+            pivots[col] = row
+        order = sorted(hidden)
+        return [order[col] for col, row in sorted(pivots.items()) if len(row) == 1]
+
+    def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
+        """Secondary suppression until no hidden cell can be recovered exactly."""
+        while True:
+            hidden = self._secondary(hidden)
+            exposed = self._exposed(hidden)
+            if not exposed:
+                return hidden
+            added = False
+            for cell in exposed:
+                chosen = self._nearest_visible(cell, hidden)
+                if chosen is not None and chosen not in hidden:
+                    hidden[chosen] = Reason.SECONDARY
+                    added = True
+            if not added:  # everything reachable is hidden already: nothing more to hide
+                return hidden
+
+    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason]) -> Key | None:
+        """The smallest visible non-zero cell sharing a relation with ``start``, or failing that, with the hidden
+        cells around it (breadth first through hidden cells)."""
+        seen, frontier = {start}, [start]
+        while frontier:
+            members = {m for cell in frontier for i in self.member_of[cell]
+                       for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
+            visible = sorted((self.den(m), m) for m in members if m not in hidden)
+            if visible:
+                return visible[0][1]
+            frontier = [m for m in members if m not in seen]
+            seen.update(frontier)
+        return None
+
     def _primary(self, policy: DisclosurePolicy, den_hidden: dict[Key, Reason] | None) -> dict[Key, Reason]:
         found: dict[Key, Reason] = {}
         for key, cell in self.cells.items():
@@ -187,11 +264,11 @@ class Cube:
     def _pattern_for(self, policy: DisclosurePolicy, base: tuple[dict[Key, Reason], dict[Key, Reason]] | None
                      ) -> tuple[dict[Key, Reason], dict[Key, Reason]]:
         start_den = {} if base is None else dict(base[0])
-        den = self._secondary({**self._primary(policy, None), **start_den})
+        den = self._protect({**start_den, **self._primary(policy, None)})
         split: dict[Key, Reason] = {}
         if self.kind is MetricKind.RATE:
             start_split = {} if base is None else dict(base[1])
-            split = self._secondary({**self._primary(policy, den), **start_split})
+            split = self._protect({**start_split, **self._primary(policy, den)})
         return den, split
 
     def pattern(self, policy: DisclosurePolicy) -> Pattern:
