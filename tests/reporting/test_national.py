@@ -226,7 +226,7 @@ async def test_csv_export_is_exactly_what_the_api_shows(pair: tuple[Tenant, Tena
 
 
 async def test_who_may_see_what(pair: tuple[Tenant, Tenant], login: CallerFactory) -> None:
-    a, b = pair
+    a, _ = pair
     query = '{ nationalMetric(metric: "referrals", grain: MONTH, periodStart: "2019-03-01") { total { value } } }'
     for caller in (await login(Role.PRACTITIONER, a, service=Service.PRISON, sites=("BSI",)),
                    await login(Role.PLATFORM_ADMIN), await login(Role.TENANT_ADMIN, a)):
