@@ -33,10 +33,10 @@ SEED = [
     """INSERT INTO young_adult (given_name, family_name, date_of_birth, care_status)
        SELECT 'Bench', 'Example-' || i, date '2001-01-01' + (i % 1500), 'RELEVANT' FROM generate_series(1, $1) i""",
     """INSERT INTO enrolment (young_adult_id, site_id, identified_on, referred_on, consented_on)
-       SELECT ya.id, s.id, d, d + 3, CASE WHEN random() < 0.7 THEN d + 10 END
-       FROM (SELECT id, row_number() OVER () AS n FROM young_adult) ya
-       JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS k FROM site) s ON s.k = ya.n % 3
-       CROSS JOIN LATERAL (SELECT date '2023-01-01' + (random() * 700)::int AS d) r""",
+       SELECT id, site_id, d, d + 3, CASE WHEN random() < 0.7 THEN d + 10 END
+       FROM (SELECT ya.id, s.id AS site_id, date '2023-01-01' + (random() * 700)::int AS d
+             FROM (SELECT id, row_number() OVER () AS n FROM young_adult) ya
+             JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS k FROM site) s ON s.k = ya.n % 3) x""",
     """INSERT INTO custody_episode (young_adult_id, reception_date, sentence_type, crd, actual_release_date,
                                    release_type)
        SELECT e.young_adult_id, e.identified_on - 60, 'DETERMINATE', e.identified_on + 200, e.identified_on + 200,

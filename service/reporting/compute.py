@@ -36,8 +36,8 @@ REPORTABLE = """
     ),
     reportable AS (
         SELECT h.young_adult_id AS id, h.site_code FROM home h
-        LEFT JOIN latest_consent lc ON lc.young_adult_id = h.young_adult_id
-        WHERE lc.withdrawn_on IS NULL
+        WHERE NOT EXISTS (SELECT 1 FROM latest_consent lc
+                          WHERE lc.young_adult_id = h.young_adult_id AND lc.withdrawn_on IS NOT NULL)
     )"""
 
 # Network members who count: of a reportable young adult, with no withdrawn aggregate-reporting consent of their own.
@@ -51,8 +51,8 @@ MEMBERS = f"""
         SELECT nm.id, nm.young_adult_id, r.site_code, nm.known_before, nm.status,
                (nm.created_at AT TIME ZONE {LOCAL})::date AS identified_on
         FROM network_member nm JOIN reportable r ON r.id = nm.young_adult_id
-        LEFT JOIN latest_member_consent lc ON lc.network_member_id = nm.id
-        WHERE lc.withdrawn_on IS NULL
+        WHERE NOT EXISTS (SELECT 1 FROM latest_member_consent lc
+                          WHERE lc.network_member_id = nm.id AND lc.withdrawn_on IS NOT NULL)
     ),
     committed AS (
         SELECT sc.member_id, min(sc.changed_on) AS committed_on
