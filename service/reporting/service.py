@@ -205,8 +205,7 @@ def find_tenant(tenants: Sequence[ReportingTenant], slug: str) -> ReportingTenan
 
 def period_starts(grain_: str, start: dt.date, end: dt.date) -> list[dt.date]:
     step = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[grain(grain_)]
-    month = start.month if step == 1 else (start.month - 1) // step * step + 1 if step == 3 else 1
-    current = dt.date(start.year, month, 1)
+    current = dt.date(start.year, (start.month - 1) // step * step + 1, 1)  # the period containing `start`
     out: list[dt.date] = []
     while current <= end:
         out.append(current)
