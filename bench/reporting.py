@@ -17,6 +17,7 @@ import os
 import secrets
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from sqlalchemy import make_url
@@ -138,8 +139,16 @@ async def main(args: argparse.Namespace) -> None:
             view = await service.national_view(pool, role, service.metric("referrals"), policy)
             service.table(view, service.metric("referrals"), "MONTH", dt.date(2024, 3, 1), "TENANT", None)
 
-        await timed("national query: take-up by tenant, one quarter (rollups)", args.runs, national)
-        await timed("national query: referrals by tenant, one month (rollups)", args.runs, national_count)
+        async def cold(query: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                service._PATTERNS.clear()
+                await query()
+            return run
+
+        await timed("national query, cold: take-up by tenant, one quarter", args.runs, await cold(national))
+        await timed("national query, cold: referrals by tenant, one month", args.runs, await cold(national_count))
+        await timed("national query, warm (pattern cached): take-up, one quarter", args.runs, national)
+        await timed("national query, warm (pattern cached): referrals, one month", args.runs, national_count)
         union = " UNION ALL ".join(
             f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)
         naive = (f"SELECT count(*) AS referred, count(consented_on) AS consented FROM ({union}) e "

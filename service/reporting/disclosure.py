@@ -193,6 +193,15 @@ class Cube:
         """
         index = {k: i for i, k in enumerate(sorted(hidden))}
         pivots: dict[int, dict[int, int]] = {}
+        holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
+
+        def put(pivot: int, row: dict[int, int]) -> None:
+            for c in pivots.get(pivot, ()):
+                holders[c].discard(pivot)
+            pivots[pivot] = row
+            for c in row:
+                holders[c].add(pivot)
+
         for total, parts in self.relations:
             row: dict[int, int] = {}
             for cell, sign in ((total, 1), *((p, -1) for p in parts)):
@@ -200,7 +209,7 @@ class Cube:
                 if i is not None:
                     row[i] = (row.get(i, 0) + sign) % PRIME
             row = {c: v for c, v in row.items() if v}
-            for col in sorted(c for c in row if c in pivots):
+            for col in [c for c in row if c in pivots]:
                 if col in row:
                     row = _subtract(row, row[col], pivots[col])
             if not row:
@@ -208,10 +217,9 @@ class Cube:
             col = min(row)
             inverse = pow(row[col], PRIME - 2, PRIME)
             row = {c: v * inverse % PRIME for c, v in row.items()}
-            for other, prow in pivots.items():
-                if col in prow:
-                    pivots[other] = _subtract(prow, prow[col], row)
-            pivots[col] = row
+            for other in list(holders[col]):
+                put(other, _subtract(pivots[other], pivots[other][col], row))
+            put(col, row)
         order = sorted(hidden)
         return [order[col] for col, row in sorted(pivots.items()) if len(row) == 1]
 

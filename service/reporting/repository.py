@@ -94,9 +94,10 @@ async def sites(conn: Connection, tenant_id: TenantId) -> list[tuple[str, str]]:
 
 async def generation(conn: Connection) -> tuple[int, dt.datetime | None]:
     """Changes whenever any tenant is refreshed: the key under which a disclosure pattern may be reused."""
-    row = await conn.fetchrow("SELECT count(*) AS n, max(refreshed_at) AS at FROM control.metric_refresh")
+    row = await conn.fetchrow("SELECT count(*) AS n, max(refreshed_at) AS at, "
+                              "(SELECT count(*) FROM control.reporting_tenant) AS tenants FROM control.metric_refresh")
     assert row is not None
-    return int(row["n"]), row["at"]
+    return int(row["n"]) * 1_000_000 + int(row["tenants"]), row["at"]
 
 
 async def metric_rows(conn: Connection, metric: str, tenant_id: TenantId | None = None) -> list[StoredRow]:

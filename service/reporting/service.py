@@ -177,13 +177,29 @@ class NationalView:
     sites: list[tuple[str, str]]
 
 
+# Disclosure patterns by (national role, metric, policy), valid while the rollups' generation is unchanged: a
+# pattern is a function of the stored rollups and the policy only, so every request between two refreshes shares it.
+_PATTERNS: dict[tuple[str, str, DisclosurePolicy], tuple[object, Pattern, list[ReportingTenant]]] = {}
+PATTERN_CACHE_SIZE = 64
+
+
 async def national_view(pool: asyncpg.Pool, national_role: str, m: Metric, policy: DisclosurePolicy,
                         site_tenant: ReportingTenant | None = None) -> NationalView:
+    policy = policy.checked()
+    cache_key = (national_role, m.key, policy)
     async with repository.national_transaction(pool, national_role) as conn:
+        generation = await repository.generation(conn)
+        sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
+        cached = _PATTERNS.get(cache_key)
+        if cached is not None and cached[0] == generation:
+            return NationalView(cached[1], cached[2], sites)
         tenants = await repository.tenants(conn)
         rows = await repository.metric_rows(conn, m.key)
-        sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
-    return NationalView(build_cube(m, rows, tenants).pattern(policy.checked()), tenants, sites)
+    pattern = build_cube(m, rows, tenants).pattern(policy)
+    if len(_PATTERNS) >= PATTERN_CACHE_SIZE:
+        _PATTERNS.pop(next(iter(_PATTERNS)))
+    _PATTERNS[cache_key] = (generation, pattern, tenants)
+    return NationalView(pattern, tenants, sites)
 
 
 async def national_tenants(pool: asyncpg.Pool, national_role: str) -> list[ReportingTenant]:
