@@ -110,7 +110,10 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
             await page.goto(f"{served}/dashboard")
             await page.fill("#token", token)
             await page.click("#sign-in-form button[type=submit]")
-            await page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+            try:
+                await page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+            except Exception:
+                pytest.fail(f"the dashboard did not load: {await page.locator('#status').inner_text()!r} {errors}")
             await page.select_option("#metric", "referrals")
             await page.select_option("#period", MARCH)
             # (no wait_for_function: the page's CSP forbids eval, which it uses)
