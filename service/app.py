@@ -1,11 +1,14 @@
-"""The ASGI application: /graphql (GraphiQL in development), /healthz, /readyz and /metrics."""
+"""The ASGI application: /graphql (GraphiQL in development), /healthz, /readyz, /metrics, the practice-rule
+JSON Schema, and national reporting's CSV export and dashboard; the scheduled reporting refresh runs in its
+lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import strawberry
@@ -38,6 +41,8 @@ from service.http import (
     security_headers,
 )
 from service.ratelimit import RateLimiter
+from service.reporting import scheduler
+from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema
 
 logger = logging.getLogger(__name__)
@@ -204,10 +209,13 @@ def create_app(db: Database) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
+        refresher = scheduler.start(db)
         yield
-        if db.pool is not None:
-            await db.pool.close()
-            db.pool = None
+        if refresher is not None:
+            refresher.cancel()
+            with suppress(asyncio.CancelledError):
+                await refresher
+        await db.close_pools()
 
     middleware = [Middleware(RequestContext), Middleware(SecurityHeaders, headers=security_headers(settings))]
     if settings.cors_origins:
@@ -220,6 +228,7 @@ def create_app(db: Database) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/rules/schema.json", rules_schema),
+        *reporting_routes(db, verifier),
     ]
     if settings.metrics_endpoint:
         routes.append(Route("/metrics", metrics))

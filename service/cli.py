@@ -1,4 +1,4 @@
-"""`always-hope`: serve, migrate, tenants, token."""
+"""`always-hope`: serve, migrate, tenants, reporting, token."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--kind", choices=["region", "cohort"], default="region")
     commands.add_tenant_commands(tsub)
+
+    reporting = sub.add_parser("reporting", help="national reporting rollups")
+    rsub = reporting.add_subparsers(dest="reporting_command", required=True)
+    refresh = rsub.add_parser("refresh", help="recompute the rollups now, one tenant at a time")
+    refresh.add_argument("--tenant", help="only this tenant (slug); every active tenant by default")
 
     token = sub.add_parser("token", help="grant a development user a role and print a token for them")
     token.add_argument("--tenant", help="tenant slug (not for national analysts and platform admins)")
@@ -119,6 +124,29 @@ async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
 
 
+async def _reporting(settings: Settings, args: argparse.Namespace) -> int:
+    from service.reporting.service import refresh_all, refresh_tenant
+
+    db = Database.connect(settings)
+    try:
+        await db.migrate()
+        pool = await db.open_pool()
+        if args.tenant is None:
+            results = await refresh_all(pool)
+        else:
+            async with pool.acquire() as conn:
+                tenant = await registry.tenant_by_slug(conn, args.tenant)
+            if tenant is None:
+                print(f"error: there is no tenant {args.tenant!r}", file=sys.stderr)
+                return 2
+            results = [await refresh_tenant(pool, tenant)]
+        for r in results:
+            print(f"{r.tenant}\t{r.rows} rollup rows")
+        return 0
+    finally:
+        await db.close()
+
+
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
     from service.platform.grants import grant
 
@@ -160,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings, args))
         if args.command == "tenants":
             return asyncio.run(_tenants(settings, args))
+        if args.command == "reporting":
+            return asyncio.run(_reporting(settings, args))
         return asyncio.run(_token(settings, args))
     except KeyboardInterrupt:
         return 130

@@ -94,11 +94,14 @@ class Database:
                 server_settings={"statement_timeout": str(self.settings.statement_timeout_ms)})
         return self.control_pool
 
-    async def close(self) -> None:
+    async def close_pools(self) -> None:
         for pool in (self.pool, self.control_pool):
             if pool is not None:
                 await pool.close()
         self.pool = self.control_pool = None
+
+    async def close(self) -> None:
+        await self.close_pools()
         await self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()

@@ -85,6 +85,8 @@ class Settings:
     rate_limit_principal: int = 600  # requests per minute per user; 0 turns the limit off
     rate_limit_tenant: int = 6000  # requests per minute per tenant; 0 turns the limit off
     cors_origins: tuple[str, ...] = ()
+    # Seconds between scheduled refreshes of the national reporting rollups (one tenant at a time); 0 turns it off.
+    reporting_refresh_seconds: int = 900
 
     @property
     def development(self) -> bool:
@@ -105,6 +107,11 @@ class Settings:
     @property
     def uses_dev_issuer(self) -> bool:
         return self.auth_issuer == DEV_ISSUER and self.auth_jwks_url is None
+
+    @property
+    def national_role(self) -> str:
+        """The NOLOGIN role national analysts' requests run as: it reads the reporting rollups and nothing else."""
+        return f"{self.role_prefix}_national"
 
     @property
     def dev_key_path(self) -> Path:
@@ -141,7 +148,7 @@ class Settings:
             if env.get(var):
                 kwargs[name] = env[var]
         for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
-                          *_OPS_INTEGERS):
+                          ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds"), *_OPS_INTEGERS):
             if env.get(var):
                 try:
                     kwargs[name] = int(env[var])
@@ -153,6 +160,8 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        if self.reporting_refresh_seconds < 0:
+            raise SettingsError("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS must be 0 (off) or a number of seconds")
         if self.environment is Environment.PRODUCTION:
             if self.database_url is None:
                 raise SettingsError("DATABASE_URL is required in production (the embedded server is for development)")

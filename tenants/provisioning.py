@@ -58,6 +58,35 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
     conn.execute(text(f"GRANT SELECT ON control.rule_change, control.rule_template TO {role}"))
 
 
+def national_role(app_role: str) -> str:
+    """The national analysts' role of the deployment whose login role is ``app_role``: both carry the deployment's
+    role prefix (``<prefix>_app``, ``<prefix>_national``; Settings.national_role)."""
+    assert app_role.endswith("_app"), app_role
+    return app_role.removesuffix("_app") + "_national"
+
+
+def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) -> None:
+    """The national analysts' role: NOLOGIN, reads the metric rollups and the tenant directory view, nothing else.
+
+    The app login role may become it (``set_config('role', …, true)`` inside a transaction, as for tenants). The
+    app role itself writes the rollups: a refresh computes a tenant's aggregates inside that tenant's transaction,
+    as the tenant's runtime role (which cannot write the control plane), then stores them in a second, short
+    control-plane transaction as the app role. It is granted exactly the statements that write needs (replace a
+    tenant's rows; upsert its refresh stamp) and still reads no tenant table by itself.
+    """
+    app, national = quote_ident(app_role), quote_ident(national_role)
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": national_role}).first()
+    if exists is None:
+        conn.execute(text(f"CREATE ROLE {national} NOLOGIN NOINHERIT"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {national}"))
+    conn.execute(text(f"GRANT SELECT ON control.metric_rollup, control.metric_site, control.metric_refresh, "
+                      f"control.reporting_tenant TO {national}"))
+    conn.execute(text(f"GRANT {national} TO {app}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site TO {app}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.metric_refresh TO {app}"))
+    conn.execute(text(f"GRANT SELECT ON control.reporting_tenant TO {app}"))
+
+
 def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str, status: str) -> Tenant:
     names = TenantNames.for_slug(new.slug, role_prefix)
     clash = conn.execute(text("SELECT 1 FROM control.tenant WHERE slug = :s"), {"s": new.slug}).first()

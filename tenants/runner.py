@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from tenants import migrations
 from tenants.lifecycle import asyncpg_dsn
-from tenants.provisioning import ensure_app_role
+from tenants.provisioning import ensure_app_role, ensure_reporting_roles, national_role
 
 LOCK_KEY = "always-hope:migrate"
 LOCK_TIMEOUT = "5s"
@@ -161,6 +161,7 @@ async def upgrade_control_plane(engine: AsyncEngine, app_role: str, app_password
         async with migrations.ALEMBIC_LOCK:
             await conn.run_sync(migrations.upgrade_control)
         await conn.run_sync(ensure_app_role, app_role, app_password)
+        await conn.run_sync(ensure_reporting_roles, app_role, national_role(app_role))
         return await conn.run_sync(migrations.current_revision, migrations.CONTROL_SCHEMA)
 
 

@@ -28,6 +28,7 @@ from service.platform.api import PlatformMutation, PlatformQuery
 from service.platform.lifecycle_api import LifecycleMutation, LifecycleQuery
 from service.records import api as records
 from service.records.mutations import RecordsMutation
+from service.reporting.api import ReportingMutation, ReportingQuery
 from service.rules.api import RulesMutation, RulesQuery
 from service.tenant_admin.api import TenantAdminMutation, TenantAdminQuery
 
@@ -44,7 +45,7 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {**people.NODES, **records.NODES, **cu
 
 @strawberry.type
 class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
-            AuditQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery):
+            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -57,7 +58,7 @@ class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, cons
 @strawberry.type
 class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
                plans.PlansMutation, meetings.MeetingsMutation, NetworkMutation, consent.ConsentMutation,
-               RulesMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation):
+               RulesMutation, ReportingMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation):
     pass
 
 

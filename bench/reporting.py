@@ -1,0 +1,181 @@
+"""National reporting at scale: seed many tenants, then time a full refresh, a national query over the rollups,
+and the naive alternative (one UNION ALL over every tenant schema) in the same run.
+
+    python bench/reporting.py                      # 200 tenants x 500 young adults, on DATABASE_URL
+    python bench/reporting.py --tenants 20 --young-adults 100
+
+Needs DATABASE_URL (a superuser; the bench makes its own database and role prefix and drops both at the end
+unless --keep). Seeding is set-based SQL, one statement per table per tenant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import secrets
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from sqlalchemy import make_url
+
+from service.db import Database
+from service.reporting import service
+from service.reporting.disclosure import DisclosurePolicy
+from service.settings import Settings
+from tenants.provisioning import NewTenant, create_tenant
+
+SITES = (("P1", "Prison", "PRISON"), ("L1", "Leaving care", "LEAVING_CARE"), ("R1", "Probation", "PROBATION"))
+
+SEED = [
+    """INSERT INTO young_adult (given_name, family_name, date_of_birth, care_status)
+       SELECT 'Bench', 'Example-' || i, date '2001-01-01' + (i % 1500), 'RELEVANT' FROM generate_series(1, $1) i""",
+    """INSERT INTO enrolment (young_adult_id, site_id, identified_on, referred_on, consented_on)
+       SELECT id, site_id, d, d + 3, CASE WHEN random() < 0.7 THEN d + 10 END
+       FROM (SELECT ya.id, s.id AS site_id, date '2023-01-01' + (random() * 700)::int AS d
+             FROM (SELECT id, row_number() OVER () AS n FROM young_adult) ya
+             JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS k FROM site) s ON s.k = ya.n % 3) x""",
+    """INSERT INTO custody_episode (young_adult_id, reception_date, sentence_type, crd, actual_release_date,
+                                   release_type)
+       SELECT e.young_adult_id, e.identified_on - 60, 'DETERMINATE', e.identified_on + 200, e.identified_on + 200,
+              'CONDITIONAL' FROM enrolment e WHERE random() < 0.6""",
+    "INSERT INTO integrated_plan (young_adult_id) SELECT young_adult_id FROM enrolment WHERE consented_on IS NOT NULL",
+    """INSERT INTO plan_version (plan_id, number, status, created_by, agreed_at)
+       SELECT ip.id, 1, 'AGREED', 'bench', (e.consented_on + (random() * 150)::int)::timestamptz
+       FROM integrated_plan ip JOIN enrolment e ON e.young_adult_id = ip.young_adult_id""",
+    """INSERT INTO practitioner (given_name, family_name, service, role)
+       VALUES ('B', 'P', 'PRISON', 'POM'), ('B', 'P', 'PROBATION', 'COM'),
+              ('B', 'P', 'LEAVING_CARE', 'PERSONAL_ADVISER')""",
+    """INSERT INTO meeting (young_adult_id, kind, held_on)
+       SELECT young_adult_id, k, identified_on + (random() * 180)::int FROM enrolment
+       CROSS JOIN (VALUES ('INTEGRATED_PLANNING'), ('THREE_WAY'), ('REVIEW'), ('LIFELONG_LINKS')) AS m (k)
+       WHERE random() < 0.5""",
+    """INSERT INTO meeting_attendee (meeting_id, practitioner_id)
+       SELECT m.id, p.id FROM meeting m CROSS JOIN practitioner p WHERE m.kind = 'THREE_WAY' AND random() < 0.8""",
+    """INSERT INTO recall_event (custody_episode_id, recalled_on)
+       SELECT id, actual_release_date + (random() * 300)::int FROM custody_episode WHERE random() < 0.2""",
+    """INSERT INTO outcome_observation (young_adult_id, custody_episode_id, time_point, observed_on, accommodation,
+                                       in_education_training_employment, network_contacts_last_30_days)
+       SELECT ce.young_adult_id, ce.id, tp, ce.actual_release_date + off,
+              CASE WHEN random() < 0.6 THEN 'SETTLED' ELSE 'TEMPORARY' END, random() < 0.4, (random() * 6)::int
+       FROM custody_episode ce
+       CROSS JOIN (VALUES ('RELEASE_DAY', 0), ('MONTH_3', 91), ('MONTH_6', 182), ('MONTH_12', 365)) AS t (tp, off)""",
+    """INSERT INTO lifelong_links_case (young_adult_id, referred_on)
+       SELECT young_adult_id, identified_on + 20 FROM enrolment WHERE random() < 0.4""",
+    """INSERT INTO lifelong_links_stage_change (case_id, stage, entered_on, changed_by)
+       SELECT id, 'PLAN_AGREED', referred_on + 120, 'bench' FROM lifelong_links_case WHERE random() < 0.6""",
+    """INSERT INTO lifelong_links_objective (case_id, description, met, assessed_on)
+       SELECT c.id, 'objective', random() < 0.6, c.referred_on + 150
+       FROM lifelong_links_case c, generate_series(1, 3)""",
+    """INSERT INTO network_member (young_adult_id, case_id, given_name, relationship, known_before, status, created_at)
+       SELECT c.young_adult_id, c.id, 'Kim', 'RELATIVE', g <= 4, CASE WHEN random() < 0.4 THEN 'COMMITTED'
+              ELSE 'IDENTIFIED' END, (c.referred_on + g * 5)::timestamptz
+       FROM lifelong_links_case c, generate_series(1, 12) g""",
+    """INSERT INTO network_member_status_change (member_id, status, changed_on, changed_by)
+       SELECT id, 'COMMITTED', created_at::date + 30, 'bench' FROM network_member WHERE status = 'COMMITTED'""",
+]
+
+
+async def seed(admin: asyncpg.Connection, schema: str, young_adults: int) -> None:
+    async with admin.transaction():
+        await admin.execute(f'SET LOCAL search_path = "{schema}"')
+        await admin.executemany("INSERT INTO site (code, name, kind) VALUES ($1, $2, $3)", list(SITES))
+        for statement in SEED:
+            await (admin.execute(statement, young_adults) if "$1" in statement else admin.execute(statement))
+
+
+async def timed(label: str, runs: int, action: object) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await action()  # type: ignore[operator]
+        samples.append(time.perf_counter() - started)
+    median = statistics.median(samples)
+    print(f"  {label:<58} {median * 1000:10.1f} ms  (median of {runs})")
+    return median
+
+
+async def main(args: argparse.Namespace) -> None:
+    server = args.database_url or os.environ.get("DATABASE_URL")
+    if not server:
+        raise SystemExit("set DATABASE_URL to a superuser URL (the bench makes and drops its own database)")
+    run = secrets.token_hex(3)
+    name, prefix = f"always_hope_bench_{run}", f"ahb{run}"
+    plain = make_url(server).set(drivername="postgresql")
+    root = await asyncpg.connect(plain.render_as_string(False))
+    await root.execute(f'CREATE DATABASE "{name}"')
+    url = plain.set(database=name).render_as_string(False)
+    db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
+    try:
+        await db.migrate()
+        admin = await asyncpg.connect(url)
+        started = time.perf_counter()
+        tenants = []
+        for i in range(args.tenants):
+            kind = "COHORT" if i % 5 == 4 else "REGION"
+            tenant = await create_tenant(db.engine, NewTenant(f"bench-{i:04d}", f"Bench {i}", kind),
+                                         role_prefix=prefix, app_role=db.settings.app_role)
+            await seed(admin, tenant.schema, args.young_adults)
+            tenants.append(tenant)
+        print(f"seeded {args.tenants} tenants x {args.young_adults} young adults in "
+              f"{time.perf_counter() - started:.1f} s")
+        pool = await db.open_pool()
+
+        print("measurements:")
+        await timed(f"full refresh, {args.tenants} tenants one at a time", 1, lambda: service.refresh_all(pool))
+        rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
+        print(f"  rollup rows stored: {rows}")
+        policy = DisclosurePolicy()
+        role = db.settings.national_role
+
+        async def national() -> None:
+            view = await service.national_view(pool, role, service.metric("take_up"), policy)
+            service.table(view, service.metric("take_up"), "QUARTER", dt.date(2024, 1, 1), "TENANT", None)
+
+        async def national_count() -> None:
+            view = await service.national_view(pool, role, service.metric("referrals"), policy)
+            service.table(view, service.metric("referrals"), "MONTH", dt.date(2024, 3, 1), "TENANT", None)
+
+        async def cold(query: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                service._PATTERNS.clear()
+                await query()
+            return run
+
+        await timed("national query, cold: take-up by tenant, one quarter", args.runs, await cold(national))
+        await timed("national query, cold: referrals by tenant, one month", args.runs, await cold(national_count))
+        await timed("national query, warm (pattern cached): take-up, one quarter", args.runs, national)
+        await timed("national query, warm (pattern cached): referrals, one month", args.runs, national_count)
+        union = " UNION ALL ".join(
+            f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)
+        naive = (f"SELECT count(*) AS referred, count(consented_on) AS consented FROM ({union}) e "
+                 "WHERE referred_on >= date '2024-01-01' AND referred_on < date '2024-04-01'")
+
+        async def naive_query() -> None:
+            await admin.fetchrow(naive)
+
+        await timed(f"naive: take-up, one quarter, UNION ALL over {args.tenants} schemas", args.runs, naive_query)
+        print("  (the naive query reads every tenant's rows as a superuser, applies no consent rule, no "
+              "disclosure control, and computes one cell where the rollup path serves the whole cube)")
+        await admin.close()
+    finally:
+        await db.close()
+        if not args.keep:
+            await root.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for (role_name,) in await root.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
+                                                 f"{prefix}\\_%"):
+                await root.execute(f'DROP ROLE IF EXISTS "{role_name}"')
+        await root.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument("--young-adults", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5, help="repetitions of each query")
+    parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,328 @@
+"""Disclosure control: which cells of a metric's published cube are shown, and what a suppressed one looks like.
+
+The *cube* of one metric holds every figure that can be published: for each grain (month, quarter, year) and period,
+the national total, the total of each tenant kind (regions, cohorts), each tenant, and each site of a tenant. The
+cube is additive along two hierarchies — site → tenant → kind → national, and month → quarter → year — so a
+suppressed cell could be worked out from a total and the other cells of a breakdown, or from a quarter and its other
+months. Suppression is therefore decided for the whole cube at once, and every view (a breakdown, a time series, a
+comparison, the CSV export, the dashboard) shows a slice of that one pattern: no two requests can be differenced.
+
+* Primary: a count of 1 to ``min_count - 1`` is suppressed (SMALL_COUNT). For a rate, the split of the denominator
+  into numerator and remainder is hidden when either part is such a small count (SMALL_COUNT), when the
+  denominator is under ``min_denominator`` (SMALL_DENOMINATOR), or when the denominator itself is hidden. A median
+  is withheld under ``min_denominator`` observations or when their count is hidden.
+* Secondary: in every additive relation (a total and its parts) no cell may be the only hidden one; while one is,
+  the smallest non-zero visible part (else the total) is hidden too (SECONDARY). That local rule is not enough
+  in linked tables (a hidden cell can still be solved for through a chain of relations), so the pattern is then
+  audited exactly: the relations are solved as a linear system over the hidden cells, and any cell they pin down
+  takes the smallest visible cell of one of its relations with it; repeat until no hidden cell is determined.
+* Policies may only be stricter than the platform floor (the defaults), and a policy's pattern is computed on top of
+  the floor's pattern, so every cell some policy shows is also shown by the floor: what any mix of policies
+  reveals, the floor alone reveals, and the floor's pattern protects it.
+* Rounding (``round_to``) changes only how visible counts are printed; rates and medians use exact values.
+
+Zero is a count like any other and is shown. Cells absent from the cube are zeros.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from service.errors import InvalidInput
+from service.reporting.catalogue import MetricKind
+
+Entity: TypeAlias = tuple[str, ...]          # ("N",), ("K", kind), ("T", tenant), ("S", tenant, site)
+Key: TypeAlias = tuple[Entity, str, str]      # (entity, grain, ISO period start)
+NATIONAL: Entity = ("N",)
+PRIME = 2**61 - 1
+
+
+class Reason(enum.StrEnum):
+    SMALL_COUNT = "SMALL_COUNT"
+    SECONDARY = "SECONDARY"
+    SMALL_DENOMINATOR = "SMALL_DENOMINATOR"
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosurePolicy:
+    min_count: int = 5
+    min_denominator: int = 10
+    round_to: int | None = None
+
+    def checked(self) -> DisclosurePolicy:
+        """Refuse a policy weaker than the platform floor (the defaults) or out of range."""
+        if not FLOOR.min_count <= self.min_count <= 1000:
+            raise InvalidInput(f"minCount must be between {FLOOR.min_count} and 1000.", field="policy.min_count")
+        if not FLOOR.min_denominator <= self.min_denominator <= 100_000:
+            raise InvalidInput(f"minDenominator must be between {FLOOR.min_denominator} and 100000.",
+                               field="policy.min_denominator")
+        if self.round_to is not None and not 1 <= self.round_to <= 1000:
+            raise InvalidInput("roundTo must be between 1 and 1000.", field="policy.round_to")
+        return self
+
+
+FLOOR = DisclosurePolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    value: int | None
+    suppressed: bool = False
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A published figure: a count, a percentage or a median, or null with the reason it is suppressed."""
+
+    value: float | None
+    suppressed: bool = False
+    reason: Reason | None = None
+    numerator: Count | None = None
+    denominator: Count | None = None
+
+
+@dataclass(slots=True)
+class Cell:
+    den: int = 0
+    num: int | None = None
+    median: float | None = None
+    histogram: Counter[float] = field(default_factory=Counter)
+
+
+def median_of(histogram: Counter[float]) -> float | None:
+    """The median of a (value -> count) distribution, as PostgreSQL's percentile_cont(0.5) computes it."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    lo = hi = None
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if lo is None and seen > lo_rank:
+            lo = value
+        if seen > hi_rank:
+            hi = value
+            break
+    assert lo is not None
+    assert hi is not None
+    return (lo + hi) / 2
+
+
+def _subtract(row: dict[int, int], factor: int, pivot: dict[int, int]) -> dict[int, int]:
+    out = dict(row)
+    for c, v in pivot.items():
+        value = (out.get(c, 0) - factor * v) % PRIME
+        if value:
+            out[c] = value
+        else:
+            out.pop(c, None)
+    return out
+
+
+def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
+    entity, grain, period = key
+    if entity[0] == "S":
+        yield "H", (("T", entity[1]), grain, period)
+    elif entity[0] == "T":
+        yield "H", (("K", kind_of[entity[1]]), grain, period)
+    elif entity[0] == "K":
+        yield "H", (NATIONAL, grain, period)
+    if grain == "MONTH":
+        month = int(period[5:7])
+        yield "P", (entity, "QUARTER", f"{period[:5]}{month - (month - 1) % 3:02d}-01")
+    elif grain == "QUARTER":
+        yield "P", (entity, "YEAR", f"{period[:4]}-01-01")
+
+
+class Cube:
+    """One metric's publishable figures and the additive relations between them."""
+
+    def __init__(self, kind: MetricKind, cells: dict[Key, Cell], kind_of: dict[str, str]) -> None:
+        self.kind = kind
+        self.cells = cells
+        groups: dict[tuple[str, Key], list[Key]] = defaultdict(list)
+        for key in cells:
+            for relation, parent in _parents(key, kind_of):
+                groups[(relation, parent)].append(key)
+        # Each relation: its total, then its parts. Zero cells are left out: never hidden, never a candidate.
+        self.relations: list[tuple[Key, list[Key]]] = [(parent, sorted(parts)) for (_, parent), parts
+                                                       in sorted(groups.items())]
+        self.member_of: dict[Key, list[int]] = defaultdict(list)
+        for i, (total, parts) in enumerate(self.relations):
+            for member in (total, *parts):
+                self.member_of[member].append(i)
+        self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
+
+    def den(self, key: Key) -> int:
+        cell = self.cells.get(key)
+        return 0 if cell is None else cell.den
+
+    def _secondary(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
+        hidden = dict(hidden)
+        pending = set(range(len(self.relations)))
+        while pending:
+            i = pending.pop()
+            total, parts = self.relations[i]
+            members = [m for m in (total, *parts) if self.den(m) > 0]
+            if sum(1 for m in members if m in hidden) != 1:
+                continue
+            visible_parts = sorted((self.den(p), p) for p in parts if p not in hidden and self.den(p) > 0)
+            if visible_parts:
+                chosen = visible_parts[0][1]
+            elif total not in hidden and self.den(total) > 0:
+                chosen = total
+            else:
+                continue
+            hidden[chosen] = Reason.SECONDARY
+            pending.update(self.member_of[chosen])
+        return hidden
+
+    def _exposed(self, hidden: dict[Key, Reason]) -> list[Key]:
+        """Hidden cells that the additive relations still pin down exactly, given every visible figure.
+
+        Unknowns are the hidden cells; each relation touching one is a linear equation. A hidden cell is exposed
+        when its unit vector lies in the row space, which in reduced row echelon form means some row is exactly
+        that unit vector. Arithmetic is modulo a large prime: over the rationals a cell can only be *less*
+        determined, so an error could only hide more than needed, never less.
+        """
+        index = {k: i for i, k in enumerate(sorted(hidden))}
+        pivots: dict[int, dict[int, int]] = {}
+        holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
+
+        def put(pivot: int, row: dict[int, int]) -> None:
+            for c in pivots.get(pivot, ()):
+                holders[c].discard(pivot)
+            pivots[pivot] = row
+            for c in row:
+                holders[c].add(pivot)
+
+        for total, parts in self.relations:
+            row: dict[int, int] = {}
+            for cell, sign in ((total, 1), *((p, -1) for p in parts)):
+                i = index.get(cell)
+                if i is not None:
+                    row[i] = (row.get(i, 0) + sign) % PRIME
+            row = {c: v for c, v in row.items() if v}
+            for col in [c for c in row if c in pivots]:
+                if col in row:
+                    row = _subtract(row, row[col], pivots[col])
+            if not row:
+                continue
+            col = min(row)
+            inverse = pow(row[col], PRIME - 2, PRIME)
+            row = {c: v * inverse % PRIME for c, v in row.items()}
+            for other in list(holders[col]):
+                put(other, _subtract(pivots[other], pivots[other][col], row))
+            put(col, row)
+        order = sorted(hidden)
+        return [order[col] for col, row in sorted(pivots.items()) if len(row) == 1]
+
+    def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
+        """Secondary suppression until no hidden cell can be recovered exactly."""
+        while True:
+            hidden = self._secondary(hidden)
+            exposed = self._exposed(hidden)
+            if not exposed:
+                return hidden
+            added = False
+            for cell in exposed:
+                chosen = self._nearest_visible(cell, hidden)
+                if chosen is not None and chosen not in hidden:
+                    hidden[chosen] = Reason.SECONDARY
+                    added = True
+            if not added:  # everything reachable is hidden already: nothing more to hide
+                return hidden
+
+    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason]) -> Key | None:
+        """The smallest visible non-zero cell sharing a relation with ``start``, or failing that, with the hidden
+        cells around it (breadth first through hidden cells)."""
+        seen, frontier = {start}, [start]
+        while frontier:
+            members = {m for cell in frontier for i in self.member_of[cell]
+                       for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
+            visible = sorted((self.den(m), m) for m in members if m not in hidden)
+            if visible:
+                return visible[0][1]
+            frontier = [m for m in members if m not in seen]
+            seen.update(frontier)
+        return None
+
+    def _primary(self, policy: DisclosurePolicy, den_hidden: dict[Key, Reason] | None) -> dict[Key, Reason]:
+        found: dict[Key, Reason] = {}
+        for key, cell in self.cells.items():
+            if den_hidden is None:
+                if 0 < cell.den < policy.min_count:
+                    found[key] = Reason.SMALL_COUNT
+                continue
+            num = cell.num or 0
+            if key in den_hidden:
+                found[key] = den_hidden[key]
+            elif cell.den < policy.min_denominator:
+                found[key] = Reason.SMALL_DENOMINATOR
+            elif 0 < num < policy.min_count or 0 < cell.den - num < policy.min_count:
+                found[key] = Reason.SMALL_COUNT
+        return found
+
+    def _pattern_for(self, policy: DisclosurePolicy, base: tuple[dict[Key, Reason], dict[Key, Reason]] | None
+                     ) -> tuple[dict[Key, Reason], dict[Key, Reason]]:
+        start_den = {} if base is None else dict(base[0])
+        den = self._protect({**start_den, **self._primary(policy, None)})
+        split: dict[Key, Reason] = {}
+        if self.kind is MetricKind.RATE:
+            start_split = {} if base is None else dict(base[1])
+            split = self._protect({**start_split, **self._primary(policy, den)})
+        return den, split
+
+    def pattern(self, policy: DisclosurePolicy) -> Pattern:
+        if self._floor is None:
+            self._floor = self._pattern_for(FLOOR, None)
+        den, split = self._floor if policy == FLOOR else self._pattern_for(policy, self._floor)
+        return Pattern(self, policy, den, split)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    cube: Cube
+    policy: DisclosurePolicy | None    # None: unsuppressed (a tenant administrator's own figures)
+    den_hidden: dict[Key, Reason]
+    split_hidden: dict[Key, Reason]
+
+    def _count(self, value: int, hidden: Reason | None) -> Count:
+        if hidden is not None:
+            return Count(None, True, hidden)
+        base = self.policy.round_to if self.policy is not None else None
+        if base:
+            value = (value + base // 2) // base * base  # half up, in integers
+        return Count(value)
+
+    def figure(self, key: Key) -> Figure:
+        cell = self.cube.cells.get(key) or Cell()
+        den_reason = self.den_hidden.get(key)
+        denominator = self._count(cell.den, den_reason)
+        kind = self.cube.kind
+        if kind is MetricKind.COUNT:
+            return Figure(denominator.value, denominator.suppressed, denominator.reason)
+        min_den = self.policy.min_denominator if self.policy is not None else 1
+        if kind is MetricKind.MEDIAN:
+            if den_reason is not None:
+                return Figure(None, True, den_reason, denominator=denominator)
+            if cell.den < min_den or cell.median is None:
+                return Figure(None, True, Reason.SMALL_DENOMINATOR, denominator=denominator)
+            return Figure(round(cell.median, 1), denominator=denominator)
+        split_reason = self.split_hidden.get(key)
+        if split_reason is not None:
+            return Figure(None, True, split_reason, Count(None, True, split_reason), denominator)
+        numerator = self._count(cell.num or 0, None)
+        if cell.den == 0 or cell.den < min_den:
+            return Figure(None, True, Reason.SMALL_DENOMINATOR, numerator, denominator)
+        return Figure(round(100 * (cell.num or 0) / cell.den, 1), numerator=numerator, denominator=denominator)
+
+
+def unsuppressed(cube: Cube) -> Pattern:
+    return Pattern(cube, None, {}, {})

@@ -1,0 +1,124 @@
+"""HTTP routes beside GraphQL: the CSV export of a national table and the national dashboard page.
+
+The export authenticates exactly as /graphql does (bearer token, grant in the control plane) and renders the table
+that ``nationalMetric`` returns for the same arguments — the same function, so the same disclosure control. The
+dashboard is static: it signs in with a token kept in sessionStorage and reads everything through /graphql.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
+from service.db import Database
+from service.errors import AccessDenied, DomainError, InvalidInput
+from service.reporting import service
+from service.reporting.disclosure import Count, DisclosurePolicy, Figure
+
+STATIC = Path(__file__).resolve().parent / "dashboard" / "static"
+# The dashboard loads only its own files: no inline script, nothing from another origin.
+DASHBOARD_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+CSV_HEADER = ["metric", "grain", "period_start", "breakdown", "row", "label", "value", "suppressed", "reason",
+              "numerator", "numerator_suppressed", "numerator_reason", "denominator", "denominator_suppressed",
+              "denominator_reason"]
+
+
+async def authenticate(request: Request, db: Database, verifier: TokenVerifier) -> Principal:
+    claims = await verifier.verify(bearer_token(request.headers.get("authorization")))
+    pool = await db.open_pool()
+    async with pool.acquire() as conn:
+        return await load_principal(conn, claims)
+
+
+def _int_param(request: Request, name: str, default: int | None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+
+
+def _safe(text: str) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula; labels are names, so neutralise that."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _count_cells(c: Count | None) -> list[str]:
+    if c is None:
+        return ["", "", ""]
+    return ["" if c.value is None else str(c.value), str(c.suppressed).lower(), c.reason or ""]
+
+
+def _figure_cells(f: Figure) -> list[str]:
+    value = "" if f.value is None else (str(int(f.value)) if float(f.value).is_integer() else str(f.value))
+    return [value, str(f.suppressed).lower(), f.reason or "", *_count_cells(f.numerator),
+            *_count_cells(f.denominator)]
+
+
+def render_csv(t: service.Table, total_key: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    head = [t.metric.key, t.grain, t.period_start.isoformat(), t.breakdown]
+    writer.writerow([*head, total_key, "Total", *_figure_cells(t.total)])
+    for row in t.rows:
+        writer.writerow([*head, _safe(row.key), _safe(row.label), *_figure_cells(row.figure)])
+    return out.getvalue()
+
+
+def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
+    async def export_csv(request: Request) -> Response:
+        try:
+            principal = await authenticate(request, db, verifier)
+        except AuthError as exc:
+            return JSONResponse({"error": exc.reason}, status_code=exc.status,
+                                headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+        q = request.query_params
+        try:
+            try:
+                period = dt.date.fromisoformat(q.get("periodStart", ""))
+            except ValueError:
+                raise InvalidInput("periodStart must be a date (YYYY-MM-DD).", field="periodStart") from None
+            policy = DisclosurePolicy(_int_param(request, "minCount", 5) or 0,
+                                      _int_param(request, "minDenominator", 10) or 0,
+                                      _int_param(request, "roundTo", None))
+            breakdown = q.get("breakdown", "TENANT")
+            if breakdown not in ("TENANT", "TENANT_KIND", "SITE"):
+                raise InvalidInput("breakdown must be TENANT, TENANT_KIND or SITE.", field="breakdown")
+            table = await service.national_table(await db.open_pool(), db.settings.national_role, principal,
+                                                 q.get("metric", ""), q.get("grain", "MONTH"), period, breakdown,
+                                                 q.get("tenant"), policy)
+        except AccessDenied as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        except DomainError as exc:
+            return JSONResponse({"error": exc.message, "code": exc.code, "field": exc.field}, status_code=400)
+        total_key = q.get("tenant", "national") if breakdown == "SITE" else "national"
+        filename = f"{table.metric.key}-{table.grain.lower()}-{table.period_start.isoformat()}.csv"
+        return Response(render_csv(table, total_key), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                 "Cache-Control": "no-store"})
+
+    async def dashboard(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=DASHBOARD_HEADERS)
+
+    return [
+        Route("/reporting/export.csv", export_csv, methods=["GET"]),
+        Route("/dashboard", dashboard, methods=["GET"]),
+        Mount("/dashboard/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
+    ]

@@ -1,0 +1,288 @@
+"""Reporting rules: who may see what, refreshing rollups, and the views (breakdowns, time series, comparisons) cut
+from one metric's disclosure-controlled cube.
+
+National analysts read only through :func:`repository.national_transaction` (the national database role) and only
+ever receive :class:`~service.reporting.disclosure.Figure` values from a pattern computed over the whole cube.
+Tenant administrators read their own tenant's rollups, unsuppressed. Nobody else reads rollups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.auth import Principal, Role
+from service.errors import AccessDenied, InvalidInput, NotFound
+from service.reporting import repository
+from service.reporting.catalogue import BY_KEY, Metric
+from service.reporting.compute import compute_tenant
+from service.reporting.disclosure import (
+    NATIONAL,
+    Cell,
+    Cube,
+    DisclosurePolicy,
+    Entity,
+    Figure,
+    Pattern,
+    median_of,
+    unsuppressed,
+)
+from service.reporting.repository import ReportingTenant, StoredRow
+from tenants import registry
+from tenants.isolation import Tenant
+
+logger = logging.getLogger(__name__)
+GRAINS = ("MONTH", "QUARTER", "YEAR")
+MAX_POINTS = 120
+KIND_LABELS = {"REGION": "Regions", "COHORT": "Cohorts"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    label: str
+    figure: Figure
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    metric: Metric
+    grain: str
+    period_start: dt.date
+    breakdown: str
+    total: Figure
+    rows: list[Row]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    key: str
+    label: str
+    points: list[tuple[dt.date, Figure]]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    tenant: str
+    rows: int
+
+
+# ---- access -----------------------------------------------------------------------------------------------------
+
+def require_national(principal: Principal) -> None:
+    if principal.role is not Role.NATIONAL_ANALYST:
+        raise AccessDenied("National figures are for national analysts.")
+
+
+def require_tenant_admin(principal: Principal) -> Tenant:
+    if principal.role is not Role.TENANT_ADMIN or principal.tenant is None:
+        raise AccessDenied("A tenant's own figures are for its tenant administrators.")
+    return principal.tenant
+
+
+def require_catalogue_reader(principal: Principal) -> None:
+    if principal.role not in (Role.NATIONAL_ANALYST, Role.TENANT_ADMIN):
+        raise AccessDenied("The metric catalogue is for national analysts and tenant administrators.")
+
+
+def metric(key: str) -> Metric:
+    found = BY_KEY.get(key)
+    if found is None:
+        raise NotFound(f"There is no metric {key!r}; see the catalogue.", field="metric")
+    return found
+
+
+def grain(value: str) -> str:
+    if value not in GRAINS:
+        raise InvalidInput(f"grain must be one of {', '.join(GRAINS)}.", field="grain")
+    return value
+
+
+# ---- refreshing ---------------------------------------------------------------------------------------------------
+
+async def refresh_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date | None = None) -> RefreshResult:
+    """Compute inside the tenant (as its runtime role), then store in the control plane (as the app role)."""
+    started = time.monotonic()
+    rollup = await compute_tenant(pool, tenant, as_of or dt.date.today())
+    rows = await repository.store(pool, rollup, started)
+    return RefreshResult(tenant.slug, rows)
+
+
+async def refresh_all(pool: asyncpg.Pool, as_of: dt.date | None = None) -> list[RefreshResult]:
+    """Every active tenant, one at a time, each in its own short transactions. A failing tenant is logged (by
+    slug and exception type only) and skipped; its previous rollups stay."""
+    async with pool.acquire() as conn:
+        tenants = [t for t in await registry.all_tenants(conn) if t.status == "ACTIVE"]
+    results = []
+    for tenant in tenants:
+        try:
+            results.append(await refresh_tenant(pool, tenant, as_of))
+        except (asyncpg.PostgresError, OSError) as exc:
+            logger.error("reporting refresh of tenant %s failed: %s", tenant.slug, type(exc).__name__)
+    return results
+
+
+async def refresh_for(pool: asyncpg.Pool, principal: Principal, tenant_slug: str | None) -> list[RefreshResult]:
+    if principal.role is Role.TENANT_ADMIN and principal.tenant is not None:
+        if tenant_slug not in (None, principal.tenant.slug):
+            raise NotFound("There is no such tenant.", field="tenant")
+        return [await refresh_tenant(pool, principal.tenant)]
+    if principal.role is not Role.PLATFORM_ADMIN:
+        raise AccessDenied("Only tenant administrators (their tenant) and platform administrators refresh reporting.")
+    if tenant_slug is None:
+        return await refresh_all(pool)
+    async with pool.acquire() as conn:
+        tenant = await registry.tenant_by_slug(conn, tenant_slug)
+    if tenant is None:
+        raise NotFound("There is no such tenant.", field="tenant")
+    return [await refresh_tenant(pool, tenant)]
+
+
+# ---- cubes --------------------------------------------------------------------------------------------------------
+
+def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant]) -> Cube:
+    kind_of = {str(t.id): t.kind for t in tenants}
+    cells: dict[tuple[Entity, str, str], Cell] = {}
+    for r in rows:
+        tenant = str(r.tenant_id)
+        if tenant not in kind_of:
+            continue
+        period = r.period_start.isoformat()
+        own: Entity = ("S", tenant, r.site_code) if r.site_code else ("T", tenant)
+        cells[(own, r.grain, period)] = Cell(r.denominator, r.numerator, r.median)
+        if r.site_code:
+            continue
+        for entity in (("K", kind_of[tenant]), NATIONAL):
+            total = cells.setdefault((entity, r.grain, period), Cell(0, None if r.numerator is None else 0))
+            total.den += r.denominator
+            if r.numerator is not None:
+                total.num = (total.num or 0) + r.numerator
+            if r.dist_values is not None and r.dist_counts is not None:
+                total.histogram.update(dict(zip(r.dist_values, r.dist_counts, strict=True)))
+    for (entity, _, _), cell in cells.items():
+        if entity[0] in ("N", "K"):
+            cell.median = median_of(cell.histogram)
+    return Cube(m.kind, cells, kind_of)
+
+
+@dataclass(frozen=True, slots=True)
+class NationalView:
+    pattern: Pattern
+    tenants: list[ReportingTenant]
+    sites: list[tuple[str, str]]
+
+
+# Disclosure patterns by (national role, metric, policy), valid while the rollups' generation is unchanged: a
+# pattern is a function of the stored rollups and the policy only, so every request between two refreshes shares it.
+_PATTERNS: dict[tuple[str, str, DisclosurePolicy], tuple[object, Pattern, list[ReportingTenant]]] = {}
+PATTERN_CACHE_SIZE = 64
+
+
+async def national_view(pool: asyncpg.Pool, national_role: str, m: Metric, policy: DisclosurePolicy,
+                        site_tenant: ReportingTenant | None = None) -> NationalView:
+    policy = policy.checked()
+    cache_key = (national_role, m.key, policy)
+    async with repository.national_transaction(pool, national_role) as conn:
+        generation = await repository.generation(conn)
+        sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
+        cached = _PATTERNS.get(cache_key)
+        if cached is not None and cached[0] == generation:
+            return NationalView(cached[1], cached[2], sites)
+        tenants = await repository.tenants(conn)
+        rows = await repository.metric_rows(conn, m.key)
+    pattern = build_cube(m, rows, tenants).pattern(policy)
+    if len(_PATTERNS) >= PATTERN_CACHE_SIZE:
+        _PATTERNS.pop(next(iter(_PATTERNS)))
+    _PATTERNS[cache_key] = (generation, pattern, tenants)
+    return NationalView(pattern, tenants, sites)
+
+
+async def national_tenants(pool: asyncpg.Pool, national_role: str) -> list[ReportingTenant]:
+    async with repository.national_transaction(pool, national_role) as conn:
+        return await repository.tenants(conn)
+
+
+async def national_periods(pool: asyncpg.Pool, national_role: str, grain_: str) -> list[dt.date]:
+    async with repository.national_transaction(pool, national_role) as conn:
+        return await repository.periods(conn, grain(grain_))
+
+
+def find_tenant(tenants: Sequence[ReportingTenant], slug: str) -> ReportingTenant:
+    for t in tenants:
+        if t.slug == slug:
+            return t
+    raise NotFound("There is no such tenant.", field="tenant")
+
+
+def period_starts(grain_: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    step = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[grain(grain_)]
+    current = dt.date(start.year, (start.month - 1) // step * step + 1, 1)  # the period containing `start`
+    out: list[dt.date] = []
+    while current <= end:
+        out.append(current)
+        if len(out) > MAX_POINTS:
+            raise InvalidInput(f"A series may have at most {MAX_POINTS} points.", field="to")
+        total = current.month - 1 + step
+        current = dt.date(current.year + total // 12, total % 12 + 1, 1)
+    return out
+
+
+def key(entity: Entity, grain_: str, period: dt.date) -> tuple[Entity, str, str]:
+    return (entity, grain_, period.isoformat())
+
+
+def table(view: NationalView, m: Metric, grain_: str, period: dt.date, breakdown: str,
+          tenant: ReportingTenant | None) -> Table:
+    period = period_starts(grain_, period, period)[0]
+    if breakdown == "SITE":
+        assert tenant is not None
+        total = view.pattern.figure(key(("T", str(tenant.id)), grain_, period))
+        rows = [Row(code, name, view.pattern.figure(key(("S", str(tenant.id), code), grain_, period)))
+                for code, name in view.sites]
+    elif breakdown == "TENANT_KIND":
+        total = view.pattern.figure(key(NATIONAL, grain_, period))
+        rows = [Row(kind, label, view.pattern.figure(key(("K", kind), grain_, period)))
+                for kind, label in KIND_LABELS.items()]
+    else:
+        total = view.pattern.figure(key(NATIONAL, grain_, period))
+        rows = [Row(t.slug, t.name, view.pattern.figure(key(("T", str(t.id)), grain_, period)))
+                for t in view.tenants]
+    return Table(m, grain_, period, breakdown, total, rows)
+
+
+def series(view: NationalView, entity: Entity, label: str, slug: str, grain_: str, start: dt.date,
+           end: dt.date) -> Series:
+    return Series(slug, label, [(p, view.pattern.figure(key(entity, grain_, p)))
+                                for p in period_starts(grain_, start, end)])
+
+
+async def national_table(pool: asyncpg.Pool, national_role: str, principal: Principal, metric_key: str, grain_: str,
+                         period: dt.date, breakdown: str, tenant_slug: str | None,
+                         policy: DisclosurePolicy) -> Table:
+    """One national table. The GraphQL field and the CSV export both call this, so both show the same figures."""
+    require_national(principal)
+    m = metric(metric_key)
+    grain(grain_)
+    site_tenant = None
+    if breakdown == "SITE":
+        if tenant_slug is None:
+            raise InvalidInput("A site breakdown needs a tenant.", field="tenant")
+        site_tenant = find_tenant(await national_tenants(pool, national_role), tenant_slug)
+    view = await national_view(pool, national_role, m, policy, site_tenant)
+    return table(view, m, grain_, period, breakdown, site_tenant)
+
+
+# ---- a tenant administrator's own figures ------------------------------------------------------------------------
+
+async def own_view(pool: asyncpg.Pool, tenant: Tenant, m: Metric) -> NationalView:
+    """The tenant's own rollups, unsuppressed. Read as the app role, filtered by the token's tenant."""
+    async with pool.acquire() as conn:
+        rows = await repository.metric_rows(conn, m.key, tenant.id)
+        sites = await repository.sites(conn, tenant.id)
+    own = ReportingTenant(tenant.id, tenant.slug, tenant.name, tenant.kind)
+    return NationalView(unsuppressed(build_cube(m, rows, [own])), [own], sites)

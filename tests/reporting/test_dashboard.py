@@ -1,0 +1,151 @@
+"""The dashboard in a real browser: headless Chromium (Debian's `chromium`) driven by Playwright, against the
+service running under uvicorn on a loopback port and seeded rollups. It must show the API's figures and show
+suppressed cells as suppressed. A screenshot is saved to tests/artifacts/dashboard.png.
+
+In CI (CI=true) a missing browser fails the test; elsewhere it skips."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.auth import DevIssuer, Role
+from service.db import Database
+from service.platform.grants import grant
+from service.reporting.service import refresh_tenant
+from service.settings import Settings
+from tests.conftest import CallerFactory, TenantFactory
+from tests.reporting.seed import D, Seeder
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+MARCH = "2018-03-01"
+
+
+def browser_or_skip() -> None:
+    missing = []
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("the Python package `playwright` (pip install -e '.[dev]')")
+    if shutil.which(CHROMIUM) is None:
+        missing.append(f"Debian's `chromium` at {CHROMIUM} (apt-get install -y chromium)")
+    if missing:
+        message = "the dashboard browser test needs " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[str]:
+    """The real app under uvicorn in a thread (its own event loop, pool and engine), on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    own = Database.connect(dataclasses.replace(settings, reporting_refresh_seconds=0))
+    server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
+        db: Database, make_tenant: TenantFactory, admin_conn: asyncpg.Connection, login: CallerFactory,
+        issuer: DevIssuer, served: str) -> None:
+    browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start BETWEEN '2018-01-01' AND "
+                             "'2018-12-31'")
+    a = await make_tenant("dash-a")
+    b = await make_tenant("dash-b", kind="COHORT", sites=(("DWI", "HMP Drake Hall", "PRISON"),))
+    c = await make_tenant("dash-c")
+    day = D(2018, 3, 12)
+    for tenant, site, n, consents in ((a, "BSI", 12, 6), (a, "BRM-LC", 2, 0), (b, "DWI", 3, 1), (c, "BSI", 20, 12)):
+        seeder = Seeder(admin_conn, tenant.schema)
+        for i in range(n):
+            await seeder.young_adult(site, identified=day, referred=day, consented=day if i < consents else None)
+        assert db.pool is not None
+        await refresh_tenant(db.pool, tenant, D(2018, 12, 31))
+
+    analyst = await login(Role.NATIONAL_ANALYST, subject="dashboard-analyst")
+    api = (await analyst.data("""query { nationalMetric(metric: "referrals", grain: MONTH, periodStart: "2018-03-01")
+        { total { value suppressed reason } rows { key value { value suppressed reason } } } }"""))["nationalMetric"]
+    by_slug = {r["key"]: r["value"] for r in api["rows"]}
+    assert api["total"]["value"] == 37
+    assert by_slug[b.slug]["suppressed"]
+    assert by_slug[c.slug]["value"] == 20
+    await grant(db.engine, subject="dashboard-analyst", role=Role.NATIONAL_ANALYST)
+    token = issuer.issue("dashboard-analyst", None)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 1600})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{served}/dashboard")
+            await page.fill("#token", token)
+            await page.click("#sign-in-form button[type=submit]")
+            try:
+                await page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+            except Exception:
+                pytest.fail(f"the dashboard did not load: {await page.locator('#status').inner_text()!r} {errors}")
+            await page.select_option("#metric", "referrals")
+            await page.select_option("#period", MARCH)
+            # (no wait_for_function: the page's CSP forbids eval, which it uses)
+            await page.locator("#status", has_text=f"starting {MARCH}").wait_for(timeout=20_000)
+            await page.wait_for_selector(f"[data-testid=tenant-row-{c.slug}]")
+
+            headline = page.locator("[data-testid=headline-referrals] .value")
+            assert await headline.get_attribute("data-value") == "37"
+            assert await headline.inner_text() == "37"
+
+            async def shown(slug: str) -> dict[str, Any]:
+                cell = page.locator(f"[data-testid=tenant-row-{slug}] td.figure")
+                value = await cell.get_attribute("data-value")
+                return {"value": float(value) if value else None, "text": await cell.inner_text(),
+                        "suppressed": await cell.get_attribute("data-suppressed") == "true",
+                        "reason": await cell.get_attribute("data-reason") or None}
+
+            for slug in (a.slug, b.slug, c.slug):
+                figure = await shown(slug)
+                expected = by_slug[slug]
+                assert (figure["value"], figure["suppressed"], figure["reason"]) == (
+                    expected["value"], expected["suppressed"], expected["reason"])
+                if expected["suppressed"]:
+                    assert figure["text"].startswith("Suppressed")
+                    assert not any(ch.isdigit() for ch in figure["text"])
+            assert (await shown(c.slug))["text"] == "20"
+            take_up = page.locator("[data-testid=headline-take_up] .value")
+            assert await take_up.get_attribute("data-suppressed") in ("true", "false")
+            assert await page.locator("#series-chart").is_visible()
+            assert await page.locator("#tenant-chart").is_visible()
+            assert errors == []
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+        finally:
+            await browser.close()

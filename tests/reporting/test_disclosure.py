@@ -1,0 +1,143 @@
+"""Disclosure control on synthetic cubes: small counts never shown, and an exact linear attacker who knows every
+shown figure and how totals add up (national, kinds, tenants, sites; months, quarters, year) recovers nothing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Hashable
+
+import pytest
+
+from service.errors import InvalidInput
+from service.reporting.catalogue import MetricKind
+from service.reporting.disclosure import FLOOR, Cell, Cube, DisclosurePolicy, Entity, Figure, Key, Reason, median_of
+from tests.reporting.attack import Relation, recoverable
+
+KINDS = {"t1": "REGION", "t2": "REGION", "t3": "COHORT"}
+SITES = {"t1": ["a", "b", "c"], "t2": ["d", "e"], "t3": ["f", "g"]}
+MONTHS = [f"2024-{m:02d}-01" for m in range(1, 7)]
+QUARTERS = ["2024-01-01", "2024-04-01"]
+
+
+def entities() -> list[Entity]:
+    out: list[Entity] = [("N",), ("K", "REGION"), ("K", "COHORT")]
+    for t, sites in SITES.items():
+        out.append(("T", t))
+        out.extend(("S", t, s) for s in sites)
+    return out
+
+
+def build(rng: random.Random, kind: MetricKind) -> Cube:
+    cells: dict[Key, Cell] = {}
+
+    def add(key: Key, den: int, num: int | None) -> None:
+        cell = cells.setdefault(key, Cell(0, None if num is None else 0))
+        cell.den += den
+        if num is not None:
+            cell.num = (cell.num or 0) + num
+
+    for t, sites in SITES.items():
+        for s in sites:
+            for i, month in enumerate(MONTHS):
+                den = rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 8, 12, 20, 30])
+                num = None if kind is not MetricKind.RATE else rng.randint(0, den)
+                quarter, year = QUARTERS[i // 3], "2024-01-01"
+                for entity in (("S", t, s), ("T", t), ("K", KINDS[t]), ("N",)):
+                    for grain, period in (("MONTH", month), ("QUARTER", quarter), ("YEAR", year)):
+                        if den:
+                            add((entity, grain, period), den, num)
+    return Cube(kind, cells, KINDS)
+
+
+def relations() -> list[Relation]:
+    """Written out independently of the implementation: what any reader knows about how the figures add up."""
+    out: list[Relation] = []
+    periods = [("MONTH", m) for m in MONTHS] + [("QUARTER", q) for q in QUARTERS] + [("YEAR", "2024-01-01")]
+    for grain, p in periods:
+        out.append(((("N",), grain, p), [(("K", "REGION"), grain, p), (("K", "COHORT"), grain, p)]))
+        out.append(((("K", "REGION"), grain, p), [(("T", "t1"), grain, p), (("T", "t2"), grain, p)]))
+        out.append(((("K", "COHORT"), grain, p), [(("T", "t3"), grain, p)]))
+        for t, sites in SITES.items():
+            out.append(((("T", t), grain, p), [(("S", t, s), grain, p) for s in sites]))
+    for e in entities():
+        out.append(((e, "QUARTER", QUARTERS[0]), [(e, "MONTH", m) for m in MONTHS[:3]]))
+        out.append(((e, "QUARTER", QUARTERS[1]), [(e, "MONTH", m) for m in MONTHS[3:]]))
+        out.append(((e, "YEAR", "2024-01-01"), [(e, "QUARTER", q) for q in QUARTERS]))
+    return out
+
+
+POLICIES = [FLOOR, DisclosurePolicy(min_count=7), DisclosurePolicy(min_count=5, min_denominator=25, round_to=5)]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_no_small_count_is_shown_and_none_can_be_recovered(seed: int) -> None:
+    cube = build(random.Random(seed), MetricKind.COUNT)
+    union_shown: set[Hashable] = set()
+    for policy in POLICIES:
+        pattern = cube.pattern(policy)
+        for key, cell in cube.cells.items():
+            figure = pattern.figure(key)
+            if 0 < cell.den < policy.min_count:
+                assert figure.suppressed
+                assert figure.value is None
+                assert figure.reason is Reason.SMALL_COUNT
+            if figure.suppressed:
+                assert figure.value is None
+            else:
+                union_shown.add(key)
+        assert not recoverable(relations(), set(pattern.den_hidden))
+    # Every policy shows a subset of what the floor shows, so mixing policies reveals nothing more.
+    assert union_shown == {k for k in cube.cells if k not in cube.pattern(FLOOR).den_hidden}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_rate_numerators_cannot_be_recovered(seed: int) -> None:
+    cube = build(random.Random(1000 + seed), MetricKind.RATE)
+    for policy in POLICIES:
+        pattern = cube.pattern(policy)
+        for key, cell in cube.cells.items():
+            figure = pattern.figure(key)
+            num = cell.num or 0
+            small = 0 < num < policy.min_count or 0 < cell.den - num < policy.min_count
+            if cell.den < policy.min_denominator or small:
+                assert figure.value is None
+                assert figure.suppressed
+                assert figure.numerator is not None
+                assert figure.numerator.value is None
+        assert not recoverable(relations(), set(pattern.split_hidden))
+        assert not recoverable(relations(), set(pattern.den_hidden))
+        assert set(pattern.den_hidden) <= set(pattern.split_hidden)
+
+
+def test_a_lone_small_cell_takes_a_second_with_it() -> None:
+    values: dict[Entity, int] = {("S", "t1", "a"): 3, ("S", "t1", "b"): 40, ("S", "t1", "c"): 9, ("T", "t1"): 52,
+                                 ("K", "REGION"): 52, ("N",): 52}
+    cells = {(e, grain, "2024-01-01"): Cell(v) for e, v in values.items() for grain in ("MONTH", "QUARTER", "YEAR")}
+    pattern = Cube(MetricKind.COUNT, cells, {"t1": "REGION"}).pattern(FLOOR)
+
+    def shown(entity: Entity, grain: str = "MONTH") -> Figure:
+        return pattern.figure((entity, grain, "2024-01-01"))
+
+    assert shown(("S", "t1", "a")).reason is Reason.SMALL_COUNT
+    assert shown(("S", "t1", "a"), "YEAR").suppressed
+    assert shown(("S", "t1", "c"), "YEAR").reason is Reason.SECONDARY        # the year is that one month
+    assert shown(("S", "t1", "c")).reason is Reason.SECONDARY                # the smallest other part
+    assert shown(("S", "t1", "b")).value == 40
+    assert shown(("T", "t1")).value == 52
+
+
+def test_rounding_and_policy_floor() -> None:
+    cells: dict[Key, Cell] = {(("N",), "MONTH", "2024-01-01"): Cell(23)}
+    pattern = Cube(MetricKind.COUNT, cells, {}).pattern(DisclosurePolicy(round_to=5))
+    assert pattern.figure((("N",), "MONTH", "2024-01-01")).value == 25
+    for weaker in (DisclosurePolicy(min_count=1), DisclosurePolicy(min_denominator=2), DisclosurePolicy(round_to=0)):
+        with pytest.raises(InvalidInput):
+            weaker.checked()
+
+
+def test_median_matches_percentile_cont() -> None:
+    from collections import Counter
+    assert median_of(Counter({30.0: 1, 40.0: 1, 60.0: 1})) == 40.0
+    assert median_of(Counter({30.0: 1, 40.0: 1})) == 35.0
+    assert median_of(Counter({1.0: 3, 9.0: 1})) == 1.0
+    assert median_of(Counter()) is None
