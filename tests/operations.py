@@ -17,10 +17,12 @@ def names() -> list[str]:
 
 
 # Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
-# files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage).
+# files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage;
+# tests/reporting/test_dashboard_operations.py the dashboard's).
 # The walk in tests/test_operations.py runs the rest.
-RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "RuleCatalogue", "PracticeRules", "PracticeRuleHistory",
-                         "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload", "SiteCompliance")
+RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "RuleCatalogue", "PracticeRules",
+                         "PracticeRuleHistory", "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload",
+                         "SiteCompliance")
 
 
 @cache

@@ -83,6 +83,13 @@ def render_csv(t: service.Table, total_key: str) -> str:
 
 
 def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
+    # The dashboard's queries are published operations, served to it verbatim (read once), so trusted-documents
+    # mode accepts them; they are contract, not data, so no token is needed to read them.
+    operations = {p.stem: p.read_text() for p in sorted(db.settings.operations_dir.glob("Dashboard*.graphql"))}
+
+    async def dashboard_operations(request: Request) -> Response:
+        return JSONResponse(operations)
+
     async def export_csv(request: Request) -> Response:
         try:
             principal = await authenticate(request, db, verifier)
@@ -120,5 +127,6 @@ def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
     return [
         Route("/reporting/export.csv", export_csv, methods=["GET"]),
         Route("/dashboard", dashboard, methods=["GET"]),
+        Route("/dashboard/operations.json", dashboard_operations),
         Mount("/dashboard/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

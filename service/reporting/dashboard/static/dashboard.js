@@ -8,12 +8,17 @@ const HEADLINES = ["referrals", "take_up", "plan_agreed_before_release", "joint_
                    "settled_on_release", "recalled_within_12_months"];
 const REASONS = { SMALL_COUNT: "small count", SECONDARY: "could reveal a small count",
                   SMALL_DENOMINATOR: "too few records" };
-const VALUE = "value suppressed reason numerator { value suppressed reason } denominator { value suppressed reason }";
 const state = { catalogue: [], tenants: [], charts: {} };
 
 const $ = (id) => document.getElementById(id);
 
-async function gql(query, variables) {
+// The dashboard's queries are the published operations (graphql/operations/Dashboard*.graphql), fetched once, so
+// they are accepted where the service takes only trusted documents.
+let operations = null;
+
+async function gql(name, variables) {
+  if (operations === null) operations = await (await fetch("/dashboard/operations.json")).json();
+  const query = operations[name];
   const response = await fetch("/graphql", {
     method: "POST",
     headers: { "Content-Type": "application/json", "Authorization": "Bearer " + sessionStorage.getItem(TOKEN_KEY) },
@@ -56,7 +61,7 @@ function selection() {
 }
 
 async function loadPeriods() {
-  const data = await gql("query($g: PeriodGrain!) { reportingPeriods(grain: $g) }", { g: $("grain").value });
+  const data = await gql("DashboardPeriods", { g: $("grain").value });
   const select = $("period");
   select.replaceChildren(...data.reportingPeriods.map((p) => new Option(p, p)));
   if (data.reportingPeriods.length) select.value = data.reportingPeriods[data.reportingPeriods.length - 1];
@@ -65,8 +70,7 @@ async function loadPeriods() {
 
 async function renderHeadlines(sel) {
   const cards = await Promise.all(HEADLINES.map(async (key) => {
-    const data = await gql("query($m: String!, $g: PeriodGrain!, $p: Date!) { nationalMetric(metric: $m, grain: $g,"
-      + " periodStart: $p, breakdown: TENANT_KIND) { total { " + VALUE + " } } }", { m: key, g: sel.grain, p: sel.period });
+    const data = await gql("DashboardHeadline", { m: key, g: sel.grain, p: sel.period });
     const metric = metricDef(key);
     const card = document.createElement("div");
     card.className = "card";
@@ -95,9 +99,7 @@ async function renderSeries(sel) {
   const from = state.periods[Math.max(0, state.periods.length - 24)], to = state.periods[state.periods.length - 1];
   const scopes = [["National", {}], ["Regions", { k: "REGION" }], ["Cohorts", { k: "COHORT" }]];
   const series = await Promise.all(scopes.map(async ([label, extra]) => {
-    const data = await gql("query($m: String!, $g: PeriodGrain!, $f: Date!, $t: Date!, $k: TenantKind) {"
-      + " nationalSeries(metric: $m, grain: $g, from: $f, to: $t, tenantKind: $k) { points { periodStart value {"
-      + " value suppressed } } } }", { m: sel.metric, g: sel.grain, f: from, t: to, k: extra.k || null });
+    const data = await gql("DashboardSeries", { m: sel.metric, g: sel.grain, f: from, t: to, k: extra.k || null });
     return { label, points: data.nationalSeries.points };
   }));
   drawChart("series-chart", {
@@ -111,9 +113,7 @@ async function renderSeries(sel) {
 }
 
 async function renderComparison(sel) {
-  const data = await gql("query($m: String!, $g: PeriodGrain!, $p: Date!) { nationalMetric(metric: $m, grain: $g,"
-    + " periodStart: $p, breakdown: TENANT) { total { " + VALUE + " } rows { key label value { " + VALUE + " } } } }",
-    { m: sel.metric, g: sel.grain, p: sel.period });
+  const data = await gql("DashboardComparison", { m: sel.metric, g: sel.grain, p: sel.period });
   const metric = metricDef(sel.metric);
   const kinds = Object.fromEntries(state.tenants.map((t) => [t.slug, t.kind]));
   const rows = data.nationalMetric.rows.map((row) => {
@@ -168,8 +168,7 @@ async function start() {
   $("sign-in").hidden = true;
   $("dashboard").hidden = false;
   $("sign-out").hidden = false;
-  const data = await gql("{ metricCatalogue { key title kind unit numerator denominator period }"
-                         + " reportingTenants { slug name kind } }");
+  const data = await gql("DashboardCatalogue");
   state.catalogue = data.metricCatalogue;
   state.tenants = data.reportingTenants;
   $("metric").replaceChildren(...state.catalogue.map((m) => new Option(m.title, m.key)));
