@@ -7,7 +7,8 @@ network members), starts our service (uvicorn, `--workers` processes) and the re
 one process), then drives each with a closed loop of `--concurrency` clients on loopback, alternating targets
 round by round so machine drift hits both. Every response is checked (status, no errors, item counts). Prints
 requests/s, p50/p99, CPU ms per request of the server and of PostgreSQL, and our ratio to the reference; then the
-other scenarios (a young adult's full record, a mutation) and the service's resident memory.
+other scenarios (a young adult's full record, updating an action, the national report) and the service's
+resident memory.
 
 Uses DATABASE_URL when set (a superuser URL), else an embedded PostgreSQL in a temporary directory.
 """
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import ctypes
 import datetime as dt
+import itertools
 import os
 import random
 import shutil
@@ -52,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASELOAD = (ROOT / "graphql" / "operations" / "CaseloadPage.graphql").read_text()
 RECORD = (ROOT / "graphql" / "operations" / "YoungAdultRecord.graphql").read_text()
 UPDATE_ACTION = (ROOT / "graphql" / "operations" / "SetPlanActionStatus.graphql").read_text()
+NATIONAL = (ROOT / "graphql" / "operations" / "DashboardComparison.graphql").read_text()
 
 
 def free_port() -> int:
@@ -61,8 +65,8 @@ def free_port() -> int:
         return port
 
 
-async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str]]:
-    """Young adults at BSI, deterministic; returns the site id and the young adults' ids."""
+async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str], list[str]]:
+    """Young adults at BSI, deterministic; returns the site id, the young adults' ids and 200 actions' ids."""
     rng = random.Random(9)
     conn = await asyncpg.connect(admin_url)
     try:
@@ -92,7 +96,8 @@ async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str]]
             await conn.execute(f"""
                 INSERT INTO {s}.network_member (young_adult_id, given_name, relationship, known_before, status)
                 SELECT $1, 'Member ' || n, 'RELATIVE', n % 2 = 0, 'AGREED' FROM generate_series(1, 8) n""", ya)
-        return str(site), ids
+        actions = [str(r["id"]) for r in await conn.fetch(f"SELECT id FROM {s}.plan_action ORDER BY id LIMIT 200")]
+        return str(site), ids, actions
     finally:
         await conn.close()
 
@@ -163,9 +168,11 @@ async def main() -> None:
         tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
                                      app_role=settings.app_role)
         plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
-        site, young_adults = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
+        site, young_adults, actions = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
         await grant(db.engine, subject="bench-pom", role=Role.PRACTITIONER, tenant_slug="bench-region",
                     service=Service.PRISON, site_codes=["BSI"])
+        await grant(db.engine, subject="bench-platform", role=Role.PLATFORM_ADMIN)
+        await grant(db.engine, subject="bench-analyst", role=Role.NATIONAL_ANALYST)
         await db.close()
         token = DevIssuer(settings).issue("bench-pom", "bench-region")
         site_gid = to_global_id("Site", uuid.UUID(site))
@@ -208,6 +215,44 @@ async def main() -> None:
                             "YoungAdult", uuid.UUID(young_adults[0]))}}), ok_check, auth,
                         lambda: children_of(ours.pid))
         results[record.name] = [await closed_loop(record, args.concurrency, args.seconds)]
+
+        # A mutation: set an action's status, each request on the next action with the version last seen.
+        versions = dict.fromkeys(actions, 1)
+        order = iter(itertools.cycle(actions))
+        statuses = iter(itertools.cycle(["IN_PROGRESS", "DONE", "BLOCKED", "NOT_STARTED"]))
+
+        def next_update() -> bytes:
+            action = next(order)
+            return orjson.dumps({"query": UPDATE_ACTION, "variables": {"input": {
+                "id": to_global_id("PlanAction", uuid.UUID(action)), "version": versions[action],
+                "status": next(statuses)}}})
+
+        def updated(body: Any) -> None:
+            payload = body["data"]["setPlanActionStatus"]
+            assert payload["errors"] == [], payload["errors"]
+            for goal in payload["planVersion"]["goals"]:
+                for action in goal["actions"]:
+                    raw = base64.urlsafe_b64decode(action["id"]).decode().split(":", 1)[1]
+                    if raw in versions:
+                        versions[raw] = max(versions[raw], action["version"])
+
+        mutation = Target("ours update an action", f"http://127.0.0.1:{ours_port}/graphql", next_update, updated,
+                          auth, lambda: children_of(ours.pid))
+        results[mutation.name] = [await closed_loop(mutation, args.concurrency, args.seconds)]
+
+        # The national report: refresh the rollups, then a national analyst's tenant comparison.
+        admin_token = DevIssuer(settings).issue("bench-platform", None)
+        analyst_token = DevIssuer(settings).issue("bench-analyst", None)
+        async with httpx.AsyncClient(timeout=120) as client:
+            refreshed = await client.post(
+                f"http://127.0.0.1:{ours_port}/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+                json={"query": "mutation { refreshReporting(input: {}) { refreshed { tenant } errors { message } } }"})
+            assert refreshed.json()["data"]["refreshReporting"]["errors"] == [], refreshed.text
+        month = dt.date.today().replace(day=1).isoformat()
+        national = Target("ours national report", f"http://127.0.0.1:{ours_port}/graphql",
+                          orjson.dumps({"query": NATIONAL, "variables": {"m": "referrals", "g": "MONTH", "p": month}}),
+                          ok_check, {"Authorization": f"Bearer {analyst_token}"}, lambda: children_of(ours.pid))
+        results[national.name] = [await closed_loop(national, args.concurrency, args.seconds)]
 
         print(f"\ncaseload benchmark: {args.young_adults} young adults seeded, concurrency {args.concurrency}, "
               f"{args.rounds} x {args.seconds:.0f} s per target, {args.workers} worker(s)")

@@ -25,7 +25,7 @@ Check = Callable[[Any], None]
 class Target:
     name: str
     url: str
-    body: bytes
+    body: bytes | Callable[[], bytes]  # a callable makes each request's body (e.g. a mutation's next version)
     check: Check
     headers: dict[str, str] = field(default_factory=dict)
     server_pids: Callable[[], list[int]] = list
@@ -152,7 +152,8 @@ async def closed_loop(target: Target, concurrency: int, seconds: float) -> Resul
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 try:
-                    status, body = await asyncio.wait_for(conn.request(path, target.body, target.headers), 30)
+                    sent = target.body() if callable(target.body) else target.body
+                    status, body = await asyncio.wait_for(conn.request(path, sent, target.headers), 30)
                     if status != 200:
                         raise AssertionError(f"status {status}: {body[:200]!r}")
                     target.check(orjson.loads(body))
