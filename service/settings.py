@@ -71,7 +71,7 @@ class Settings:
     max_query_depth: int = 10
     max_query_tokens: int = 2000
     max_query_aliases: int = 15
-    max_query_cost: int = 50000
+    max_query_cost: int = 100000
     default_list_size: int = 10  # what a list field without `first` is assumed to return, for the cost estimate
     # None: on in production, off in development.
     trusted_documents: bool | None = None

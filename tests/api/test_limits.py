@@ -109,7 +109,8 @@ async def test_introspection_and_suggestions_are_off_when_configured(client_with
 
 
 def test_every_published_operation_fits_the_default_cost_limit() -> None:
-    """Production accepts only published operations, so each must pass the default limits with its defaults."""
+    """Production accepts only published operations, so each must pass the default limits, at the largest page a
+    caller may ask for (`first: 100`) where it pages."""
     from service.settings import Settings
     from tests.operations import document, names
 
@@ -119,5 +120,5 @@ def test_every_published_operation_fits_the_default_cost_limit() -> None:
         operation = get_operation_ast(parsed)
         assert operation is not None
         fragments = {d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)}
-        cost = estimate_cost(schema._schema, operation, fragments, {}, settings.default_list_size)
+        cost = estimate_cost(schema._schema, operation, fragments, {"first": 100}, settings.default_list_size)
         assert cost <= settings.max_query_cost, (name, cost)
