@@ -24,6 +24,7 @@ from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from service.ids import TenantId
 from service.settings import Settings
 from tenants import registry
 from tenants.isolation import Connection, Tenant
@@ -198,24 +199,26 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
-    """Find the grant for a verified token's subject (and tenant). No grant, no access."""
+    """Find the grant for a verified token's subject (and tenant). No grant, no access. One statement on the way
+    in; the refusal path looks again only to say which of tenant or grant is missing."""
     slug = claims.get("tenant")
-    tenant: Tenant | None = None
-    if slug is not None:
-        if not isinstance(slug, str):
-            raise AuthError("The token's tenant claim must be a string.")
-        tenant = await registry.tenant_by_slug(conn, slug)
-        if tenant is None:
-            raise AuthError("The token names a tenant that does not exist.", status=403)
+    if slug is not None and not isinstance(slug, str):
+        raise AuthError("The token's tenant claim must be a string.")
     row = await conn.fetchrow(
-        "SELECT role, service, site_codes FROM control.app_user "
-        "WHERE subject = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND active",
-        claims["sub"], tenant.id if tenant else None,
-    )
+        "SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
+        "t.runtime_role FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id "
+        "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
+        "ELSE t.slug = $2 END", claims["sub"], slug)
     if row is None:
+        if slug is not None and await registry.tenant_by_slug(conn, slug) is None:
+            raise AuthError("The token names a tenant that does not exist.", status=403)
         raise AuthError("No access has been granted to this user here.", status=403)
-    if tenant is not None and tenant.status != "ACTIVE":
-        raise AuthError(f"This tenant is {tenant.status.lower()}; access is paused.", status=403)
+    tenant = None
+    if slug is not None:
+        tenant = Tenant(id=TenantId(row["id"]), slug=row["slug"], name=row["name"], kind=row["kind"],
+                        status=row["status"], schema=row["schema_name"], runtime_role=row["runtime_role"])
+        if tenant.status != "ACTIVE":
+            raise AuthError(f"This tenant is {tenant.status.lower()}; access is paused.", status=403)
     return Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
                      service=Service(row["service"]) if row["service"] else None,
                      site_codes=frozenset(row["site_codes"]))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from service.api.session import TenantSession
     from service.auth import Principal
 
-from service.api.compiled.mapping import TYPES, Many, Scalar, global_id
+from service.api.compiled.mapping import TYPES, Many, One, Scalar, global_id
 
 
 class NotCompilable(Exception):
@@ -70,6 +70,7 @@ class Consult:
     alias: str
     path: str
     young_adult: str
+    repeats: bool  # a list above this row in the path: the same row can be reached more than once
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,8 @@ class CompiledOperation:
         n = len(page.params)
         audits = "".join(
             f", audit_{i} AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
-            f"young_adult_id, fields, request_id) SELECT DISTINCT ${n + 1}, ${n + 2}, 'CONSULT', '{c.type_name}', "
+            f"young_adult_id, fields, request_id) SELECT {'DISTINCT ' if c.repeats else ''}${n + 1}, ${n + 2}, "
+            f"'CONSULT', '{c.type_name}', "
             f"{c.alias}.id, {c.young_adult}, '{{}}'::text[], ${n + 3} FROM {c.path})"
             for i, c in enumerate(self.consults))
         return (f"WITH page AS ({page.sql}), "
@@ -156,13 +158,15 @@ class _Planner:
             raise NotCompilable("json_build_object takes at most 100 arguments")
         return out
 
-    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str) -> str:
-        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page."""
+    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
+               repeats: bool = False) -> str:
+        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page,
+        ``repeats`` whether a list above it lets that path reach one row more than once."""
         sql_type = TYPES.get(type_name)
         if sql_type is None:
             raise NotCompilable(f"no SQL mapping for {type_name}")
         if sql_type.audit is not None:
-            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias)))
+            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias), repeats))
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -181,8 +185,11 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = TYPES[spec.type_name].table, spec.where.format(c=child, p=alias)
+                # A list reaches each child once per parent; a to-one relation may reach a shared row (an
+                # enrolment's site) from several parents, unless each parent has its own (a young adult's plan).
+                child_repeats = repeats or (isinstance(spec, One) and not spec.unique)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}")
+                                   f"{path} JOIN {table} {child} ON {where}", child_repeats)
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
