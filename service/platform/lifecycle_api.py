@@ -33,17 +33,9 @@ class OnboardingAction(enum.Enum):
     ACTIVATE = "ACTIVATE"
 
 
-@strawberry.enum(description="Something a tenant needs before it is fully set up.")
-class ChecklistItem(enum.Enum):
-    SITE = "SITE"
-    TENANT_ADMIN = "TENANT_ADMIN"
-    PRACTITIONER = "PRACTITIONER"
-    PRISON_SITE = "PRISON_SITE"
-    PROBATION_SITE = "PROBATION_SITE"
-    LEAVING_CARE_SITE = "LEAVING_CARE_SITE"
-    LIFELONG_LINKS_SITE = "LIFELONG_LINKS_SITE"
-    RULE_TEMPLATE = "RULE_TEMPLATE"
-    ACTIVE = "ACTIVE"
+# The checklist's items are the onboarding service's own enum, published under this name.
+strawberry.enum(onboarding.Item, name="ChecklistItem",
+                description="Something a tenant needs before it is fully set up.")
 
 
 @strawberry.type(description="What one onboarding step did, to what (the slug, a site code, a subject).")
@@ -55,7 +47,7 @@ class OnboardingStep:
 
 @strawberry.type
 class ChecklistEntry:
-    item: ChecklistItem
+    item: onboarding.Item
     done: bool
     description: str
 
@@ -68,7 +60,7 @@ class OnboardingChecklist:
     entries: list[ChecklistEntry]
 
     @strawberry.field(description="What is still missing, in checklist order.")
-    def missing(self) -> list[ChecklistItem]:
+    def missing(self) -> list[onboarding.Item]:
         return [e.item for e in self.entries if not e.done]
 
     @strawberry.field(description="True when nothing is missing.")
@@ -79,7 +71,7 @@ class OnboardingChecklist:
 def _checklist(tenant: TenantRecord, entries: list[onboarding.ChecklistEntry]) -> OnboardingChecklist:
     return OnboardingChecklist(slug=tenant.slug, rule_template=tenant.rule_template,
                                schema_revision=tenant.schema_revision,
-                               entries=[ChecklistEntry(item=ChecklistItem(e.item.value), done=e.done,
+                               entries=[ChecklistEntry(item=e.item, done=e.done,
                                                        description=e.description) for e in entries])
 
 
