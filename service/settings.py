@@ -148,6 +148,7 @@ class Settings:
             if env.get(var):
                 kwargs[name] = env[var]
         for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
+                          ("DATABASE_CONTROL_POOL_MAX", "control_pool_max_size"),
                           ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds"), *_OPS_INTEGERS):
             if env.get(var):
                 try:
@@ -169,6 +170,9 @@ class Settings:
                 raise SettingsError("AUTH_ISSUER is required in production (the development issuer is refused)")
         if self.auth_ca_bundle is not None and not self.auth_ca_bundle.is_file():
             raise SettingsError("AUTH_CA_BUNDLE must name a readable file of CA certificates")
+        if not 1 <= self.pool_min_size <= self.pool_max_size or self.control_pool_max_size < 1:
+            raise SettingsError("DATABASE_POOL_MIN must be at least 1 and at most DATABASE_POOL_MAX; "
+                                "DATABASE_CONTROL_POOL_MAX at least 1")
         for name in ("max_query_depth", "max_query_tokens", "max_query_aliases", "max_query_cost",
                      "default_list_size", "max_body_bytes"):
             if getattr(self, name) < 1:

@@ -89,3 +89,12 @@ def test_otlp_exporter_sends_spans_to_the_configured_endpoint(
     assert traces, received
     assert b"db SELECT" in traces[0]
     assert any(path == "/v1/metrics" for path, _ in received)
+
+
+@pytest.mark.parametrize("env", [
+    {"DATABASE_POOL_MIN": "0"}, {"DATABASE_POOL_MIN": "5", "DATABASE_POOL_MAX": "2"},
+    {"DATABASE_CONTROL_POOL_MAX": "0"},
+])
+def test_pool_sizes_are_checked(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_"):
+        Settings.from_env(env)
