@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -184,3 +185,29 @@ async def test_metrics_endpoint_reports_latency_errors_and_pool(make_tenant: Ten
     assert 'always_hope_graphql_errors_total{error_code="FORBIDDEN"' in text
     assert 'db_client_connection_count{db_client_connection_state="used"' in text
     assert "db_client_connection_max" in text
+
+
+async def test_a_compiled_page_has_its_operation_span_and_no_personal_data(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        spans: InMemorySpanExporter) -> None:
+    from service.api.relay import to_global_id
+    from tests.operations import document
+
+    tenant = await make_tenant()
+    site = await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1', "BSI")
+    ya = await admin_conn.fetchval(
+        f'INSERT INTO "{tenant.schema}".young_adult (given_name, family_name, date_of_birth, care_status, '
+        "prison_number) VALUES ($1, $2, $3, 'RELEVANT', $4) RETURNING id", GIVEN, FAMILY,
+        dt.date(2004, 2, 29), PRISON_NUMBER)
+    await admin_conn.execute(f'INSERT INTO "{tenant.schema}".enrolment (young_adult_id, site_id) VALUES ($1, $2)',
+                             ya, site)
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    response = await pom.post(document("CaseloadPage"), {"siteId": to_global_id("Site", site)})
+    assert response.headers["x-executed-by"] == "compiled"
+    assert response.json()["data"]["caseload"]["edges"][0]["node"]["familyName"] == FAMILY
+    finished = spans.get_finished_spans()
+    (operation,) = [s for s in finished if s.name == "graphql query CaseloadPage"]
+    assert (operation.attributes or {})["always_hope.tenant"] == tenant.slug
+    assert (operation.attributes or {})["always_hope.compiled"] is True
+    leaked = [(s.name, t) for s in finished for t in span_texts(s) for p in PERSONAL if p in t]
+    assert leaked == []

@@ -10,6 +10,7 @@ from typing import Any
 
 from graphql import GraphQLSchema
 
+from service import telemetry
 from service.api.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
 from service.api.compiled.roots import ROOTS
 from service.api.limits import estimate_cost
@@ -52,6 +53,21 @@ async def execute(operation: CompiledOperation, db: Database, schema: GraphQLSch
     if cost > settings.max_query_cost:
         return None
     extensions = json.dumps({"cost": {"requested": cost, "limit": settings.max_query_cost}})
+    name = operation.operation.name.value if operation.operation.name else None
+    with telemetry.span(f"graphql query {name}" if name else "graphql query") as span:
+        # The same attributes the ordinary executor's operation span carries (service/api/observability.py).
+        span.set_attribute("graphql.document.hash", operation.document_hash)
+        span.set_attribute("always_hope.tenant", principal.tenant.slug)
+        span.set_attribute("graphql.operation.type", "query")
+        span.set_attribute("always_hope.compiled", True)
+        if name:
+            span.set_attribute("graphql.operation.name", name)
+        return await _run(operation, db, principal, request_id, variables, extensions)
+
+
+async def _run(operation: CompiledOperation, db: Database, principal: Principal, request_id: str,
+               variables: dict[str, Any], extensions: str) -> bytes | None:
+    assert principal.tenant is not None
     session = TenantSession(await db.open_pool(), principal.tenant, await db.open_control_pool())
     try:
         page = await operation.root.page(session, principal, operation.argument_values(variables))
