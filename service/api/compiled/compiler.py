@@ -99,12 +99,15 @@ class CompiledOperation:
 
     def statement(self, page: Page) -> str:
         n = len(page.params)
-        audits = "".join(
-            f", audit_{i} AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
-            f"young_adult_id, fields, request_id) SELECT {'DISTINCT ' if c.repeats else ''}${n + 1}, ${n + 2}, "
-            f"'CONSULT', '{c.type_name}', "
-            f"{c.alias}.id, {c.young_adult}, '{{}}'::text[], ${n + 3} FROM {c.path})"
-            for i, c in enumerate(self.consults))
+        consulted = " UNION ALL ".join(
+            f"SELECT {'DISTINCT ' if c.repeats else ''}'{c.type_name}', {c.alias}.id, {c.young_adult} FROM {c.path}"
+            for c in self.consults)
+        # One INSERT for every consulted row (a single data-modifying CTE: it runs whether or not it is read).
+        audits = "" if not self.consults else (
+            ", audit AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
+            f"young_adult_id, fields, request_id) SELECT ${n + 1}, ${n + 2}, 'CONSULT', c.subject_type, "
+            f"c.subject_id, c.young_adult_id, '{{}}'::text[], ${n + 3} "
+            f"FROM ({consulted}) AS c (subject_type, subject_id, young_adult_id))")
         return (f"WITH page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}){audits} "
                 f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 4}::json)::text")
