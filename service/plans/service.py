@@ -85,6 +85,23 @@ async def _draft_of(actor: Actor, content: asyncpg.Record | Mapping[str, Any], *
     raise StaleVersion(STALE, field="version")
 
 
+async def _in_draft(actor: Actor, row: asyncpg.Record, kind: str, *, edit: bool,
+                    ) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """The draft a change to ``row`` (a goal or an action) goes into, and the row's copy there: the row itself when
+    it is already in the draft, else the copy sharing its lineage (None if the draft no longer has one)."""
+    draft = await _draft_of(actor, row, edit=edit)
+    if draft == row["plan_version_id"]:
+        return draft, row["id"]
+    find = repository.goal_in_version if kind == "PlanGoal" else repository.action_in_version
+    return draft, await find(actor.session, draft, row["lineage_id"])
+
+
+def _expected(row: asyncpg.Record, target: uuid.UUID, version: int) -> int | None:
+    """The version the write must match: the caller's, on the row they read; none on the copy this same change has
+    just made in a new draft (an edit through an older version while a draft exists is refused by _draft_of)."""
+    return version if target == row["id"] else None
+
+
 async def _goal(actor: Actor, goal_id: uuid.UUID | None, field: str = "id") -> asyncpg.Record:
     found = await repository.goals_by_id(actor.session, [goal_id], actor.scope) if goal_id else []
     if not found:
@@ -140,12 +157,10 @@ async def update_goal(actor: Actor, goal_id: uuid.UUID | None, version: int, cha
         _pathway(changes["pathway"])
     if "description" in changes:
         changes["description"] = text(changes["description"], "description", 2000, required=True)
-    draft = await _draft_of(actor, goal, edit=True)
-    target = goal["id"] if draft == goal["plan_version_id"] else \
-        await repository.goal_in_version(actor.session, draft, goal["lineage_id"])
+    draft, target = await _in_draft(actor, goal, "PlanGoal", edit=True)
     assert target is not None
-    if not await repository.update_row(actor.session, "plan_goal", target,
-                                       version if target == goal["id"] else None, changes):
+    if not await repository.update_row(actor.session, "plan_goal", target, _expected(goal, target, version),
+                                       changes):
         raise StaleVersion(STALE, field="version")
     return await _changed(actor, draft, "PlanGoal", target, goal["young_adult_id"], AuditAction.ALTER,
                           tuple(sorted(changes)))
@@ -155,11 +170,9 @@ async def remove_goal(actor: Actor, goal_id: uuid.UUID | None, version: int) -> 
     goal = await _goal(actor, goal_id)
     if goal["version"] != version:
         raise StaleVersion(STALE, field="version")
-    draft = await _draft_of(actor, goal, edit=True)
-    target = goal["id"] if draft == goal["plan_version_id"] else \
-        await repository.goal_in_version(actor.session, draft, goal["lineage_id"])
+    draft, target = await _in_draft(actor, goal, "PlanGoal", edit=True)
     assert target is not None
-    if not await repository.delete_goal(actor.session, target, version if target == goal["id"] else None):
+    if not await repository.delete_goal(actor.session, target, _expected(goal, target, version)):
         raise StaleVersion(STALE, field="version")
     return await _changed(actor, draft, "PlanGoal", target, goal["young_adult_id"], AuditAction.ERASE, ())
 
@@ -188,9 +201,7 @@ async def add_action(actor: Actor, goal_id: uuid.UUID | None, values: dict[str, 
     goal = await _goal(actor, goal_id, "goalId")
     _check_action(values)
     await _owner(actor, values, values["owner_service"])
-    draft = await _draft_of(actor, goal, edit=False)
-    target = goal["id"] if draft == goal["plan_version_id"] else \
-        await repository.goal_in_version(actor.session, draft, goal["lineage_id"])
+    draft, target = await _in_draft(actor, goal, "PlanGoal", edit=False)
     if target is None:  # the goal was removed in the newer draft
         raise StaleVersion(STALE, field="goalId")
     action_id = await repository.insert_action(actor.session, target, values)
@@ -207,12 +218,10 @@ async def update_action(actor: Actor, action_id: uuid.UUID | None, version: int,
         raise InvalidInput("Nothing to change: give at least one field.")
     _check_action(changes)
     await _owner(actor, changes, changes.get("owner_service", action["owner_service"]))
-    draft = await _draft_of(actor, action, edit=True)
-    target = action["id"] if draft == action["plan_version_id"] else \
-        await repository.action_in_version(actor.session, draft, action["lineage_id"])
+    draft, target = await _in_draft(actor, action, "PlanAction", edit=True)
     assert target is not None
-    if not await repository.update_row(actor.session, "plan_action", target,
-                                       version if target == action["id"] else None, changes):
+    if not await repository.update_row(actor.session, "plan_action", target, _expected(action, target, version),
+                                       changes):
         raise StaleVersion(STALE, field="version")
     return await _changed(actor, draft, "PlanAction", target, action["young_adult_id"], AuditAction.ALTER,
                           tuple(sorted(changes)))
@@ -222,11 +231,9 @@ async def remove_action(actor: Actor, action_id: uuid.UUID | None, version: int)
     action = await _action(actor, action_id)
     if action["version"] != version:
         raise StaleVersion(STALE, field="version")
-    draft = await _draft_of(actor, action, edit=True)
-    target = action["id"] if draft == action["plan_version_id"] else \
-        await repository.action_in_version(actor.session, draft, action["lineage_id"])
+    draft, target = await _in_draft(actor, action, "PlanAction", edit=True)
     assert target is not None
-    if not await repository.delete_action(actor.session, target, version if target == action["id"] else None):
+    if not await repository.delete_action(actor.session, target, _expected(action, target, version)):
         raise StaleVersion(STALE, field="version")
     return await _changed(actor, draft, "PlanAction", target, action["young_adult_id"], AuditAction.ERASE, ())
 
