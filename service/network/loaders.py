@@ -7,7 +7,6 @@ serve fields of records that were already found visible.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -17,7 +16,7 @@ from service.api.context import Context
 from service.api.session import TenantSession
 from service.network import repository
 from service.network.service import caller_practitioner
-from service.people.loaders import scope
+from service.people.loaders import by_id, grouped, scope
 from service.people.visibility import Scope
 
 ById = Callable[[TenantSession, list[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
@@ -26,18 +25,13 @@ ByKey = Callable[[TenantSession, list[uuid.UUID]], Awaitable[list[asyncpg.Record
 
 def _by_id(ctx: Context, name: str, fetch: ById) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
-        rows = await fetch(ctx.tenant(), keys, await scope(ctx))
-        found = {r["id"]: r for r in rows}
-        return [found.get(k) for k in keys]
+        return by_id(await fetch(ctx.tenant(), keys, await scope(ctx)), keys)
     return ctx.loader(name, lambda _session: load)
 
 
 def _grouped(ctx: Context, name: str, fetch: ByKey, key: str) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
-        grouped: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
-        for row in await fetch(ctx.tenant(), keys):
-            grouped[row[key]].append(row)
-        return [grouped[k] for k in keys]
+        return grouped(await fetch(ctx.tenant(), keys), keys, key)
     return ctx.loader(name, lambda _session: load)
 
 
