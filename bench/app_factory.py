@@ -2,9 +2,9 @@
 
 from starlette.applications import Starlette
 
-from service.app import create_app
+from service.app.asgi import create_app
 from service.db import Database
-from service.settings import Settings
+from service.kernel.settings import Settings
 
 
 def app() -> Starlette:

@@ -44,11 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Result, Target, children_of, closed_loop, rss_mb
 from service.api.relay import to_global_id
-from service.auth import DevIssuer, Role, Service
+from service.app.auth import DevIssuer
 from service.db import Database
 from service.embedded import EmbeddedPostgres
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Settings
 from service.platform.grants import grant
-from service.settings import Settings
 from tenants.provisioning import NewTenant, create_tenant
 
 ROOT = Path(__file__).resolve().parent.parent

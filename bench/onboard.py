@@ -27,8 +27,8 @@ import asyncpg
 from sqlalchemy import make_url
 
 from service.db import Database
+from service.kernel.settings import Settings
 from service.platform.onboarding import Onboarding, onboard
-from service.settings import Settings
 from service.tenant_admin.service import SiteSpec
 from tenants import migrations, runner
 

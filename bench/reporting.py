@@ -23,9 +23,9 @@ import asyncpg
 from sqlalchemy import make_url
 
 from service.db import Database
+from service.kernel.settings import Settings
 from service.reporting import service
 from service.reporting.disclosure import DisclosurePolicy
-from service.settings import Settings
 from tenants.provisioning import NewTenant, create_tenant
 
 SITES = (("P1", "Prison", "PRISON"), ("L1", "Leaving care", "LEAVING_CARE"), ("R1", "Probation", "PROBATION"))

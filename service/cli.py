@@ -8,12 +8,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from service import telemetry
-from service.auth import DevIssuer, Role, Service
+from service.app.auth import DevIssuer
 from service.db import Database
-from service.errors import DomainError
+from service.kernel import telemetry
+from service.kernel.errors import DomainError
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Settings, SettingsError
 from service.platform import commands
-from service.settings import Settings, SettingsError
 from tenants import registry, runner
 from tenants.provisioning import NewTenant, create_tenant
 
@@ -70,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
     import uvicorn
 
-    from service.app import create_app
+    from service.app.asgi import create_app
     from service.demo import has_tenants, seed_demo
 
     db = Database.connect(settings)
@@ -79,7 +80,7 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
         if demo and settings.development and not await has_tenants(db):
             created = await seed_demo(db)
             logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
-        # log_config=None: uvicorn's loggers go through ours (service.telemetry.configure_logging). On SIGTERM or
+        # log_config=None: uvicorn's loggers go through ours (service.kernel.telemetry.configure_logging). On SIGTERM or
         # Ctrl-C uvicorn stops accepting, lets in-flight requests finish, then runs the lifespan shutdown.
         server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_config=None,
                                                lifespan="on", server_header=False))

@@ -14,19 +14,10 @@ from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.embedded import EmbeddedPostgres
-from service.settings import Settings
+from service.kernel.failures import DATABASE_UNAVAILABLE
+from service.kernel.settings import Settings
 from tenants import migrations, runner
 from tenants.runner import RunResult
-
-# What a lost or restarting server looks like to asyncpg: refused or reset sockets, a connection closed under a
-# statement, the server's own shutdown notices. Requests answer 503 on these, and /readyz reports unavailable.
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
-    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError,
-)
-# …and, on a connection already in hand, what asyncpg raises when it breaks under a statement or on release.
-CONNECTION_LOST: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.InterfaceError,
-                                                    asyncpg.InternalClientError)
 
 
 def _sqlalchemy_url(url: str) -> URL:

@@ -11,8 +11,8 @@ import random
 
 from sqlalchemy import text
 
-from service.api.session import TenantSession
 from service.db import Database
+from service.kernel.session import TenantSession
 from service.records import repository
 from service.rules.service import apply_template
 from tenants import registry

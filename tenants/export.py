@@ -30,8 +30,8 @@ from typing import IO, Any
 
 import asyncpg
 
-from service.errors import Conflict, InvalidInput
-from tenants.isolation import Connection
+from service.kernel.errors import Conflict, InvalidInput
+from service.kernel.tenancy import Connection
 from tenants.lifecycle import TenantRecord
 
 FORMAT = "always-hope-tenant-export"

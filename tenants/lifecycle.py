@@ -1,6 +1,6 @@
 """The tenant lifecycle: PROVISIONING → ACTIVE → SUSPENDED → ARCHIVED, then deletion.
 
-Only ACTIVE tenants serve requests (service.auth.load_principal refuses the others with a message naming the
+Only ACTIVE tenants serve requests (service.app.auth.load_principal refuses the others with a message naming the
 status); no transition touches a tenant's data. An archived tenant can be reactivated until it is deleted.
 Deletion needs the tenant ARCHIVED and its slug typed again, drops its schema and both roles in one transaction,
 and leaves a ``control.tenant_deletion`` record (slug, who, when; no case data). Every step is written to
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import Row, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.errors import Conflict, InvalidInput, NotFound
-from service.ids import TenantId
-from tenants.isolation import Tenant
+from service.kernel.errors import Conflict, InvalidInput, NotFound
+from service.kernel.ids import TenantId
+from service.kernel.tenancy import Tenant
 from tenants.slugs import quote_ident
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.errors import Conflict, InvalidInput
-from service.ids import TenantId
+from service.kernel.errors import Conflict, InvalidInput
+from service.kernel.ids import TenantId
+from service.kernel.tenancy import Tenant
 from tenants import migrations
-from tenants.isolation import Tenant
 from tenants.slugs import TenantNames, quote_ident, validate_slug
 
 TENANT_KINDS = ("REGION", "COHORT")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from service.ids import TenantId
-from tenants.isolation import Connection, Tenant
+from service.kernel.ids import TenantId
+from service.kernel.tenancy import Connection, Tenant
 
 _COLUMNS = "id, slug, name, kind, status, schema_name, runtime_role"
 

@@ -6,7 +6,7 @@ copies the template's rules into the tenant. A name not listed here is refused a
 
 from __future__ import annotations
 
-from service.errors import InvalidInput
+from service.kernel.errors import InvalidInput
 
 RULE_TEMPLATES: dict[str, str] = {
     "west-midlands-pilot": "The rules of the West Midlands pilot (Birmingham, Coventry, Wolverhampton).",

@@ -21,13 +21,14 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
-from service.app import create_app
-from service.auth import DevIssuer, Role, Service
+from service.app.asgi import create_app
+from service.app.auth import DevIssuer
 from service.db import Database
 from service.embedded import EmbeddedPostgres
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Settings
+from service.kernel.tenancy import Tenant
 from service.platform.grants import grant
-from service.settings import Settings
-from tenants.isolation import Tenant
 from tenants.provisioning import NewTenant, create_tenant
 
 RUN = secrets.token_hex(3)

@@ -29,12 +29,13 @@ import pytest
 from sqlalchemy import make_url
 
 from service.api.relay import from_global_id, to_global_id
-from service.app import create_app
-from service.auth import DevIssuer, Role, Service
+from service.app.asgi import create_app
+from service.app.auth import DevIssuer
 from service.db import Database
 from service.embedded import EmbeddedPostgres
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Settings
 from service.platform.grants import grant
-from service.settings import Settings
 from tenants.provisioning import NewTenant, create_tenant
 from tests.conftest import CallerFactory, TenantFactory
 from tests.test_smoke import free_port

@@ -9,9 +9,9 @@ import asyncpg
 import httpx
 import pytest
 
-from service.auth import Role, Service
-from service.ratelimit import RateLimiter, TokenBuckets
-from service.settings import Environment
+from service.app.ratelimit import RateLimiter, TokenBuckets
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Environment
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
-from service.api.schema import schema
+from service.app.schema import schema
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import RUN_BY_FEATURE_SUITES, Operations, document, names
 from tests.records.casework import casework, days_ago, walk_to_release, young_adult

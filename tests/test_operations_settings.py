@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import Environment, OtelExporter, Settings, SettingsError
+from service.kernel.settings import Environment, OtelExporter, Settings, SettingsError
 
 
 def test_operations_settings_are_read_from_the_environment(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_otlp_exporter_sends_spans_to_the_configured_endpoint(
         collector: tuple[str, list[tuple[str, bytes]]]) -> None:
     endpoint, received = collector
     # A separate process: OpenTelemetry's providers can be installed once per process.
-    script = ("from service.settings import Settings\nfrom service import telemetry\n"
+    script = ("from service.kernel.settings import Settings\nfrom service.kernel import telemetry\n"
               "telemetry.configure(Settings.from_env())\n"
               "with telemetry.db_span('SELECT'):\n    pass\ntelemetry.request_duration.record(0.1)\n"
               "telemetry.shutdown()\n")

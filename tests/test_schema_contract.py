@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.api.schema import export_sdl
+from service.app.schema import export_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_committed_schema_matches_the_code() -> None:
     committed = (ROOT / "graphql" / "schema.graphql").read_text()
     assert committed == export_sdl(), (
-        "graphql/schema.graphql is out of date: run `python -m service.api.export > graphql/schema.graphql`")
+        "graphql/schema.graphql is out of date: run `python -m service.app.export > graphql/schema.graphql`")
 
 
 def test_graphql_folder_holds_no_python() -> None:

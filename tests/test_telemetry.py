@@ -16,10 +16,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from service import telemetry
 from service.api.observability import document_hash
-from service.auth import Role, Service
 from service.db import Database
+from service.kernel import telemetry
+from service.kernel.principal import Role, Service
 from tests.conftest import CallerFactory, TenantFactory
 
 _exporter = InMemorySpanExporter()

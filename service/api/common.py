@@ -12,7 +12,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Context, Info
-from service.errors import DomainError
+from service.kernel.errors import DomainError
 
 T = TypeVar("T")
 

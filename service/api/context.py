@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from service import telemetry
-from service.api.session import TenantSession
-from service.audit.trail import ConsultLog
-from service.auth import Principal
 from service.db import Database
-from service.errors import AccessDenied
+from service.kernel import telemetry
+from service.kernel.audit import ConsultLog
+from service.kernel.errors import AccessDenied
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -1,6 +1,6 @@
 """Schema extensions: the request's transaction, and masking of unexpected errors.
 
-Expected failures (:class:`~service.errors.DomainError`) raised from a query field reach the caller with their
+Expected failures (:class:`~service.kernel.errors.DomainError`) raised from a query field reach the caller with their
 code; mutations return them as payload data instead. Anything else is masked: the caller sees a reference id,
 the log gets the exception type and traceback under that id, never variables or personal data.
 """
@@ -19,9 +19,9 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from service.api.session import TenantSession
-from service.db import DATABASE_UNAVAILABLE
-from service.errors import AccessDenied, DomainError
+from service.kernel.errors import AccessDenied, DomainError
+from service.kernel.failures import DATABASE_UNAVAILABLE
+from service.kernel.session import TenantSession
 
 logger = logging.getLogger("service.api")
 

@@ -36,7 +36,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
 
-from service.settings import Settings
+from service.kernel.settings import Settings
 
 Fields = Mapping[str, GraphQLField]
 

@@ -14,7 +14,7 @@ from graphql import OperationDefinitionNode
 from opentelemetry.trace import Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
-from service import telemetry
+from service.kernel import telemetry
 
 
 def document_hash(query: str) -> str:

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from service.errors import InvalidInput
+from service.kernel.errors import InvalidInput
 
 MAX_PAGE = 100
 T = TypeVar("T")

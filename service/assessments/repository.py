@@ -8,8 +8,8 @@ from datetime import date
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 COLUMNS = "a.id, a.young_adult_id, a.source, a.assessed_on, a.assessor_id, a.summary, a.version"
 VISIBLE = visible_young_adult("a.young_adult_id", 2)

@@ -8,10 +8,10 @@ from datetime import date
 import asyncpg
 
 from service.assessments import repository
-from service.audit.trail import AuditAction, AuditEvent
-from service.errors import InvalidInput
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import InvalidInput
+from service.kernel.visibility import Actor
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
 
 SOURCES = ("OASYS", "LA_NEEDS_ASSESSMENT", "PATHWAY_PLAN_REVIEW", "IMMEDIATE_NEEDS_SCREEN")
 PATHWAYS = ("ACCOMMODATION", "EDUCATION_TRAINING_EMPLOYMENT", "HEALTH", "DRUGS_ALCOHOL", "FINANCE_BENEFIT_DEBT",

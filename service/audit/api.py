@@ -12,8 +12,8 @@ import strawberry
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id, to_global_id
 from service.audit import repository
-from service.auth import Role
-from service.errors import AccessDenied
+from service.kernel.errors import AccessDenied
+from service.kernel.principal import Role
 
 
 @strawberry.enum

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from service.api.session import TenantSession
+from service.kernel.session import TenantSession
 
 
 async def events_for(session: TenantSession, young_adult_id: uuid.UUID, before: int | None, limit: int,

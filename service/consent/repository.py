@@ -8,8 +8,8 @@ from datetime import date
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible
 
 CONSENT_COLUMNS = ("k.id, k.young_adult_id, k.network_member_id, k.purpose, k.organisation, k.granted_on, "
                    "k.withdrawn_on, k.version, k.created_at")

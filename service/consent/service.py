@@ -11,12 +11,12 @@ from datetime import date
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.audit.trail import AuditAction, AuditEvent
-from service.audit.trail import write as audit
-from service.auth import Principal
 from service.consent import repository
-from service.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.audit import write as audit
+from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 from service.network.service import check_date, clean_text, visible_young_adult
 from service.people.service import scope_for
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 KEY_DATES = ("sentence_start", "crd", "ard", "ped", "hdced", "sed", "led", "tused", "handover_date")
 UPDATABLE = ("prison_site_id", "reception_date", "sentence_type", *KEY_DATES)

@@ -8,11 +8,11 @@ from typing import Any
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
 from service.custody import repository
-from service.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.visibility import Actor
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
 
 SENTENCE_TYPES = ("DETERMINATE", "INDETERMINATE", "REMAND")
 RELEASE_TYPES = ("CONDITIONAL", "AUTOMATIC", "PAROLE", "HOME_DETENTION_CURFEW", "END_OF_SENTENCE", "COURT", "OTHER")

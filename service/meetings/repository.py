@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 COLUMNS = "m.id, m.young_adult_id, m.kind, m.held_on, m.outcome, m.agreed_plan_version_id, m.version"
 VISIBLE = visible_young_adult("m.young_adult_id", 2)

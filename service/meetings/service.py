@@ -9,12 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.visibility import Actor
 from service.meetings import repository
 from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
 
 KINDS = ("INTEGRATED_PLANNING", "THREE_WAY", "PRE_RELEASE", "REVIEW", "LIFELONG_LINKS")
 STALE = "This meeting was changed by someone else since you read it; reload it and try again."

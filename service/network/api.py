@@ -18,7 +18,7 @@ import strawberry
 from service.api.common import Node, NodeResolver
 from service.api.context import Context, Info
 from service.api.relay import expect_id, to_global_id
-from service.errors import NotFound
+from service.kernel.errors import NotFound
 from service.network import loaders
 from service.network.service import committed_members_wanted
 from service.people import loaders as people_loaders

@@ -13,11 +13,11 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Context
-from service.api.session import TenantSession
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope
 from service.network import repository
 from service.network.service import caller_practitioner
 from service.people.loaders import by_id, grouped, scope
-from service.people.visibility import Scope
 
 ById = Callable[[TenantSession, list[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
 ByKey = Callable[[TenantSession, list[uuid.UUID]], Awaitable[list[asyncpg.Record]]]

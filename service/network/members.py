@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.audit.trail import AuditAction, AuditEvent
-from service.audit.trail import write as audit
-from service.auth import Principal
-from service.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.audit import write as audit
+from service.kernel.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 from service.network import repository
 from service.network.service import (
     CONTACT_FIELDS,

@@ -1,7 +1,7 @@
 """SQL for the Lifelong Links case and the support network. Runs inside the caller's tenant session only.
 
 Visibility follows the young adult: every read that starts from a case or member id joins ``young_adult ya`` and
-applies the central predicate of service.people.visibility (parameters ``$2`` and ``$3`` carry the caller's scope).
+applies the central predicate of service.kernel.visibility (parameters ``$2`` and ``$3`` carry the caller's scope).
 Members' contact details (phone, email, address) are never selected with the member: only
 :func:`member_contacts` reads them, and it returns them only to a caller with need-to-know.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible
 
 CASE_COLUMNS = ("c.id, c.young_adult_id, c.coordinator_id, c.stage, c.referred_on, c.connection_score_start, "
                 "c.connection_score_follow_up, c.version")

@@ -17,15 +17,15 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.audit.trail import AuditAction, AuditEvent
-from service.audit.trail import write as audit
-from service.auth import Principal, Role
-from service.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.audit import write as audit
+from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.principal import Principal, Role
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope
 from service.network import repository
 from service.people import repository as people_repository
 from service.people.service import scope_for
-from service.people.visibility import Scope
 from service.records import repository as records_repository
 from service.rules.service import rules_for_young_adult
 

@@ -10,9 +10,9 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Context
+from service.kernel.visibility import Actor, Scope
 from service.people import repository
 from service.people.service import scope_for
-from service.people.visibility import Actor, Scope
 
 
 async def scope(ctx: Context) -> Scope:

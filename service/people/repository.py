@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 PRACTITIONER_COLUMNS = "p.id, p.given_name, p.family_name, p.service, p.role, p.version"

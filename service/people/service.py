@@ -7,12 +7,12 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.audit.trail import AuditAction, AuditEvent
-from service.auth import Principal, Role
-from service.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.principal import Principal, Role
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Actor, Scope
 from service.people import repository
-from service.people.visibility import Actor, Scope
 
 CASE_ROLES = (Role.PRACTITIONER, Role.SITE_MANAGER, Role.TENANT_ADMIN)
 SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS")
@@ -20,7 +20,7 @@ PRACTITIONER_ROLES = ("POM", "KEY_WORKER", "COM", "PERSONAL_ADVISER", "LIFELONG_
 
 
 async def scope_for(session: TenantSession, principal: Principal) -> Scope:
-    """The caller's scope (see :mod:`service.people.visibility`); roles without case data are refused here."""
+    """The caller's scope (see :mod:`service.kernel.visibility`); roles without case data are refused here."""
     if principal.role not in CASE_ROLES:
         raise AccessDenied("Your role sees no case data.")
     row = await repository.scope_row(session, sorted(principal.site_codes), principal.subject)

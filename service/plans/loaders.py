@@ -9,9 +9,9 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Context
-from service.api.session import TenantSession
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope
 from service.people.loaders import by_id, grouped, scope
-from service.people.visibility import Scope
 from service.plans import repository
 
 Fetch = Callable[[TenantSession, Sequence[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]

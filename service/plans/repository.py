@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 VISIBLE = visible_young_adult("p.young_adult_id", 2)
 PLAN_COLUMNS = "p.id, p.young_adult_id, p.version"

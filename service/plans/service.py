@@ -22,12 +22,12 @@ from typing import Any
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.auth import Role
-from service.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.principal import Role
+from service.kernel.visibility import Actor
 from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
 from service.plans import repository
 from service.rules.service import rules_for_young_adult
 

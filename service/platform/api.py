@@ -8,10 +8,10 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
-from service.auth import Role
-from service.errors import AccessDenied, DomainError
+from service.kernel.errors import AccessDenied, DomainError
+from service.kernel.principal import Role
+from service.kernel.tenancy import Tenant as TenantRecord
 from tenants import registry
-from tenants.isolation import Tenant as TenantRecord
 from tenants.provisioning import NewTenant, create_tenant
 
 

@@ -16,13 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from service.db import Database
-from service.errors import DomainError, InvalidInput
+from service.kernel.errors import DomainError, InvalidInput
+from service.kernel.tenancy import tenant_transaction
 from service.platform import onboarding
 from service.platform.onboarding import Onboarding
 from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.service import SiteSpec
 from tenants import export, lifecycle, runner
-from tenants.isolation import tenant_transaction
 from tenants.lifecycle import Transition
 from tenants.runner import MigrationInProgress, TenantResult
 from tenants.templates import DEFAULT_TEMPLATE, RULE_TEMPLATES

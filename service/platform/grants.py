@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.auth import Role, Service
-from service.errors import InvalidInput, NotFound
+from service.kernel.errors import InvalidInput, NotFound
+from service.kernel.principal import Role, Service
 
 
 async def grant(engine: AsyncEngine, *, subject: str, role: Role, tenant_slug: str | None = None,

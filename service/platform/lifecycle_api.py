@@ -10,7 +10,8 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
-from service.errors import DomainError
+from service.kernel.errors import DomainError
+from service.kernel.tenancy import tenant_transaction
 from service.people.api import SiteKind
 from service.platform import onboarding
 from service.platform.api import Tenant, TenantKind, require_platform_admin
@@ -19,7 +20,6 @@ from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.api import StepOutcome, outcome
 from service.tenant_admin.service import SiteSpec
 from tenants import lifecycle
-from tenants.isolation import tenant_transaction
 from tenants.lifecycle import TenantRecord, Transition
 from tenants.templates import RULE_TEMPLATES
 

@@ -16,14 +16,14 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from service.auth import Role
 from service.db import Database
-from service.errors import Conflict, DomainError, InvalidInput
+from service.kernel.errors import Conflict, DomainError, InvalidInput
+from service.kernel.principal import Role
+from service.kernel.tenancy import tenant_transaction
 from service.rules.service import apply_template
 from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.service import GrantSpec, SiteSpec, ensure_grant, ensure_site, validate_subject
 from tenants import lifecycle
-from tenants.isolation import tenant_transaction
 from tenants.lifecycle import Outcome, TenantRecord, Transition
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.templates import validate_template

@@ -19,7 +19,7 @@ from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id, to_global_id
 from service.assessments.api import YoungAdultAssessments
 from service.custody.api import YoungAdultCustody
-from service.errors import InvalidInput, NotFound
+from service.kernel.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
 from service.network.record import YoungAdultNetwork
 from service.people.api import Practitioner, Site, practitioner, site

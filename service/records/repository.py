@@ -1,7 +1,7 @@
 """SQL for young adults, their enrolments and status history, the caseload and the timeline.
 
 Every statement that reads a young adult, or anything hanging off one, filters with
-:func:`service.people.visibility.visible` in the database; the scope is passed as two parameters.
+:func:`service.kernel.visibility.visible` in the database; the scope is passed as two parameters.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible, visible_young_adult
 
 YOUNG_ADULT_COLUMNS = (
     "ya.id, ya.given_name, ya.family_name, ya.date_of_birth, ya.prison_number, ya.probation_crn, ya.la_reference, "

@@ -9,12 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.auth import Role
-from service.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.principal import Role
+from service.kernel.visibility import Actor
 from service.people import repository as people_repository
 from service.people.service import api_name, require_young_adult, text
-from service.people.visibility import Actor
 from service.records import repository
 
 CARE_STATUSES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING", "OTHER_CARE_EXPERIENCED")

@@ -11,7 +11,7 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
-from service.errors import DomainError
+from service.kernel.errors import DomainError
 from service.platform.api import TenantKind
 from service.reporting import service
 from service.reporting.catalogue import METRICS

@@ -1,7 +1,7 @@
 """Computing one tenant's metrics inside that tenant's boundary.
 
 Each metric family (catalogue.Family) is one set-based statement over the tenant's own tables, run as the tenant's
-runtime role with its search path (tenants.isolation.enter_tenant), in one read-only REPEATABLE READ transaction so
+runtime role with its search path (service.kernel.tenancy.enter_tenant), in one read-only REPEATABLE READ transaction so
 all families see the same snapshot and no writer is ever blocked. A family's statement first lists *facts* — one
 row per record that counts (metric, the date that places it in a period, the site it belongs to, a 0/1 numerator, a
 denominator of 1, and for medians the value) — and then aggregates them by month, quarter and year, per site and
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service.kernel.tenancy import Tenant, enter_tenant
 from service.reporting.catalogue import PLAN_LEAD_WEEKS, REVIEW_INTERVAL_MONTHS, TARGET_COMMITTED_MEMBERS, Family
-from tenants.isolation import Tenant, enter_tenant
 
 LOCAL = "'Europe/London'"
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from service.errors import InvalidInput
+from service.kernel.errors import InvalidInput
 from service.reporting.catalogue import MetricKind
 
 Entity: TypeAlias = tuple[str, ...]          # ("N",), ("K", kind), ("T", tenant), ("S", tenant, site)

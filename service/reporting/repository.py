@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.ids import TenantId
+from service.kernel.ids import TenantId
+from service.kernel.tenancy import Connection
 from service.reporting.compute import TenantRollup
-from tenants.isolation import Connection
 
 ROLLUP_COLUMNS = ("tenant_id", "metric", "grain", "period_start", "site_code", "numerator", "denominator", "median",
                   "dist_values", "dist_counts", "computed_at")

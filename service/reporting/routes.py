@@ -17,9 +17,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
+from service.app.auth import AuthError, TokenVerifier, bearer_token, load_principal
 from service.db import Database
-from service.errors import AccessDenied, DomainError, InvalidInput
+from service.kernel.errors import AccessDenied, DomainError, InvalidInput
+from service.kernel.principal import Principal
 from service.reporting import service
 from service.reporting.disclosure import Count, DisclosurePolicy, Figure
 

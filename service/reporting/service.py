@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.auth import Principal, Role
-from service.errors import AccessDenied, InvalidInput, NotFound
+from service.kernel.errors import AccessDenied, InvalidInput, NotFound
+from service.kernel.principal import Principal, Role
+from service.kernel.tenancy import Tenant
 from service.reporting import repository
 from service.reporting.catalogue import BY_KEY, Metric
 from service.reporting.compute import compute_tenant
@@ -34,7 +35,6 @@ from service.reporting.disclosure import (
 )
 from service.reporting.repository import ReportingTenant, StoredRow
 from tenants import registry
-from tenants.isolation import Tenant
 
 logger = logging.getLogger(__name__)
 GRAINS = ("MONTH", "QUARTER", "YEAR")

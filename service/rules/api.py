@@ -14,9 +14,9 @@ from strawberry.scalars import JSON
 from service.api.common import UserError, user_error
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id
-from service.errors import InvalidInput, NotFound
+from service.kernel.errors import InvalidInput, NotFound
+from service.kernel.visibility import Scope
 from service.people import loaders as people_loaders
-from service.people.visibility import Scope
 from service.records import repository as records_repository
 from service.rules import catalogue, loaders, repository
 from service.rules import due as due_engine

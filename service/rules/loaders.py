@@ -12,7 +12,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Context
-from service.errors import AccessDenied
+from service.kernel.errors import AccessDenied
 from service.rules import repository
 from service.rules.due import DueItem, due_items
 from service.rules.service import RuleBook

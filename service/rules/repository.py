@@ -17,9 +17,9 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
-from tenants.isolation import Connection
+from service.kernel.session import TenantSession
+from service.kernel.tenancy import Connection
+from service.kernel.visibility import Scope, visible_young_adult
 
 CHANGE_COLUMNS = "id, batch_id, site_code, rule, value, effective_from, author_subject, reason, created_at"
 
@@ -138,7 +138,7 @@ async def case_facts(session: TenantSession, *, young_adult_ids: Sequence[uuid.U
                      enrolled_at: uuid.UUID | None = None, governed_by: uuid.UUID | None = None,
                      scope: Scope | None = None) -> list[asyncpg.Record]:
     """Facts for the young adults picked by id, by any enrolment at a site, or by governing site; always limited
-    to those ``scope`` may see (see service.people.visibility) when it is given (None: the whole tenant)."""
+    to those ``scope`` may see (see service.kernel.visibility) when it is given (None: the whole tenant)."""
     return await session.fetch(
         FACTS, None if young_adult_ids is None else list(young_adult_ids), enrolled_at, governed_by,
         *(scope or Scope(None)).args)

@@ -25,13 +25,13 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.api.session import TenantSession
-from service.auth import Principal, Role
-from service.errors import AccessDenied, InvalidInput, NotFound
-from service.people.visibility import Scope
+from service.kernel.errors import AccessDenied, InvalidInput, NotFound
+from service.kernel.principal import Principal, Role
+from service.kernel.session import TenantSession
+from service.kernel.tenancy import Connection
+from service.kernel.visibility import Scope
 from service.rules import catalogue, repository
 from service.rules.due import DueItem, ItemKind, ItemStatus, due_items
-from tenants.isolation import Connection
 
 READERS = (Role.TENANT_ADMIN, Role.SITE_MANAGER, Role.PRACTITIONER)
 

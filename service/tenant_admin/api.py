@@ -11,8 +11,8 @@ from sqlalchemy import Row
 from service.api.common import UserError, attempt, user_error
 from service.api.context import Info
 from service.api.relay import expect_id
-from service.auth import Role, Service
-from service.errors import DomainError
+from service.kernel.errors import DomainError
+from service.kernel.principal import Role, Service
 from service.people.api import ServiceKind, Site, SiteKind
 from service.tenant_admin import service as admin
 from service.tenant_admin.service import GrantSpec, SiteSpec

@@ -16,7 +16,7 @@ import asyncpg
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.ids import TenantId
+from service.kernel.ids import TenantId
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 USER_COLUMNS = "subject, display_name, role, service, site_codes, active, version"

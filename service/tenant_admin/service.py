@@ -16,9 +16,9 @@ import asyncpg
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.auth import Principal, Role, Service
-from service.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
-from service.ids import TenantId
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.ids import TenantId
+from service.kernel.principal import Principal, Role, Service
 from service.tenant_admin import repository
 from service.tenant_admin.repository import Queries
 from tenants.lifecycle import Outcome

@@ -11,8 +11,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from service.auth import DevIssuer, Role, Service
-from service.settings import Settings
+from service.app.auth import DevIssuer
+from service.kernel.principal import Role, Service
+from service.kernel.settings import Settings
 from tenants import migrations
 from tests.conftest import CallerFactory, TenantFactory
 
@@ -114,7 +115,7 @@ async def test_practitioner_cannot_create_tenants(make_tenant: TenantFactory, lo
 
 
 async def test_practitioner_needs_a_service(login: CallerFactory, make_tenant: TenantFactory) -> None:
-    from service.errors import InvalidInput
+    from service.kernel.errors import InvalidInput
     tenant = await make_tenant()
     with pytest.raises(InvalidInput, match="service"):
         await login(Role.PRACTITIONER, tenant)

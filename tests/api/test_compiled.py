@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from service.api.relay import to_global_id
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.operations import document
 
@@ -150,7 +150,7 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
     site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
                                                           "BSI"))
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    from service.api.session import TenantSession
+    from service.kernel.session import TenantSession
 
     counts = []
     original = TenantSession.finish

@@ -10,8 +10,8 @@ from graphql import FragmentDefinitionNode, parse
 from graphql.utilities import get_operation_ast
 
 from service.api.limits import estimate_cost
-from service.api.schema import schema
-from service.auth import Role
+from service.app.schema import schema
+from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 
 DEEP = """{ sites { youngAdults(first: 1) { edges { node { enrolments { site { youngAdults(first: 1) {
@@ -111,7 +111,7 @@ async def test_introspection_and_suggestions_are_off_when_configured(client_with
 def test_every_published_operation_fits_the_default_cost_limit() -> None:
     """Production accepts only published operations, so each must pass the default limits, at the largest page a
     caller may ask for (`first: 100`) where it pages."""
-    from service.settings import Settings
+    from service.kernel.settings import Settings
     from tests.operations import document, names
 
     settings = Settings()

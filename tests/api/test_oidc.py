@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from service.auth import AuthError, TokenVerifier
-from service.settings import Environment, Settings
+from service.app.auth import AuthError, TokenVerifier
+from service.kernel.settings import Environment, Settings
 
 
 def self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -120,7 +120,7 @@ async def test_token_from_another_issuer_is_refused(issuer: tuple[Issuer, Settin
 
 
 def test_production_refuses_the_development_issuer(tmp_path: Path) -> None:
-    from service.settings import SettingsError
+    from service.kernel.settings import SettingsError
     with pytest.raises(SettingsError, match="AUTH_ISSUER"):
         Settings.from_env({"ALWAYS_HOPE_ENV": "production", "DATABASE_URL": "postgresql://x/y"})
     with pytest.raises(SettingsError, match="DATABASE_URL"):

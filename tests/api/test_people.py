@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from service.api.session import TenantSession
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
+from service.kernel.session import TenantSession
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 CREATE = """

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api.schema import schema
 from service.api.trusted import TrustedDocuments, TrustedDocumentsError
-from service.auth import Role
+from service.app.schema import schema
+from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 
 SITES = "query Sites {\n  sites { id code }\n}\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
-from tenants.isolation import tenant_transaction
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import tenant_transaction
 from tests.conftest import CallerFactory, TenantFactory
 
 CREATE = "mutation($i: CreateYoungAdultInput!) { createYoungAdult(input: $i) { youngAdult { id } errors { code } } }"

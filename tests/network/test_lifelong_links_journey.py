@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncpg
 from graphql import OperationDefinitionNode, parse, validate
 
-from service.api.schema import schema
-from service.auth import Role
+from service.app.schema import schema
+from service.kernel.principal import Role
 from tests.conftest import CallerFactory, TenantFactory
 from tests.network.world import add_member, build_world, day, move, operation_files, plan_goal
 

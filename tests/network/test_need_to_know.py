@@ -14,8 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.api.session import TenantSession
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
+from service.kernel.session import TenantSession
 from tests.conftest import CallerFactory, TenantFactory
 from tests.network.world import World, add_member, build_world, day, open_case
 

@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 
 from service.api.relay import from_global_id, to_global_id
-from service.auth import Role, Service
-from tenants.isolation import Tenant
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 ROOT = Path(__file__).resolve().parents[2]

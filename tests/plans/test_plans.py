@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import PRACTITIONERS, Casework, casework, young_adult

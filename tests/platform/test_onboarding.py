@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from service.auth import DevIssuer, Role, Service
+from service.app.auth import DevIssuer
+from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 ONBOARD = """

@@ -6,8 +6,8 @@ import secrets
 
 import asyncpg
 
-from service.auth import Role
 from service.db import Database
+from service.kernel.principal import Role
 from tenants import registry
 from tests.conftest import CallerFactory
 

@@ -9,8 +9,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from service.auth import Role, Service
-from tenants.isolation import Tenant
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.api.session import TenantSession
+from service.kernel.session import TenantSession
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import Casework, casework, days_ago, young_adult

@@ -9,7 +9,7 @@ import base64
 import json
 from typing import Any
 
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import TODAY, casework, walk_to_release

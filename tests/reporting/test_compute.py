@@ -8,11 +8,11 @@ import asyncpg
 import pytest
 from sqlalchemy import make_url
 
-from service.auth import Role
 from service.db import Database
+from service.kernel.principal import Role
+from service.kernel.tenancy import Tenant
 from service.reporting.catalogue import METRICS
 from service.reporting.service import refresh_tenant
-from tenants.isolation import Tenant
 from tests.conftest import CallerFactory, TenantFactory
 from tests.reporting.seed import D, Seeder
 

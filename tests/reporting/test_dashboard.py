@@ -20,12 +20,13 @@ import asyncpg
 import pytest
 import uvicorn
 
-from service.app import create_app
-from service.auth import DevIssuer, Role
+from service.app.asgi import create_app
+from service.app.auth import DevIssuer
 from service.db import Database
+from service.kernel.principal import Role
+from service.kernel.settings import Settings
 from service.platform.grants import grant
 from service.reporting.service import refresh_tenant
-from service.settings import Settings
 from tests.conftest import CallerFactory, TenantFactory
 from tests.reporting.seed import D, Seeder
 

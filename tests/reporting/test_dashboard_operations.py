@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.auth import Role
+from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory
 from tests.operations import OPERATIONS, document
 

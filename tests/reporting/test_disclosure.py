@@ -8,7 +8,7 @@ from collections.abc import Hashable
 
 import pytest
 
-from service.errors import InvalidInput
+from service.kernel.errors import InvalidInput
 from service.reporting.catalogue import MetricKind
 from service.reporting.disclosure import FLOOR, Cell, Cube, DisclosurePolicy, Entity, Figure, Key, Reason, median_of
 from tests.reporting.attack import Relation, recoverable

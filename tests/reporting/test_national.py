@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import Tenant
 from service.reporting.service import refresh_tenant
-from tenants.isolation import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.reporting.attack import Relation, recoverable
 from tests.reporting.seed import D, Seeder

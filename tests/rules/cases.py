@@ -9,7 +9,7 @@ from datetime import date
 
 import asyncpg
 
-from tenants.isolation import Tenant
+from service.kernel.tenancy import Tenant
 
 
 async def young_adult(conn: asyncpg.Connection, tenant: Tenant, site_code: str, family: str, *,

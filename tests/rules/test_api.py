@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from service.api.relay import to_global_id
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from service.rules import loaders
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.rules.cases import young_adult

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from graphql import parse, validate
 
-from service.api.schema import schema
-from service.auth import Role
+from service.app.schema import schema
+from service.kernel.principal import Role
 from service.rules import catalogue
 from tests.conftest import CallerFactory
 from tests.rules.test_published_operations import RULE_OPERATIONS

@@ -12,11 +12,11 @@ import pytest
 
 from service.api.context import Context
 from service.api.relay import to_global_id
-from service.api.session import TenantSession
-from service.auth import Principal, Role, Service
 from service.db import Database
 from service.demo import seed_demo
-from service.errors import NotFound
+from service.kernel.errors import NotFound
+from service.kernel.principal import Principal, Role, Service
+from service.kernel.session import TenantSession
 from service.rules.loaders import rules_at_site
 from service.rules.service import apply_template
 from tenants import registry

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import asyncpg
 
 from service.api.relay import to_global_id
-from service.auth import Role
+from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.operations import Operations
 
@@ -52,7 +52,7 @@ async def test_every_rule_operation_runs(make_tenant: TenantFactory, login: Call
 
 async def test_due_caseload_never_shows_a_restricted_record_to_someone_off_the_team(
         make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection) -> None:
-    from service.auth import Service
+    from service.kernel.principal import Service
     from tests.rules.cases import young_adult
 
     tenant = await make_tenant()

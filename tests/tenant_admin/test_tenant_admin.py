@@ -8,9 +8,9 @@ import uuid
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
-from service.errors import AccessDenied
+from service.kernel.errors import AccessDenied
+from service.kernel.principal import Role, Service
 from service.tenant_admin.service import GrantSpec
 from tests.conftest import CallerFactory, TenantFactory
 from tests.tenants.test_isolation import insert_young_adult

@@ -7,9 +7,9 @@ import uuid
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
-from tenants.isolation import tenant_transaction
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import tenant_transaction
 from tests.conftest import CallerFactory, TenantFactory
 
 

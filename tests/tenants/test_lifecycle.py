@@ -10,9 +10,9 @@ import uuid
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
-from service.errors import Conflict, InvalidInput
+from service.kernel.errors import Conflict, InvalidInput
+from service.kernel.principal import Role, Service
 from tenants import export, lifecycle, migrations
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.slugs import TenantNames

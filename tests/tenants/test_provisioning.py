@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from service.db import Database
-from service.errors import Conflict, InvalidInput
+from service.kernel.errors import Conflict, InvalidInput
 from tenants import migrations
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.slugs import TenantNames, validate_slug

@@ -13,10 +13,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.auth import Role
 from service.db import Database
+from service.kernel.principal import Role
+from service.kernel.tenancy import Tenant
 from tenants import lifecycle, migrations, runner
-from tenants.isolation import Tenant
 from tenants.lifecycle import Transition
 from tenants.provisioning import NewTenant, create_tenant
 from tests.conftest import CallerFactory, TenantFactory

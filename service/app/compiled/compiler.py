@@ -29,10 +29,10 @@ from graphql import (
 )
 
 if TYPE_CHECKING:
-    from service.api.session import TenantSession
-    from service.auth import Principal
+    from service.kernel.principal import Principal
+    from service.kernel.session import TenantSession
 
-from service.api.compiled.mapping import TYPES, Many, One, Scalar, global_id
+from service.app.compiled.mapping import TYPES, Many, One, Scalar, global_id
 
 
 class NotCompilable(Exception):

@@ -35,8 +35,9 @@ DEV_ISSUER = "https://always-hope.invalid/dev-issuer"
 DEFAULT_AUDIENCE = "always-hope"
 # The operations front-ends use: the wheel carries the published contract as service/contract (never a directory
 # named graphql, which would shadow graphql-core); a checkout reads the repository's graphql/.
-_SHIPPED = Path(__file__).resolve().parent / "contract" / "operations"
-_CHECKOUT = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+_SERVICE = Path(__file__).resolve().parent.parent
+_SHIPPED = _SERVICE / "contract" / "operations"
+_CHECKOUT = _SERVICE.parent / "graphql" / "operations"
 PUBLISHED_OPERATIONS = _SHIPPED if _SHIPPED.is_dir() else _CHECKOUT
 
 
@@ -76,7 +77,7 @@ class Settings:
     # None: on in production, off in development.
     trusted_documents: bool | None = None
     operations_dir: Path = PUBLISHED_OPERATIONS
-    # Published operations planned into one SQL statement each (service/api/compiled); off: every request is
+    # Published operations planned into one SQL statement each (service/app/compiled); off: every request is
     # resolved field by field.
     compiled_documents: bool = True
     introspection: bool | None = None  # None: on in development only (also field suggestions)

@@ -14,8 +14,8 @@ from opentelemetry import propagate, trace
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import telemetry
-from service.settings import Settings
+from service.kernel import telemetry
+from service.kernel.settings import Settings
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
 KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api.compiled.compiler import Page, RootField
 from service.api.relay import check_first, cursor_id
-from service.api.session import TenantSession
-from service.auth import Principal
-from service.errors import AccessDenied, DomainError
+from service.app.compiled.compiler import Page, RootField
+from service.kernel.errors import AccessDenied, DomainError
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 from service.people.service import scope_for
 from service.records import api as records_api
 from service.records import repository as records

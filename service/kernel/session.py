@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from service.db import CONNECTION_LOST, DATABASE_UNAVAILABLE
-from service.telemetry import db_span, statement_kind
-from tenants.isolation import Tenant, enter_tenant
+from service.kernel.failures import CONNECTION_LOST, DATABASE_UNAVAILABLE
+from service.kernel.telemetry import db_span, statement_kind
+from service.kernel.tenancy import Tenant, enter_tenant
 
 T = TypeVar("T")
 

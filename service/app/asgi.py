@@ -22,17 +22,13 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from service import telemetry
-from service.api.compiled.executor import CompiledDocuments
-from service.api.compiled.executor import execute as compiled_execute
 from service.api.context import Context
 from service.api.limits import limit_extensions
-from service.api.schema import build_schema
-from service.api.session import TenantSession
 from service.api.trusted import TrustedDocuments, UntrustedDocument
-from service.auth import AuthError, Principal, TokenVerifier, bearer_token, load_principal
-from service.db import CONNECTION_LOST, Database, is_ready
-from service.http import (
+from service.app.auth import AuthError, TokenVerifier, bearer_token, load_principal
+from service.app.compiled.executor import CompiledDocuments
+from service.app.compiled.executor import execute as compiled_execute
+from service.app.http import (
     CORS_ALLOWED_HEADERS,
     CORS_EXPOSED_HEADERS,
     BodySizeLimit,
@@ -40,7 +36,13 @@ from service.http import (
     SecurityHeaders,
     security_headers,
 )
-from service.ratelimit import RateLimiter
+from service.app.ratelimit import RateLimiter
+from service.app.schema import build_schema
+from service.db import Database, is_ready
+from service.kernel import telemetry
+from service.kernel.failures import CONNECTION_LOST
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 from service.reporting import scheduler
 from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
-from service.ids import TenantId
+from service.kernel.ids import TenantId
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy

@@ -21,10 +21,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.api.session import TenantSession
-from service.audit.trail import AuditEvent
-from service.audit.trail import write as write_audit
-from service.auth import Principal
+from service.kernel.audit import AuditEvent
+from service.kernel.audit import write as write_audit
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 
 
 @dataclass(frozen=True, slots=True)

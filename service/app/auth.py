@@ -8,13 +8,11 @@ local issuer whose key pair is created on first run in the data directory.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import ssl
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +22,14 @@ from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from service.ids import TenantId
-from service.settings import Settings
+from service.kernel.ids import TenantId
+from service.kernel.principal import Principal, Role, Service
+from service.kernel.settings import Settings
+from service.kernel.tenancy import Connection, Tenant
 from tenants import registry
-from tenants.isolation import Connection, Tenant
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_TOKEN_TTL = 12 * 3600
-
-
-class Role(enum.StrEnum):
-    PRACTITIONER = "PRACTITIONER"
-    SITE_MANAGER = "SITE_MANAGER"
-    TENANT_ADMIN = "TENANT_ADMIN"
-    NATIONAL_ANALYST = "NATIONAL_ANALYST"
-    PLATFORM_ADMIN = "PLATFORM_ADMIN"
-
-    @property
-    def needs_tenant(self) -> bool:
-        return self not in (Role.NATIONAL_ANALYST, Role.PLATFORM_ADMIN)
-
-
-class Service(enum.StrEnum):
-    PRISON = "PRISON"
-    PROBATION = "PROBATION"
-    LEAVING_CARE = "LEAVING_CARE"
-    LIFELONG_LINKS = "LIFELONG_LINKS"
 
 
 class AuthError(Exception):
@@ -59,19 +39,6 @@ class AuthError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    subject: str
-    role: Role
-    tenant: Tenant | None = None
-    service: Service | None = None
-    site_codes: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def reads_case_data(self) -> bool:
-        return self.tenant is not None and self.role.needs_tenant
 
 
 def _load_or_create_dev_key(path: Path) -> ECKey:

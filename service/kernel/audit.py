@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.api.session import TenantSession
-from service.auth import Principal
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 
 
 class AuditAction(enum.StrEnum):

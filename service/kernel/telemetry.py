@@ -38,13 +38,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from prometheus_client import CollectorRegistry
 
-from service.settings import LogFormat, OtelExporter, Settings
+from service.kernel.settings import LogFormat, OtelExporter, Settings
 
 SCOPE = "always-hope"
 tracer = trace.get_tracer(SCOPE)
 meter = metrics.get_meter(SCOPE)
 
-# The request id of the request being served, for log records; set by service.http.RequestContext.
+# The request id of the request being served, for log records; set by service.app.http.RequestContext.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 request_duration = meter.create_histogram(

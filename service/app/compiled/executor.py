@@ -10,13 +10,13 @@ from typing import Any
 
 from graphql import GraphQLSchema
 
-from service import telemetry
-from service.api.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
-from service.api.compiled.roots import ROOTS
 from service.api.limits import estimate_cost
-from service.api.session import TenantSession
-from service.auth import Principal
+from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
+from service.app.compiled.roots import ROOTS
 from service.db import Database
+from service.kernel import telemetry
+from service.kernel.principal import Principal
+from service.kernel.session import TenantSession
 
 logger = logging.getLogger(__name__)
 
