@@ -3,7 +3,7 @@
 from starlette.applications import Starlette
 
 from service.app.asgi import create_app
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.settings import Settings
 
 

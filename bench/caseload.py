@@ -45,12 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import Result, Target, children_of, closed_loop, rss_mb
 from service.api.relay import to_global_id
 from service.app.auth import DevIssuer
-from service.db import Database
-from service.embedded import EmbeddedPostgres
+from service.kernel import clock
+from service.kernel.database import Database
+from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings
 from service.platform.grants import grant
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 CASELOAD = (ROOT / "graphql" / "operations" / "CaseloadPage.graphql").read_text()
@@ -165,7 +167,7 @@ async def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         db = Database.connect(settings)
-        await db.migrate()
+        await migrate(db)
         tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
                                      app_role=settings.app_role)
         plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
@@ -249,7 +251,7 @@ async def main() -> None:
                 f"http://127.0.0.1:{ours_port}/graphql", headers={"Authorization": f"Bearer {admin_token}"},
                 json={"query": "mutation { refreshReporting(input: {}) { refreshed { tenant } errors { message } } }"})
             assert refreshed.json()["data"]["refreshReporting"]["errors"] == [], refreshed.text
-        month = dt.date.today().replace(day=1).isoformat()
+        month = clock.today().replace(day=1).isoformat()
         national = Target("ours national report", f"http://127.0.0.1:{ours_port}/graphql",
                           orjson.dumps({"query": NATIONAL, "variables": {"m": "referrals", "g": "MONTH", "p": month}}),
                           ok_check, {"Authorization": f"Bearer {analyst_token}"}, lambda: children_of(ours.pid))

@@ -26,11 +26,12 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import make_url
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.settings import Settings
 from service.platform.onboarding import Onboarding, onboard
 from service.tenant_admin.service import SiteSpec
 from tenants import migrations, runner
+from tenants.runner import migrate
 
 BENCH_REVISION = '''"""Benchmark-only revision: a column and an index on one table."""
 from alembic import op
@@ -103,7 +104,7 @@ async def main(n: int, jobs: int, keep: bool, server_url: str) -> None:
                                    data_dir=Path(tempfile.mkdtemp(prefix="always-hope-bench-"))))
     conn = await asyncpg.connect(plain.set(database=name).render_as_string(hide_password=False))
     try:
-        await db.migrate()
+        await migrate(db)
         start = await catalog(conn)
         print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB")
 

@@ -22,11 +22,12 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from sqlalchemy import make_url
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.settings import Settings
 from service.reporting import service
 from service.reporting.disclosure import DisclosurePolicy
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 
 SITES = (("P1", "Prison", "PRISON"), ("L1", "Leaving care", "LEAVING_CARE"), ("R1", "Probation", "PROBATION"))
 
@@ -110,7 +111,7 @@ async def main(args: argparse.Namespace) -> None:
     url = plain.set(database=name).render_as_string(False)
     db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
     try:
-        await db.migrate()
+        await migrate(db)
         admin = await asyncpg.connect(url)
         started = time.perf_counter()
         tenants = []

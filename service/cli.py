@@ -9,14 +9,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 from service.app.auth import DevIssuer
-from service.db import Database
 from service.kernel import telemetry
+from service.kernel.database import Database
 from service.kernel.errors import DomainError
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings, SettingsError
 from service.platform import commands
 from tenants import registry, runner
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 
 
 def _enum_arg(enum_cls: type[Role] | type[Service]) -> Callable[[str], object]:
@@ -76,7 +77,7 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
 
     db = Database.connect(settings)
     try:
-        await db.migrate()
+        await migrate(db)
         if demo and settings.development and not await has_tenants(db):
             created = await seed_demo(db)
             logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
@@ -130,7 +131,7 @@ async def _reporting(settings: Settings, args: argparse.Namespace) -> int:
 
     db = Database.connect(settings)
     try:
-        await db.migrate()
+        await migrate(db)
         pool = await db.open_pool()
         if args.tenant is None:
             results = await refresh_all(pool)

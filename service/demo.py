@@ -11,8 +11,9 @@ import random
 
 from sqlalchemy import text
 
-from service.db import Database
-from service.kernel.session import TenantSession
+from service.kernel import clock
+from service.kernel.database import Database
+from service.kernel.session import Home, RequestConnection, TenantSession
 from service.records import repository
 from service.rules.service import apply_template
 from tenants import registry
@@ -45,7 +46,7 @@ PRACTITIONER_ROLES = {"PRISON": ("PRISON", "POM"), "PROBATION": ("PROBATION", "C
 
 async def seed_tenant(session: TenantSession, sites: list[tuple[str, str, str]], people_per_site: int,
                       rng: random.Random) -> None:
-    today = dt.date.today()
+    today = session.today
     for code, name, kind in sites:
         site_id = await session.fetchval(
             "INSERT INTO site (code, name, kind) VALUES ($1, $2, $3) RETURNING id", code, name, kind)
@@ -81,14 +82,16 @@ async def seed_demo(db: Database, people_per_site: int = 6) -> list[str]:
                 continue
         tenant = await create_tenant(db.engine, NewTenant(slug, name, kind),
                                      role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
-        session = TenantSession(pool, tenant, await db.open_control_pool())
+        today = clock.today(db.settings.time_zone)
+        connection = RequestConnection(pool, Home.tenant(tenant))
         try:
-            await seed_tenant(session, sites, people_per_site, rng)
+            await seed_tenant(TenantSession(connection, tenant, today), sites, people_per_site, rng)
         except BaseException:
-            await session.finish(commit=False)
+            await connection.finish(commit=False)
             raise
-        await session.finish(commit=True)
-        await apply_template(db.engine, tenant.id, RULE_TEMPLATES.get(slug, "defaults"), "demo-seed")
+        await connection.finish(commit=True)
+        async with db.admin_transaction() as conn:
+            await apply_template(conn, tenant.id, RULE_TEMPLATES.get(slug, "defaults"), "demo-seed", today)
         created.append(slug)
     return created
 

@@ -54,8 +54,25 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
                           "current_setting('always_hope.app_password')); END $$"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
     conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user, control.alembic_version TO {role}"))
-    # Practice rules are read at request time by the app role; it never writes them (see service/rules/service.py).
+    # Practice rules are read at request time by the app role.
     conn.execute(text(f"GRANT SELECT ON control.rule_change, control.rule_template TO {role}"))
+    # A request's rule batch commits with the request (service.rules.service.save_batch): new versions only, never
+    # an UPDATE or DELETE of one, so the history stays append-only for request code.
+    conn.execute(text(f"GRANT INSERT ON control.rule_change TO {role}"))
+    # A tenant administrator's grants commit with the request too (service.tenant_admin.service.ensure_grant), and
+    # the database itself keeps request code to tenant grants: row-level security lets the app role write a grant
+    # only in a tenant and only for a tenant role, never a platform role (the table's owner, the admin, is exempt).
+    conn.execute(text(f"GRANT INSERT, UPDATE ON control.app_user TO {role}"))
+    conn.execute(text("ALTER TABLE control.app_user ENABLE ROW LEVEL SECURITY"))
+    tenant_grant = "tenant_id IS NOT NULL AND role IN ('PRACTITIONER', 'SITE_MANAGER', 'TENANT_ADMIN')"
+    for name, command, condition in (
+            (f"{app_role}_reads", "SELECT", "USING (true)"),
+            (f"{app_role}_adds_tenant_grants", "INSERT", f"WITH CHECK ({tenant_grant})"),
+            (f"{app_role}_changes_tenant_grants", "UPDATE", f"USING ({tenant_grant}) WITH CHECK ({tenant_grant})")):
+        if conn.execute(text("SELECT 1 FROM pg_policies WHERE schemaname = 'control' AND tablename = 'app_user' "
+                             "AND policyname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f"CREATE POLICY {quote_ident(name)} ON control.app_user FOR {command} TO {role} "
+                              f"{condition}"))
 
 
 def national_role(app_role: str) -> str:

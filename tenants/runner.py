@@ -31,6 +31,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from service.kernel.database import Database
 from tenants import migrations
 from tenants.lifecycle import asyncpg_dsn
 from tenants.provisioning import ensure_app_role, ensure_reporting_roles, national_role
@@ -216,3 +217,10 @@ async def run(engine: AsyncEngine, admin_url: str, app_role: str, *, jobs: int =
                     done(await next_done)
     results.sort(key=lambda r: r.slug)
     return RunResult(control, target, results)
+
+
+async def migrate(db: Database, *, jobs: int = 1) -> RunResult:
+    """Upgrade the control plane, make sure the application role exists, and upgrade every tenant of ``db``'s
+    server. Waits for a migration already running elsewhere rather than failing."""
+    return await run(db.engine, db.admin_url, db.settings.app_role, jobs=jobs, wait=True,
+                     app_password=db.app_password())

@@ -23,13 +23,14 @@ from sqlalchemy import make_url
 
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
-from service.db import Database
-from service.embedded import EmbeddedPostgres
+from service.kernel.database import Database
+from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings
 from service.kernel.tenancy import Tenant
 from service.platform.grants import grant
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 
 RUN = secrets.token_hex(3)
 
@@ -80,7 +81,7 @@ async def settings(server_url: str, data_dir: Path) -> AsyncIterator[Settings]:
 @pytest.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database.connect(settings)
-    await database.migrate()
+    await migrate(database)
     await database.open_pool()
     yield database
     await database.close()

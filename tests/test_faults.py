@@ -31,12 +31,13 @@ from sqlalchemy import make_url
 from service.api.relay import from_global_id, to_global_id
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
-from service.db import Database
-from service.embedded import EmbeddedPostgres
+from service.kernel.database import Database
+from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings
 from service.platform.grants import grant
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 from tests.conftest import CallerFactory, TenantFactory
 from tests.test_smoke import free_port
 
@@ -92,7 +93,7 @@ async def test_postgres_restart_under_load_is_survived_without_half_applied_muta
     settings = Settings(database_url=restartable.url, data_dir=tmp_path, role_prefix=f"ahf{secrets.token_hex(2)}",
                         pool_min_size=2, pool_max_size=4)
     db = Database.connect(settings)
-    await db.migrate()
+    await migrate(db)
     tenant = await create_tenant(db.engine, NewTenant("restart", "Restart test", "REGION"),
                                  role_prefix=settings.role_prefix, app_role=settings.app_role)
     admin_url = make_url(restartable.url).set(drivername="postgresql").render_as_string(False)

@@ -93,7 +93,7 @@ def test_otlp_exporter_sends_spans_to_the_configured_endpoint(
 
 @pytest.mark.parametrize("env", [
     {"DATABASE_POOL_MIN": "0"}, {"DATABASE_POOL_MIN": "5", "DATABASE_POOL_MAX": "2"},
-    {"DATABASE_CONTROL_POOL_MAX": "0"},
+    {"DATABASE_JOBS_POOL_MAX": "0"},
 ])
 def test_pool_sizes_are_checked(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match="DATABASE_"):

@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from service.api.observability import document_hash
-from service.db import Database
 from service.kernel import telemetry
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from tests.conftest import CallerFactory, TenantFactory
 

@@ -11,8 +11,9 @@ import asyncpg
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context, Info
+from service.api.context import Info
 from service.kernel.errors import DomainError
+from service.kernel.work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ NodeResolver = Callable[[Info, uuid.UUID], Awaitable[Node | None]]
 exports a ``NODES`` dict of type name to resolver; the schema merges them."""
 
 
-def audited_node(subject_type: str, loader: Callable[[Context], DataLoader[uuid.UUID, asyncpg.Record | None]],
+def audited_node(subject_type: str, loader: Callable[[UnitOfWork], DataLoader[uuid.UUID, asyncpg.Record | None]],
                  make: Callable[[asyncpg.Record], Node], young_adult_column: str = "young_adult_id") -> NodeResolver:
     """A node resolver for a young adult's record or a part of it: loaded through a scoped DataLoader (so what the
     caller may not see is None) and recorded as consulted (``young_adult_column`` names the young adult)."""
@@ -66,7 +67,7 @@ def user_error(exc: DomainError) -> UserError:
     return UserError(code=ErrorCode(exc.code), message=exc.message, field=_camel(exc.field))
 
 
-async def attempt(ctx: Context, action: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+async def attempt(ctx: UnitOfWork, action: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
     """Run a tenant mutation in a savepoint: an expected refusal undoes everything it wrote and becomes data."""
     session = ctx.tenant()
     try:

@@ -19,6 +19,8 @@ from typing import Any
 from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 from graphql.error import GraphQLSyntaxError
 
+from service.api.errors import RequestRefused
+
 _HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
@@ -26,8 +28,10 @@ class TrustedDocumentsError(ValueError):
     """The published operations cannot be loaded; the message names the file."""
 
 
-class UntrustedDocument(Exception):
+class UntrustedDocument(RequestRefused):
     """The request names no published operation. The message is safe to return: it quotes nothing sent."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
 
 
 def document_id(text: str) -> str:

@@ -1,17 +1,14 @@
-"""The ASGI application: /graphql (GraphiQL in development), /healthz, /readyz, /metrics, the practice-rule
-JSON Schema, and national reporting's CSV export and dashboard; the scheduled reporting refresh runs in its
-lifespan."""
+"""The ASGI application, built at the composition root: /graphql (GraphiQL in development), /healthz, /readyz,
+/metrics, the practice-rule JSON Schema, and national reporting's CSV export and dashboard; the scheduled reporting
+refresh runs in its lifespan."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
-import strawberry
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,15 +16,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
-from service.api.context import Context
 from service.api.limits import limit_extensions
-from service.api.trusted import TrustedDocuments, UntrustedDocument
-from service.app.auth import AuthError, TokenVerifier, bearer_token, load_principal
+from service.api.trusted import TrustedDocuments
+from service.app.auth import TokenVerifier
 from service.app.compiled.executor import CompiledDocuments
-from service.app.compiled.executor import execute as compiled_execute
+from service.app.endpoint import Gate, GraphQLEndpoint
+from service.app.health import is_ready
 from service.app.http import (
     CORS_ALLOWED_HEADERS,
     CORS_EXPOSED_HEADERS,
@@ -38,146 +33,13 @@ from service.app.http import (
 )
 from service.app.ratelimit import RateLimiter
 from service.app.schema import build_schema
-from service.db import Database, is_ready
 from service.kernel import telemetry
-from service.kernel.failures import CONNECTION_LOST
-from service.kernel.principal import Principal
-from service.kernel.session import TenantSession
+from service.kernel.database import Database
 from service.reporting import scheduler
 from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema
 
 logger = logging.getLogger(__name__)
-
-
-class TenantGraphQL(GraphQL[Context, None]):
-    def __init__(self, db: Database, schema: strawberry.Schema) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if db.settings.development else None,
-                         allow_queries_via_get=False)
-        self.db = db
-
-    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
-        principal: Principal = request.state.principal
-        session = None
-        if principal.tenant is not None and principal.reads_case_data:
-            session = TenantSession(await self.db.open_pool(), principal.tenant, await self.db.open_control_pool())
-        context = Context(principal=principal, db=self.db, session=session, request_id=request.state.request_id)
-        request.state.context = context
-        return context
-
-
-def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status,
-                        headers=headers)
-
-
-class GraphQLEndpoint:
-    """Checks every operation before GraphQL sees it — trusted document, token, grant, rate limit — and serves
-    the IDE page to a browser in development."""
-
-    def __init__(self, db: Database, verifier: TokenVerifier, schema: strawberry.Schema,
-                 trusted: TrustedDocuments | None, limiter: RateLimiter, compiled: CompiledDocuments | None) -> None:
-        self.db = db
-        self.verifier = verifier
-        self.schema = schema
-        self.graphql = TenantGraphQL(db, schema)
-        self.trusted = trusted
-        self.limiter = limiter
-        self.compiled = compiled
-
-    async def _compiled(self, body: bytes, principal: Principal, request_id: str) -> bytes | None:
-        """The whole response from one statement, for a published document the compiler planned; None otherwise."""
-        assert self.compiled is not None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-            return None
-        operation = self.compiled.find(data["query"])
-        variables = data.get("variables") or {}
-        if operation is None or not isinstance(variables, dict):
-            return None
-        return await compiled_execute(operation, self.db, self.schema._schema, principal, request_id, variables)
-
-    def _trusted_body(self, body: bytes) -> bytes:
-        """The body with its query replaced by the published document it names; UntrustedDocument otherwise."""
-        assert self.trusted is not None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise UntrustedDocument("The request body must be a JSON object.") from None
-        if not isinstance(data, dict):
-            raise UntrustedDocument("Send one operation per request, as a JSON object.")
-        data["query"] = self.trusted.resolve(data)
-        return json.dumps(data).encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        if request.method == "GET":
-            # The only GET we answer is the IDE page, in development; operations are POSTed with a token.
-            if self.db.settings.development and "text/html" in request.headers.get("accept", ""):
-                page = await self.graphql.render_graphql_ide(request)
-            else:
-                page = JSONResponse({"errors": [{"message": "Send GraphQL operations as POST."}]}, status_code=405)
-            await page(scope, receive, send)
-            return
-        body = await request.body()  # bounded by BodySizeLimit
-        try:
-            if self.trusted is not None:
-                body = self._trusted_body(body)
-            claims = await self.verifier.verify(bearer_token(request.headers.get("authorization")))
-            pool = await self.db.open_pool()
-            with telemetry.db_span("SELECT", "auth.load_principal"):
-                async with pool.acquire(timeout=5) as conn:
-                    principal = await load_principal(conn, claims)
-        except UntrustedDocument as exc:
-            await _error(400, str(exc), "PERSISTED_QUERY_NOT_FOUND")(scope, receive, send)
-            return
-        except AuthError as exc:
-            code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
-            await _error(exc.status, exc.reason, code,
-                         {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)(scope, receive, send)
-            return
-        except CONNECTION_LOST as exc:
-            logger.warning("database unavailable: %s", type(exc).__name__)
-            await _error(503, "The service cannot reach its database; try again shortly.", "UNAVAILABLE",
-                         {"Retry-After": "5"})(scope, receive, send)
-            return
-        refusal = self.limiter.check(principal.subject, principal.tenant.slug if principal.tenant else None)
-        if refusal is not None:
-            telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
-            await _error(429, refusal.message, "RATE_LIMITED",
-                         {"Retry-After": str(refusal.retry_after)})(scope, receive, send)
-            return
-        if self.compiled is not None:
-            try:
-                answer = await self._compiled(body, principal, scope["state"]["request_id"])
-            except CONNECTION_LOST as exc:
-                logger.warning("database unavailable: %s", type(exc).__name__)
-                await _error(503, "The service cannot reach its database; try again shortly.", "UNAVAILABLE",
-                             {"Retry-After": "5"})(scope, receive, send)
-                return
-            if answer is not None:
-                await Response(answer, media_type="application/json",
-                               headers={"X-Executed-By": "compiled"})(scope, receive, send)
-                return
-        scope.setdefault("state", {})["principal"] = principal
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        try:
-            await self.graphql(scope, replay, send)
-        finally:
-            context: Context | None = scope["state"].get("context")
-            if context is not None and context.session is not None:
-                await context.session.finish(commit=False)  # no-op unless the operation never finished
 
 
 def create_app(db: Database) -> Starlette:
@@ -188,7 +50,7 @@ def create_app(db: Database) -> Starlette:
     schema = build_schema(limit_extensions(settings), suggestions=settings.introspection_allowed)
     trusted = TrustedDocuments.load(settings.operations_dir, schema._schema) if settings.trusted_documents_only \
         else None
-    limiter = RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant)
+    gate = Gate(db, verifier, RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant))
     compiled = CompiledDocuments.load(settings.operations_dir, schema._schema) if settings.compiled_documents \
         else None
 
@@ -226,11 +88,11 @@ def create_app(db: Database) -> Starlette:
                                      expose_headers=list(CORS_EXPOSED_HEADERS), max_age=600))
     middleware.append(Middleware(BodySizeLimit, limit=settings.max_body_bytes))
     routes = [
-        Route("/graphql", GraphQLEndpoint(db, verifier, schema, trusted, limiter, compiled), methods=["GET", "POST"]),
+        Route("/graphql", GraphQLEndpoint(db, gate, schema, trusted, compiled), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/rules/schema.json", rules_schema),
-        *reporting_routes(db, verifier),
+        *reporting_routes(db, gate.protect),
     ]
     if settings.metrics_endpoint:
         routes.append(Route("/metrics", metrics))

@@ -22,6 +22,7 @@ from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from service.api.errors import AuthError
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.settings import Settings
@@ -30,15 +31,6 @@ from tenants import registry
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_TOKEN_TTL = 12 * 3600
-
-
-class AuthError(Exception):
-    """The request is not authenticated. ``reason`` is safe to show: it names what is wrong, never token content."""
-
-    def __init__(self, reason: str, status: int = 401) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 def _load_or_create_dev_key(path: Path) -> ECKey:

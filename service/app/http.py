@@ -14,6 +14,7 @@ from opentelemetry import propagate, trace
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.errors import RequestRefused
 from service.kernel import telemetry
 from service.kernel.settings import Settings
 
@@ -125,8 +126,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(RequestRefused):
+    """Raised from the body's receive when it passes the limit; the error policy answers it with 413."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
 
 
 class BodySizeLimit:
@@ -156,7 +160,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self._message())
             return message
 
         async def tracking_send(message: Message) -> None:

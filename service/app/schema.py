@@ -12,7 +12,7 @@ from strawberry.types import ExecutionContext
 
 from service.api.common import Node, NodeResolver
 from service.api.context import Info
-from service.api.extensions import MaskUnexpectedErrors, RequestTransaction
+from service.api.extensions import MaskUnexpectedErrors, OperationKind
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
 from service.assessments import api as assessments
@@ -76,7 +76,7 @@ def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, sugges
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[OperationTelemetry, RequestTransaction, MaskUnexpectedErrors, *limits],
+        extensions=[OperationTelemetry, OperationKind, MaskUnexpectedErrors, *limits],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

@@ -126,5 +126,5 @@ class AssessmentsMutation:
         a, ya = await actor(info.context), expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
         needs = [(n.pathway.value, n.level.value, n.note) for n in input.needs]
         row, errors = await attempt(info.context, lambda: assessments.record_assessment(
-            a, ya, input.source.value, input.assessed_on, input.summary, needs, dt.date.today()))
+            a, ya, input.source.value, input.assessed_on, input.summary, needs, info.context.today))
         return AssessmentPayload(assessment=None if row is None else Assessment.from_row(row), errors=errors)

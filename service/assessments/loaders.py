@@ -7,25 +7,25 @@ import uuid
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
 from service.assessments import repository
+from service.kernel.work import UnitOfWork
 from service.people.loaders import by_id, grouped, scope
 
 
-def assessments_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def assessments_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.assessments_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
-    return ctx.loader("assessments_of", lambda _session: load)
+    return ctx.loader("assessments_of", load)
 
 
-def assessments(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def assessments(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await repository.assessments_by_id(ctx.tenant(), keys, await scope(ctx)), keys)
-    return ctx.loader("assessments", lambda _session: load)
+    return ctx.loader("assessments", load)
 
 
-def needs_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def needs_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         return grouped(await repository.needs_for(ctx.tenant(), keys, await scope(ctx)), keys, "assessment_id")
-    return ctx.loader("assessment_needs_of", lambda _session: load)
+    return ctx.loader("assessment_needs_of", load)

@@ -10,10 +10,11 @@ import asyncpg
 import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt
-from service.api.context import Context, Info
+from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.consent import loaders
 from service.consent import service as consent
+from service.kernel.work import UnitOfWork
 from service.network import loaders as network_loaders
 from service.network.api import NetworkMember, member, visible_young_adult
 
@@ -56,7 +57,7 @@ class Consent(Node):
         return None if row is None else member(info.context, row)
 
 
-def consent_from(ctx: Context, row: asyncpg.Record) -> Consent:
+def consent_from(ctx: UnitOfWork, row: asyncpg.Record) -> Consent:
     ctx.consults.consulted("Consent", row["id"], row["young_adult_id"])
     return Consent.from_row(row)
 
@@ -104,7 +105,7 @@ class ConsentPayload:
 class ConsentMutation:
     @strawberry.mutation(description="Record a consent given by the young adult or one of their network members.")
     async def record_consent(self, info: Info, input: RecordConsentInput) -> ConsentPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         row, errors = await attempt(ctx, lambda: consent.record(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.young_adult_id, "YoungAdult", "youngAdultId"),
             None if input.network_member_id is None else expect_id(input.network_member_id, "NetworkMember",
@@ -116,7 +117,7 @@ class ConsentMutation:
     @strawberry.mutation(description="Withdraw a consent. The record stays, with the date it was withdrawn; "
                                      "withdrawing a member's CONTACT consent stops contact with them.")
     async def withdraw_consent(self, info: Info, input: WithdrawConsentInput) -> ConsentPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         row, errors = await attempt(ctx, lambda: consent.withdraw(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "Consent", "id"), input.version,
             input.withdrawn_on or today, today))

@@ -212,7 +212,7 @@ class CustodyMutation:
     async def record_custody_episode(self, info: Info, input: RecordCustodyEpisodeInput) -> CustodyEpisodePayload:
         a, ya = await actor(info.context), expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
         row, errors = await attempt(info.context, lambda: custody.record_episode(a, ya, _fields(input),
-                                                                                 dt.date.today()))
+                                                                                 info.context.today))
         return _payload(row, errors)
 
     @strawberry.mutation(description="Change key dates, if nobody changed them since you read them.")
@@ -226,14 +226,14 @@ class CustodyMutation:
     async def record_release(self, info: Info, input: RecordReleaseInput) -> CustodyEpisodePayload:
         a, raw = await actor(info.context), expect_id(input.custody_episode_id, "CustodyEpisode", "custodyEpisodeId")
         row, errors = await attempt(info.context, lambda: custody.record_release(
-            a, raw, input.version, input.actual_release_date, input.release_type.value, dt.date.today()))
+            a, raw, input.version, input.actual_release_date, input.release_type.value, info.context.today))
         return _payload(row, errors)
 
     @strawberry.mutation(description="Record a recall to custody after release.")
     async def record_recall(self, info: Info, input: RecordRecallInput) -> CustodyEpisodePayload:
         a, raw = await actor(info.context), expect_id(input.custody_episode_id, "CustodyEpisode", "custodyEpisodeId")
         row, errors = await attempt(info.context, lambda: custody.record_recall(
-            a, raw, input.recalled_on, input.returned_to_custody_on, input.reason, dt.date.today()))
+            a, raw, input.recalled_on, input.returned_to_custody_on, input.reason, info.context.today))
         return _payload(row, errors)
 
     @strawberry.mutation(description="Add a condition to the licence of this episode.")

@@ -7,33 +7,33 @@ import uuid
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
 from service.custody import repository
+from service.kernel.work import UnitOfWork
 from service.people.loaders import by_id, grouped, scope
 
 
-def episodes_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def episodes_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.episodes_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
-    return ctx.loader("custody_episodes_of", lambda _session: load)
+    return ctx.loader("custody_episodes_of", load)
 
 
-def episodes(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def episodes(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await repository.episodes_by_id(ctx.tenant(), keys, await scope(ctx)), keys)
-    return ctx.loader("custody_episodes", lambda _session: load)
+    return ctx.loader("custody_episodes", load)
 
 
-def recalls_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def recalls_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.recalls_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "custody_episode_id")
-    return ctx.loader("recalls_of", lambda _session: load)
+    return ctx.loader("recalls_of", load)
 
 
-def conditions_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def conditions_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.conditions_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "custody_episode_id")
-    return ctx.loader("licence_conditions_of", lambda _session: load)
+    return ctx.loader("licence_conditions_of", load)

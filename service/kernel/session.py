@@ -1,7 +1,15 @@
-"""The request's tenant session: one connection, one transaction, opened on first use, owned by the request.
+"""The request's database work: one connection, one transaction, opened on first use and owned by the unit of work.
 
-Resolvers never commit. Sibling fields resolve concurrently but share one connection, so every statement goes
-through a lock; DataLoaders batch so that a list field still costs one statement, not one per row.
+A request never holds more than one connection of the pool. Its statements run as the connection's *home* role —
+a tenant's runtime role with the tenant's schema on the search path, the national role, or the application login
+role itself — and a control-plane statement made during the request runs on the same connection as the login role
+for the length of that statement (``SET LOCAL ROLE NONE`` before it, the home role again after it). So a mutation
+that changes a tenant's rows and control-plane rows (a rule batch, a grant) commits or rolls back as one.
+
+Sibling fields resolve concurrently but share the connection, so every statement goes through one lock. The first
+statement that fails outside a savepoint marks the transaction failed: every later statement raises that same error
+at once (instead of ``InFailedSQLTransactionError`` from the server), and the transaction can only be rolled back.
+Resolvers and services never commit; the unit of work does, once, when the request ends.
 """
 
 from __future__ import annotations
@@ -9,39 +17,81 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from service.kernel.failures import CONNECTION_LOST, DATABASE_UNAVAILABLE
 from service.kernel.telemetry import db_span, statement_kind
-from service.kernel.tenancy import Tenant, enter_tenant
+from service.kernel.tenancy import ENTER_TENANT, Tenant
 
 T = TypeVar("T")
 
+_LOGIN_ROLE = "SELECT set_config('role', 'none', true)"
+_HOME_ROLE = "SELECT set_config('role', $1, true)"
 
 
-class TenantSession:
-    def __init__(self, pool: asyncpg.Pool, tenant: Tenant, control: asyncpg.Pool | None = None) -> None:
+class Statements(Protocol):
+    """What repositories need of a session: parameterised statements, nothing else."""
+
+    async def fetch(self, sql: str, /, *args: Any) -> list[asyncpg.Record]: ...
+    async def fetchrow(self, sql: str, /, *args: Any) -> asyncpg.Record | None: ...
+    async def fetchval(self, sql: str, /, *args: Any) -> Any: ...
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]], /) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """The role (and search path) a request's statements run as. ``role`` None: the login role itself."""
+
+    role: str | None
+    search_path: str = "pg_catalog"
+
+    @classmethod
+    def tenant(cls, tenant: Tenant) -> Home:
+        return cls(tenant.runtime_role, tenant.schema)
+
+
+class TransactionFailed(Exception):
+    """Raised for a statement sent after an earlier one failed: the transaction is lost, say why once."""
+
+
+class RequestConnection:
+    """The one connection and transaction of a request (see the module's docstring)."""
+
+    def __init__(self, pool: asyncpg.Pool, home: Home) -> None:
         self.pool = pool
-        # Where control-plane reads made during this session go (Database.open_control_pool): never `pool`'s
-        # own connections, which this session may be holding.
-        self.control = control
-        self.tenant = tenant
+        self.home = home
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._lock = asyncio.Lock()
+        self._savepoints = 0
+        self._ended = False
+        self.failure: BaseException | None = None
         self.statements = 0  # counted so tests can assert a list field's cost does not grow with its length
 
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
     async def _connection(self) -> PoolConnectionProxy[asyncpg.Record]:
+        if self.failure is not None:
+            raise self.failure
+        if self._ended:
+            # A sibling field still resolving after the request ended (a root field failed and GraphQL stopped
+            # waiting): it must not open a second transaction that nobody would end.
+            raise TransactionFailed("The request has already ended.")
         if self._conn is None:
             conn = await self.pool.acquire()
             try:
-                with db_span("BEGIN", "db enter tenant"), _lost_connection(conn):
+                with db_span("BEGIN", "db begin"), _lost_connection(conn):
                     tx = conn.transaction()
                     await tx.start()
-                    await enter_tenant(conn, self.tenant)
+                    if self.home.role is not None:
+                        await conn.fetchrow(ENTER_TENANT, self.home.role, self.home.search_path)
             except BaseException:
                 with suppress(*CONNECTION_LOST):
                     await self.pool.release(conn)
@@ -49,67 +99,137 @@ class TenantSession:
             self._conn, self._tx = conn, tx
         return self._conn
 
-    async def _statement(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]]) -> T:
+    async def run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]], *,
+                  control: bool = False) -> T:
+        """Run one statement (as the login role on the control plane when ``control``), under the lock."""
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            with db_span(statement_kind(sql)), _lost_connection(conn):
-                return await call(conn)
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._statement(sql, lambda conn: conn.fetch(sql, *args))
-
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        return await self._statement(sql, lambda conn: conn.fetchrow(sql, *args))
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._statement(sql, lambda conn: conn.fetchval(sql, *args))
-
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        await self._statement(sql, lambda conn: conn.executemany(sql, args))
+            try:
+                with db_span(statement_kind(sql)), _lost_connection(conn):
+                    if control and self.home.role is not None:
+                        await conn.fetchrow(_LOGIN_ROLE)
+                        result = await call(conn)
+                        await conn.fetchrow(_HOME_ROLE, self.home.role)
+                        return result
+                    return await call(conn)
+            except BaseException as exc:
+                if self._savepoints == 0:
+                    self.failure = exc
+                raise
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """Everything inside is undone if it raises; used so a mutation refused as data writes nothing."""
+        """Everything inside is undone if it raises; used so a mutation refused as data writes nothing. A statement
+        that fails inside is undone with it, and the transaction goes on."""
         async with self._lock:
             conn = await self._connection()
             sp = conn.transaction()
             with _lost_connection(conn):
                 await sp.start()
+            self._savepoints += 1
         try:
             yield
         except BaseException:
             async with self._lock:
-                # A lost connection takes the transaction with it; the original error says why.
-                with suppress(*CONNECTION_LOST):
-                    await sp.rollback()
+                self._savepoints -= 1
+                try:
+                    with _lost_connection(conn):
+                        await sp.rollback()
+                except CONNECTION_LOST as lost:
+                    self.failure = lost  # the connection took the transaction with it; the original error says why
+            # Rolling back to the savepoint also undoes any SET LOCAL made inside it, so the home role is back.
             raise
         else:
             async with self._lock:
-                with _lost_connection(conn):
-                    await sp.commit()
+                self._savepoints -= 1
+                try:
+                    with _lost_connection(conn):
+                        await sp.commit()
+                except BaseException as exc:
+                    self.failure = exc
+                    raise
 
     async def finish(self, *, commit: bool) -> None:
-        """End the transaction and return the connection. Safe to call more than once."""
-        conn, tx = self._conn, self._tx
-        self._conn = self._tx = None
-        if conn is None or tx is None:
-            return
-        try:
-            with db_span("COMMIT" if commit else "ROLLBACK"), _lost_connection(conn):
+        """End the transaction and give the connection back, clean. A failed transaction is rolled back whatever
+        ``commit`` says. Safe to call more than once."""
+        async with self._lock:
+            conn, tx = self._conn, self._tx
+            self._conn = self._tx = None
+            self._ended = True
+            if conn is None or tx is None:
+                return
+            commit = commit and self.failure is None
+            try:
+                with db_span("COMMIT" if commit else "ROLLBACK"), _lost_connection(conn):
+                    if commit:
+                        await tx.commit()
+                    else:
+                        await tx.rollback()
+            except DATABASE_UNAVAILABLE:
                 if commit:
-                    await tx.commit()
-                else:
-                    await tx.rollback()
-        except DATABASE_UNAVAILABLE:
-            if commit:
-                raise
-            # A rollback on a lost connection: the server has already discarded the transaction.
-        finally:
-            # On a broken connection asyncpg's reset fails and it terminates the connection; the pool opens a new
-            # one on the next acquire.
-            with suppress(*CONNECTION_LOST):
-                await self.pool.release(conn)
+                    raise
+                # A rollback on a lost connection: the server has already discarded the transaction.
+            except BaseException:
+                if commit:
+                    raise
+                # A rollback that fails leaves the connection in an unknown state: asyncpg's release resets or
+                # closes it, and the pool opens a new one when needed.
+            finally:
+                with suppress(*CONNECTION_LOST):
+                    await self.pool.release(conn)
+
+
+class _Statements:
+    def __init__(self, connection: RequestConnection, *, control: bool) -> None:
+        self.connection = connection
+        self._control = control
+
+    @property
+    def statements(self) -> int:
+        return self.connection.statements
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.connection.run(sql, lambda conn: conn.fetch(sql, *args), control=self._control)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self.connection.run(sql, lambda conn: conn.fetchrow(sql, *args), control=self._control)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.connection.run(sql, lambda conn: conn.fetchval(sql, *args), control=self._control)
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self.connection.run(sql, lambda conn: conn.executemany(sql, args), control=self._control)
+
+    def savepoint(self) -> Any:
+        return self.connection.savepoint()
+
+
+class ControlSession(_Statements):
+    """Statements on the control plane (``control.*``) as the application login role, on the request's connection
+    and in its transaction. The login role may read the control plane and write only what a request may change
+    (rule versions, a tenant's own grants); see the control migrations for its privileges."""
+
+    def __init__(self, connection: RequestConnection) -> None:
+        super().__init__(connection, control=True)
+
+
+class TenantSession(_Statements):
+    """Statements in one tenant's schema as its runtime role: the only way request code reaches case data. It
+    knows the request's day and reaches the control plane (practice rules) on the same connection."""
+
+    def __init__(self, connection: RequestConnection, tenant: Tenant, today: date) -> None:
+        super().__init__(connection, control=False)
+        self.tenant = tenant
+        self.today = today
+        self.control = ControlSession(connection)
+
+
+class NationalSession(_Statements):
+    """Statements as the national role, which may read the reporting rollups and nothing else."""
+
+    def __init__(self, connection: RequestConnection) -> None:
+        super().__init__(connection, control=False)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -61,7 +62,10 @@ class Settings:
     auth_ca_bundle: Path | None = None
     pool_min_size: int = 1
     pool_max_size: int = 10
-    control_pool_max_size: int = 3
+    # A small pool for work a request starts but does not own (a reporting refresh) and for the scheduler.
+    jobs_pool_max_size: int = 3
+    # The programme's time zone: "today", and the day a timestamp falls on, are taken here.
+    time_zone: str = "Europe/London"
     log_level: str = "INFO"
     # Operations (README "Operations"): logs, telemetry, limits, trusted documents, HTTP hardening.
     log_format: LogFormat = LogFormat.JSON
@@ -144,12 +148,14 @@ class Settings:
                 raise SettingsError(
                     "ALWAYS_HOPE_ROLE_PREFIX must be 1-16 lower-case letters, digits or _, starting with a letter")
             kwargs["role_prefix"] = prefix
+        if env.get("ALWAYS_HOPE_TIME_ZONE"):
+            kwargs["time_zone"] = env["ALWAYS_HOPE_TIME_ZONE"].strip()
         for var, name in (("AUTH_ISSUER", "auth_issuer"), ("AUTH_AUDIENCE", "auth_audience"),
                           ("AUTH_JWKS_URL", "auth_jwks_url"), ("ALWAYS_HOPE_LOG_LEVEL", "log_level")):
             if env.get(var):
                 kwargs[name] = env[var]
         for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
-                          ("DATABASE_CONTROL_POOL_MAX", "control_pool_max_size"),
+                          ("DATABASE_JOBS_POOL_MAX", "jobs_pool_max_size"),
                           ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds"), *_OPS_INTEGERS):
             if env.get(var):
                 try:
@@ -169,11 +175,16 @@ class Settings:
                 raise SettingsError("DATABASE_URL is required in production (the embedded server is for development)")
             if self.auth_issuer == DEV_ISSUER:
                 raise SettingsError("AUTH_ISSUER is required in production (the development issuer is refused)")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise SettingsError("ALWAYS_HOPE_TIME_ZONE must be an IANA time zone such as Europe/London, not "
+                                f"{self.time_zone[:60]!r}") from None
         if self.auth_ca_bundle is not None and not self.auth_ca_bundle.is_file():
             raise SettingsError("AUTH_CA_BUNDLE must name a readable file of CA certificates")
-        if not 1 <= self.pool_min_size <= self.pool_max_size or self.control_pool_max_size < 1:
+        if not 1 <= self.pool_min_size <= self.pool_max_size or self.jobs_pool_max_size < 1:
             raise SettingsError("DATABASE_POOL_MIN must be at least 1 and at most DATABASE_POOL_MAX; "
-                                "DATABASE_CONTROL_POOL_MAX at least 1")
+                                "DATABASE_JOBS_POOL_MAX at least 1")
         for name in ("max_query_depth", "max_query_tokens", "max_query_aliases", "max_query_cost",
                      "default_list_size", "max_body_bytes"):
             if getattr(self, name) < 1:

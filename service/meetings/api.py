@@ -134,7 +134,7 @@ class MeetingsMutation:
                                                                   message="Each attendee names a practitioner.")])
         attending = [expect_id(x.practitioner_id or "", "Practitioner", "attendees") for x in input.attendees]
         row, errors = await attempt(info.context, lambda: meetings.record_meeting(a, ya, values, attending,
-                                                                                  dt.date.today()))
+                                                                                  info.context.today))
         return MeetingPayload(meeting=None if row is None else Meeting.from_row(row), errors=errors)
 
     @strawberry.mutation(description="Change a meeting's date, outcome or the plan version agreed there.")
@@ -142,5 +142,5 @@ class MeetingsMutation:
         a, raw = await actor(info.context), expect_id(input.id, "Meeting", "id")
         changes = _fields(input, ("held_on", "outcome", "agreed_plan_version_id"))
         row, errors = await attempt(info.context, lambda: meetings.update_meeting(a, raw, input.version, changes,
-                                                                                  dt.date.today()))
+                                                                                  info.context.today))
         return MeetingPayload(meeting=None if row is None else Meeting.from_row(row), errors=errors)

@@ -16,9 +16,10 @@ import asyncpg
 import strawberry
 
 from service.api.common import Node, NodeResolver
-from service.api.context import Context, Info
+from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.kernel.errors import NotFound
+from service.kernel.work import UnitOfWork
 from service.network import loaders
 from service.network.service import committed_members_wanted
 from service.people import loaders as people_loaders
@@ -348,22 +349,22 @@ class NetworkMeasures:
         return self.committed >= self.committed_wanted
 
 
-def member(ctx: Context, row: asyncpg.Record) -> NetworkMember:
+def member(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkMember:
     ctx.consults.consulted("NetworkMember", row["id"], row["young_adult_id"])
     return NetworkMember.from_row(row)
 
 
-def commitment(ctx: Context, row: asyncpg.Record) -> NetworkCommitment:
+def commitment(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkCommitment:
     ctx.consults.consulted("NetworkCommitment", row["id"], row["young_adult_id"])
     return NetworkCommitment.from_row(row)
 
 
-def case(ctx: Context, row: asyncpg.Record) -> LifelongLinksCase:
+def case(ctx: UnitOfWork, row: asyncpg.Record) -> LifelongLinksCase:
     ctx.consults.consulted("LifelongLinksCase", row["id"], row["young_adult_id"])
     return LifelongLinksCase.from_row(row)
 
 
-def meeting(ctx: Context, row: asyncpg.Record) -> NetworkMeeting:
+def meeting(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkMeeting:
     ctx.consults.consulted("NetworkMeeting", row["id"], row["young_adult_id"])
     return NetworkMeeting.from_row(row)
 

@@ -15,8 +15,9 @@ import asyncpg
 import strawberry
 
 from service.api.common import UserError, attempt
-from service.api.context import Context, Info
+from service.api.context import Info
 from service.api.relay import expect_id
+from service.kernel.work import UnitOfWork
 from service.network import loaders, members, repository
 from service.network import service as network
 from service.network.api import (
@@ -186,13 +187,13 @@ def _given(input_: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-async def _case(ctx: Context, action: Callable[[], Awaitable[asyncpg.Record]]) -> LifelongLinksCasePayload:
+async def _case(ctx: UnitOfWork, action: Callable[[], Awaitable[asyncpg.Record]]) -> LifelongLinksCasePayload:
     row, errors = await attempt(ctx, action)
     return LifelongLinksCasePayload(lifelong_links_case=None if row is None else LifelongLinksCase.from_row(row),
                                     errors=errors)
 
 
-async def _member(ctx: Context, action: Callable[[], Awaitable[uuid.UUID]]) -> NetworkMemberPayload:
+async def _member(ctx: UnitOfWork, action: Callable[[], Awaitable[uuid.UUID]]) -> NetworkMemberPayload:
     async def run() -> asyncpg.Record:
         member_id = await action()
         (row,) = await repository.members_by_id(ctx.tenant(), [member_id], await scope(ctx))
@@ -210,7 +211,7 @@ MEMBER_FIELDS = ("given_name", "family_name", "relationship", "relationship_deta
 class NetworkMutation:
     @strawberry.mutation(description="Refer a young adult to a Lifelong Links service.")
     async def refer_to_lifelong_links(self, info: Info, input: ReferToLifelongLinksInput) -> LifelongLinksCasePayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         return await _case(ctx, lambda: network.refer(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.young_adult_id, "YoungAdult", "youngAdultId"),
             expect_id(input.site_id, "Site", "siteId"),
@@ -232,7 +233,7 @@ class NetworkMutation:
     @strawberry.mutation(description="Move a case to its next stage; a step that is missing is named in the refusal.")
     async def move_lifelong_links_stage(self, info: Info, input: MoveLifelongLinksStageInput,
                                         ) -> LifelongLinksCasePayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         return await _case(ctx, lambda: network.move_stage(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "LifelongLinksCase", "id"),
             input.version, input.stage.value, input.entered_on or today, today))
@@ -250,7 +251,7 @@ class NetworkMutation:
     @strawberry.mutation(description="Mark an objective met or not met.")
     async def assess_lifelong_links_objective(self, info: Info, input: AssessLifelongLinksObjectiveInput,
                                               ) -> LifelongLinksObjectivePayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         row, errors = await attempt(ctx, lambda: network.assess_objective(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "LifelongLinksObjective", "id"),
             input.version, input.met, input.assessed_on or today, today))
@@ -259,7 +260,7 @@ class NetworkMutation:
 
     @strawberry.mutation(description="Add someone to the young adult's support network (status IDENTIFIED).")
     async def add_network_member(self, info: Info, input: AddNetworkMemberInput) -> NetworkMemberPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         fields = _given(input, MEMBER_FIELDS)
         return await _member(ctx, lambda: members.add_member(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.case_id, "LifelongLinksCase", "caseId"),
@@ -267,7 +268,7 @@ class NetworkMutation:
 
     @strawberry.mutation(description="Change a member's details, if nobody changed them since you read them.")
     async def update_network_member(self, info: Info, input: UpdateNetworkMemberInput) -> NetworkMemberPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         fields = _given(input, MEMBER_FIELDS)
         return await _member(ctx, lambda: members.update_member(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "NetworkMember", "id"), input.version,
@@ -277,21 +278,21 @@ class NetworkMutation:
                                      "member's consent to be contacted.")
     async def move_network_member_status(self, info: Info, input: MoveNetworkMemberStatusInput,
                                          ) -> NetworkMemberPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         return await _member(ctx, lambda: members.move_status(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "NetworkMember", "id"), input.version,
             input.status.value, input.changed_on or today, today))
 
     @strawberry.mutation(description="Sign off a member's vetting for your service.")
     async def sign_off_network_vetting(self, info: Info, input: SignOffNetworkVettingInput) -> NetworkMemberPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         return await _member(ctx, lambda: members.sign_off_vetting(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.member_id, "NetworkMember", "memberId"),
             input.outcome.value, input.signed_on or today, today))
 
     @strawberry.mutation(description="Record a Lifelong Links meeting and who attended.")
     async def record_network_meeting(self, info: Info, input: RecordNetworkMeetingInput) -> NetworkMeetingPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         row, errors = await attempt(ctx, lambda: members.record_meeting(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.young_adult_id, "YoungAdult", "youngAdultId"),
             input.held_on, input.outcome,
@@ -310,7 +311,7 @@ class NetworkMutation:
 
     @strawberry.mutation(description="End a commitment (it stays on the record with its end date).")
     async def end_network_commitment(self, info: Info, input: EndNetworkCommitmentInput) -> NetworkCommitmentPayload:
-        ctx, today = info.context, dt.date.today()
+        ctx, today = info.context, info.context.today
         row, errors = await attempt(ctx, lambda: members.end_commitment(
             ctx.tenant(), ctx.principal, ctx.request_id, expect_id(input.id, "NetworkCommitment", "id"),
             input.version, input.ends_on or today, today))

@@ -56,13 +56,13 @@ STALE = "This record was changed by someone else since you read it; reload it an
 async def vetting_services_required(session: TenantSession, young_adult_id: uuid.UUID) -> frozenset[str]:
     """Services whose vetting sign-off is needed before a network member is contacted: the practice rule "network
     vetting before contact" at the young adult's governing site (by default personal adviser and probation)."""
-    values = await rules_for_young_adult(session, young_adult_id, date.today())
+    values = await rules_for_young_adult(session, young_adult_id, session.today)
     return frozenset(values["network_vetting_services"])
 
 
 async def committed_members_wanted(session: TenantSession, young_adult_id: uuid.UUID) -> int:
     """Committed network members wanted before release, from the practice rules at the governing site."""
-    values = await rules_for_young_adult(session, young_adult_id, date.today())
+    values = await rules_for_young_adult(session, young_adult_id, session.today)
     return int(values["committed_network_members_before_release"])
 
 

@@ -9,22 +9,20 @@ from collections.abc import Sequence
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
 from service.kernel.visibility import Actor, Scope
+from service.kernel.work import UnitOfWork
 from service.people import repository
 from service.people.service import scope_for
 
 
-async def scope(ctx: Context) -> Scope:
-    cached = ctx.extras.get("scope")
-    if cached is None:
-        cached = await scope_for(ctx.tenant(), ctx.principal)
-        ctx.extras["scope"] = cached
-    assert isinstance(cached, Scope)
-    return cached
+async def scope(ctx: UnitOfWork) -> Scope:
+    """The caller's scope, computed once per request."""
+    if ctx.scope is None:
+        ctx.scope = await scope_for(ctx.tenant(), ctx.principal)
+    return ctx.scope
 
 
-async def actor(ctx: Context) -> Actor:
+async def actor(ctx: UnitOfWork) -> Actor:
     """The caller as service functions see them (raises AccessDenied for roles without case data)."""
     return Actor(ctx.tenant(), ctx.principal, ctx.request_id, await scope(ctx))
 
@@ -42,19 +40,19 @@ def grouped(rows: Sequence[asyncpg.Record], keys: Sequence[uuid.UUID], column: s
     return [groups[k] for k in keys]
 
 
-def sites(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def sites(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await repository.sites_by_id(ctx.tenant(), keys), keys)
-    return ctx.loader("sites", lambda _session: load)
+    return ctx.loader("sites", load)
 
 
-def practitioners(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def practitioners(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await repository.practitioners_by_id(ctx.tenant(), keys), keys)
-    return ctx.loader("practitioners", lambda _session: load)
+    return ctx.loader("practitioners", load)
 
 
-def practitioners_at(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def practitioners_at(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         return grouped(await repository.practitioners_at_sites(ctx.tenant(), keys), keys, "site_id")
-    return ctx.loader("practitioners_at", lambda _session: load)
+    return ctx.loader("practitioners_at", load)

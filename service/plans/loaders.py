@@ -8,58 +8,58 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
+from service.kernel.work import UnitOfWork
 from service.people.loaders import by_id, grouped, scope
 from service.plans import repository
 
 Fetch = Callable[[TenantSession, Sequence[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
 
 
-def _one(ctx: Context, name: str, fetch: Fetch, column: str = "id") -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def _one(ctx: UnitOfWork, name: str, fetch: Fetch, column: str = "id") -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await fetch(ctx.tenant(), keys, await scope(ctx)), keys, column)
-    return ctx.loader(name, lambda _session: load)
+    return ctx.loader(name, load)
 
 
-def _many(ctx: Context, name: str, fetch: Fetch, column: str) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def _many(ctx: UnitOfWork, name: str, fetch: Fetch, column: str) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         return grouped(await fetch(ctx.tenant(), keys, await scope(ctx)), keys, column)
-    return ctx.loader(name, lambda _session: load)
+    return ctx.loader(name, load)
 
 
-def plan_of(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def plan_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     return _one(ctx, "plan_of", repository.plans_for, "young_adult_id")
 
 
-def plans(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def plans(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     return _one(ctx, "plans", repository.plans_by_id)
 
 
-def versions_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def versions_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     return _many(ctx, "plan_versions_of", repository.versions_for, "plan_id")
 
 
-def versions(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def versions(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     return _one(ctx, "plan_versions", repository.versions_by_id)
 
 
-def goals_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def goals_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     return _many(ctx, "plan_goals_of", repository.goals_for, "plan_version_id")
 
 
-def goals(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def goals(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     return _one(ctx, "plan_goals", repository.goals_by_id)
 
 
-def actions_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def actions_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     return _many(ctx, "plan_actions_of", repository.actions_for, "plan_goal_id")
 
 
-def actions(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def actions(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     return _one(ctx, "plan_actions", repository.actions_by_id)
 
 
-def signoffs_of(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def signoffs_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     return _many(ctx, "plan_signoffs_of", repository.signoffs_for, "plan_version_id")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -42,7 +41,7 @@ async def required_signoff_services(actor: Actor, young_adult_id: uuid.UUID) -> 
     """The services whose sign-off agrees this young adult's plan: the practice rule "services whose sign-off
     agrees a plan" at their governing site (the programme default, prison, probation and leaving care, unless a
     tenant or site changed it)."""
-    values = await rules_for_young_adult(actor.session, young_adult_id, date.today())
+    values = await rules_for_young_adult(actor.session, young_adult_id, actor.session.today)
     return signoff_order(values["plan_signoff_services"])
 
 

@@ -68,9 +68,7 @@ class PlatformQuery:
     @strawberry.field(description="All tenants. Platform administrators only.")
     async def tenants(self, info: Info) -> list[Tenant]:
         require_platform_admin(info)
-        pool = await info.context.db.open_pool()
-        async with pool.acquire() as conn:
-            return [Tenant.from_record(t) for t in await registry.all_tenants(conn)]
+        return [Tenant.from_record(t) for t in await registry.all_tenants(info.context.control())]
 
 
 @strawberry.input
@@ -91,7 +89,7 @@ class PlatformMutation:
     @strawberry.mutation(description="Provision a region or cohort: its roles, schema and tables, all or nothing.")
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
         require_platform_admin(info)
-        db = info.context.db
+        db = info.context.platform()
         try:
             record = await create_tenant(db.engine, NewTenant(input.slug, input.name, input.kind.value),
                                          role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)

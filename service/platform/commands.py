@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.errors import DomainError, InvalidInput
 from service.kernel.tenancy import tenant_transaction
 from service.platform import onboarding
@@ -126,7 +126,7 @@ async def tenant_command(db: Database, args: argparse.Namespace) -> int | None:
             if args.add:
                 result.steps = await onboarding.ensure_sites(db, tenant, args.add)
                 _steps(result)
-            async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+            async with tenant_transaction(await db.open_jobs_pool(), tenant.as_tenant()) as conn:
                 rows = await sites_repository.all_sites(conn)
             table = Table("code", "name", "kind", "closed")
             for r in rows:

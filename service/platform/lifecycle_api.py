@@ -180,7 +180,7 @@ def _sites(sites: list[SiteInput]) -> tuple[SiteSpec, ...]:
 
 async def _steps(info: Info, slug: str, run: onboarding.StepRunner) -> OnboardTenantPayload:
     result = onboarding.Result()
-    db = info.context.db
+    db = info.context.platform()
     try:
         result.tenant = await lifecycle.get(db.engine, slug)
         result.steps.extend(await run(result.tenant))
@@ -194,7 +194,8 @@ async def _steps(info: Info, slug: str, run: onboarding.StepRunner) -> OnboardTe
 async def _transition(info: Info, slug: str, step: Transition) -> TenantLifecyclePayload:
     require_platform_admin(info)
     try:
-        record, done = await lifecycle.transition(info.context.db.engine, slug, step, info.context.principal.subject)
+        record, done = await lifecycle.transition(info.context.platform().engine, slug, step,
+                                                  info.context.principal.subject)
     except DomainError as exc:
         return TenantLifecyclePayload(tenant=None, outcome=None, errors=[user_error(exc)])
     return TenantLifecyclePayload(tenant=_tenant(record), outcome=outcome(done), errors=[])
@@ -210,16 +211,16 @@ class LifecycleQuery:
     @strawberry.field(description="What a tenant has and still lacks. Platform administrators only.")
     async def onboarding_checklist(self, info: Info, slug: str) -> OnboardingChecklist:
         require_platform_admin(info)
-        db = info.context.db
+        db = info.context.platform()
         tenant = await lifecycle.get(db.engine, slug)
         return _checklist(tenant, await onboarding.checklist(db, tenant))
 
     @strawberry.field(description="A tenant's sites (organisations only). Platform administrators only.")
     async def tenant_sites(self, info: Info, slug: str) -> list[TenantSite]:
         require_platform_admin(info)
-        db = info.context.db
+        db = info.context.platform()
         tenant = await lifecycle.get(db.engine, slug)
-        async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+        async with tenant_transaction(await db.open_jobs_pool(), tenant.as_tenant()) as conn:
             rows = await sites_repository.all_sites(conn)
         return [TenantSite(code=r["code"], name=r["name"], kind=SiteKind(r["kind"]), closed=r["closed_at"] is not None)
                 for r in rows]
@@ -233,20 +234,20 @@ class LifecycleMutation:
         require_platform_admin(info)
         spec = Onboarding(input.slug, input.name, input.kind.value, input.rule_template, _sites(input.sites),
                           tuple((a.subject, a.display_name) for a in input.admins), input.activate)
-        return _steps_payload(await onboarding.onboard(info.context.db, spec, info.context.principal.subject))
+        return _steps_payload(await onboarding.onboard(info.context.platform(), spec, info.context.principal.subject))
 
     @strawberry.mutation(description="Add sites to a tenant; sites already there with the same name and kind "
                                      "answer ALREADY_DONE.")
     async def add_tenant_sites(self, info: Info, input: AddTenantSitesInput) -> OnboardTenantPayload:
         require_platform_admin(info)
-        db = info.context.db
+        db = info.context.platform()
         sites = _sites(input.sites)
         return await _steps(info, input.slug, lambda tenant: onboarding.ensure_sites(db, tenant, sites))
 
     @strawberry.mutation(description="Make a user an administrator of a tenant.")
     async def grant_tenant_admin(self, info: Info, input: GrantTenantAdminInput) -> OnboardTenantPayload:
         require_platform_admin(info)
-        db = info.context.db
+        db = info.context.platform()
 
         async def grant(tenant: TenantRecord) -> list[onboarding.Step]:
             return [await onboarding.ensure_admin(db, tenant, input.subject, input.display_name)]
@@ -273,8 +274,8 @@ class LifecycleMutation:
     async def delete_tenant(self, info: Info, input: DeleteTenantInput) -> DeleteTenantPayload:
         require_platform_admin(info)
         try:
-            deletion = await lifecycle.delete(info.context.db.engine, input.slug, confirm_slug=input.confirm_slug,
-                                              actor=info.context.principal.subject)
+            deletion = await lifecycle.delete(info.context.platform().engine, input.slug,
+                                              confirm_slug=input.confirm_slug, actor=info.context.principal.subject)
         except DomainError as exc:
             return DeleteTenantPayload(slug=None, outcome=None, errors=[user_error(exc)])
         return DeleteTenantPayload(slug=deletion.slug, outcome=outcome(deletion.outcome), errors=[])

@@ -16,7 +16,8 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from service.db import Database
+from service.kernel.clock import today
+from service.kernel.database import Database
 from service.kernel.errors import Conflict, DomainError, InvalidInput
 from service.kernel.principal import Role
 from service.kernel.tenancy import tenant_transaction
@@ -135,14 +136,15 @@ async def ensure_practice_rules(db: Database, tenant: TenantRecord, template: st
     """Copy the rule template into the tenant's practice rules, once: a tenant with any rule version keeps them."""
     if await lifecycle.has_practice_rules(db.engine, tenant):
         return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.ALREADY_DONE)
-    await apply_template(db.engine, tenant.id, template, actor)
+    async with db.admin_transaction() as conn:
+        await apply_template(conn, tenant.id, template, actor, today(db.settings.time_zone))
     return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.CREATED)
 
 
 async def ensure_sites(db: Database, tenant: TenantRecord, sites: Sequence[SiteSpec]) -> list[Step]:
     """Add sites in one tenant transaction: a refused site undoes the others of this call."""
     steps = []
-    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+    async with tenant_transaction(await db.open_jobs_pool(), tenant.as_tenant()) as conn:
         for spec in sites:
             row, done = await ensure_site(conn, spec)
             steps.append(Step(Action.ADD_SITE, row["code"], done))
@@ -151,16 +153,17 @@ async def ensure_sites(db: Database, tenant: TenantRecord, sites: Sequence[SiteS
 
 async def ensure_admin(db: Database, tenant: TenantRecord, subject: str, display_name: str) -> Step:
     spec = GrantSpec(subject, Role.TENANT_ADMIN, display_name=display_name)
-    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
-        row, done = await ensure_grant(db.engine, conn, tenant.id, spec, replace=False)
-    return Step(Action.GRANT_ADMIN, row.subject, done)
+    async with tenant_transaction(await db.open_jobs_pool(), tenant.as_tenant()) as conn, \
+            db.admin_transaction() as admin:
+        row, done = await ensure_grant(admin, conn, tenant.id, spec, replace=False)
+    return Step(Action.GRANT_ADMIN, row["subject"], done)
 
 
 async def checklist(db: Database, tenant: TenantRecord) -> list[ChecklistEntry]:
-    async with tenant_transaction(await db.open_pool(), tenant.as_tenant()) as conn:
+    async with tenant_transaction(await db.open_jobs_pool(), tenant.as_tenant()) as conn:
         by_kind = await sites_repository.open_sites_by_kind(conn)
-    async with db.engine.connect() as conn:
-        by_role = await sites_repository.active_users_by_role(conn, tenant.id)
+    async with db.admin_transaction() as admin:
+        by_role = await sites_repository.active_users_by_role(admin, tenant.id)
     done = {
         Item.SITE: sum(by_kind.values()) > 0,
         Item.TENANT_ADMIN: by_role.get(Role.TENANT_ADMIN.value, 0) > 0,

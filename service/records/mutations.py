@@ -116,7 +116,7 @@ class RecordsMutation:
         a, site_id = await actor(info.context), expect_id(input.site_id, "Site", "siteId")
         fields = given_fields(input, repository.UPDATABLE)
         row, errors = await attempt(info.context, lambda: records.create_young_adult(a, site_id, fields,
-                                                                                     dt.date.today()))
+                                                                                     info.context.today))
         return _young_adult(info, row, errors)
 
     @strawberry.mutation(description="Change a young adult's details, if nobody changed them since you read them.")
@@ -124,7 +124,7 @@ class RecordsMutation:
         a, raw = await actor(info.context), expect_id(input.id, "YoungAdult", "id")
         fields = given_fields(input, repository.UPDATABLE)
         row, errors = await attempt(info.context, lambda: records.update_young_adult(a, raw, input.version, fields,
-                                                                                     dt.date.today()))
+                                                                                     info.context.today))
         return _young_adult(info, row, errors)
 
     @strawberry.mutation(description="Restrict a record to its named team, or lift the restriction.")
@@ -140,7 +140,7 @@ class RecordsMutation:
         a = await actor(info.context)
         ya, site_id = (expect_id(input.young_adult_id, "YoungAdult", "youngAdultId"),
                        expect_id(input.site_id, "Site", "siteId"))
-        today = dt.date.today()
+        today = info.context.today
         row, errors = await attempt(info.context, lambda: records.enrol(a, ya, site_id, input.identified_on or today,
                                                                         today))
         return EnrolmentPayload(enrolment=None if row is None else Enrolment.from_row(row), errors=errors)
@@ -148,7 +148,7 @@ class RecordsMutation:
     @strawberry.mutation(description="Move an enrolment to its next status (referred, consented, active) or exit it.")
     async def change_enrolment_status(self, info: Info, input: ChangeEnrolmentStatusInput) -> EnrolmentPayload:
         a, raw = await actor(info.context), expect_id(input.enrolment_id, "Enrolment", "enrolmentId")
-        today = dt.date.today()
+        today = info.context.today
         row, errors = await attempt(info.context, lambda: records.change_enrolment_status(
             a, raw, input.version, input.status.value, input.changed_on or today, input.reason, today))
         return EnrolmentPayload(enrolment=None if row is None else Enrolment.from_row(row), errors=errors)
@@ -158,7 +158,7 @@ class RecordsMutation:
         a = await actor(info.context)
         ya, who = (expect_id(input.young_adult_id, "YoungAdult", "youngAdultId"),
                    expect_id(input.practitioner_id, "Practitioner", "practitionerId"))
-        today = dt.date.today()
+        today = info.context.today
         row, errors = await attempt(info.context, lambda: records.add_team_member(
             a, ya, who, input.role.value, input.started_on or today, today))
         return TeamMemberPayload(team_member=None if row is None else TeamMember.from_row(row), errors=errors)
@@ -167,5 +167,5 @@ class RecordsMutation:
     async def end_team_membership(self, info: Info, input: EndTeamMembershipInput) -> TeamMemberPayload:
         a, raw = await actor(info.context), expect_id(input.id, "TeamMember", "id")
         row, errors = await attempt(info.context, lambda: records.end_team_membership(
-            a, raw, input.version, input.ended_on or dt.date.today()))
+            a, raw, input.version, input.ended_on or info.context.today))
         return TeamMemberPayload(team_member=None if row is None else TeamMember.from_row(row), errors=errors)

@@ -163,7 +163,8 @@ async def national_table(info: Info, metric: str, grain: PeriodGrain, period_sta
                          breakdown: ReportBreakdown, tenant: str | None,
                          policy: DisclosurePolicyInput | None) -> service.Table:
     ctx = info.context
-    return await service.national_table(await ctx.db.open_pool(), ctx.db.settings.national_role, ctx.principal,
+    service.require_national(ctx.principal)
+    return await service.national_table(ctx.national(), ctx.settings.national_role, ctx.principal,
                                         metric, grain.value, period_start, breakdown.value, tenant, _policy(policy))
 
 
@@ -177,15 +178,13 @@ class ReportingQuery:
     @strawberry.field(description="Tenants in national reporting. National analysts only.")
     async def reporting_tenants(self, info: Info) -> list[ReportingTenant]:
         service.require_national(info.context.principal)
-        pool = await info.context.db.open_pool()
         return [ReportingTenant(slug=t.slug, name=t.name, kind=TenantKind(t.kind))
-                for t in await service.national_tenants(pool, info.context.db.settings.national_role)]
+                for t in await service.national_tenants(info.context.national())]
 
     @strawberry.field(description="Periods that have figures, oldest first. National analysts only.")
     async def reporting_periods(self, info: Info, grain: PeriodGrain) -> list[dt.date]:
         service.require_national(info.context.principal)
-        pool = await info.context.db.open_pool()
-        return await service.national_periods(pool, info.context.db.settings.national_role, grain.value)
+        return await service.national_periods(info.context.national(), grain.value)
 
     @strawberry.field(description="One metric for one period: the national total (or a tenant's, for SITE) and "
                                   "its breakdown, under disclosure control. National analysts only.")
@@ -202,8 +201,7 @@ class ReportingQuery:
         ctx = info.context
         service.require_national(ctx.principal)
         m = service.metric(metric)
-        pool = await ctx.db.open_pool()
-        view = await service.national_view(pool, ctx.db.settings.national_role, m, _policy(policy))
+        view = await service.national_view(ctx.national(), ctx.settings.national_role, m, _policy(policy))
         if tenant is not None:
             t = service.find_tenant(view.tenants, tenant)
             if site is not None:
@@ -223,8 +221,7 @@ class ReportingQuery:
         ctx = info.context
         service.require_national(ctx.principal)
         m = service.metric(metric)
-        pool = await ctx.db.open_pool()
-        view = await service.national_view(pool, ctx.db.settings.national_role, m, _policy(policy))
+        view = await service.national_view(ctx.national(), ctx.settings.national_role, m, _policy(policy))
         chosen = [service.find_tenant(view.tenants, slug) for slug in tenants[:50]]
         return [MetricSeries.of(service.series(view, ("T", str(t.id)), t.name, t.slug, grain.value, from_, to))
                 for t in chosen]
@@ -236,7 +233,7 @@ class ReportingQuery:
         ctx = info.context
         tenant = service.require_tenant_admin(ctx.principal)
         m = service.metric(metric)
-        view = await service.own_view(await ctx.db.open_pool(), tenant, m)
+        view = await service.own_view(ctx.control(), tenant, m)
         own = view.tenants[0]
         return MetricTable.of(service.table(view, m, grain.value, period_start, "SITE", own))
 
@@ -247,7 +244,7 @@ class ReportingQuery:
         ctx = info.context
         tenant = service.require_tenant_admin(ctx.principal)
         m = service.metric(metric)
-        view = await service.own_view(await ctx.db.open_pool(), tenant, m)
+        view = await service.own_view(ctx.control(), tenant, m)
         return MetricSeries.of(service.series(view, ("T", str(tenant.id)), tenant.name, tenant.slug, grain.value,
                                               from_, to))
 
@@ -275,9 +272,8 @@ class ReportingMutation:
     @strawberry.mutation(description="Recompute reporting rollups now: a tenant administrator's own tenant, or (a "
                                      "platform administrator) one or every tenant, one tenant at a time.")
     async def refresh_reporting(self, info: Info, input: RefreshReportingInput) -> RefreshReportingPayload:
-        pool = await info.context.db.open_pool()
         try:
-            results = await service.refresh_for(pool, info.context.principal, input.tenant)
+            results = await service.refresh_for(await info.context.jobs(), info.context.principal, input.tenant)
         except DomainError as exc:
             return RefreshReportingPayload(refreshed=[], errors=[user_error(exc)])
         return RefreshReportingPayload(refreshed=[RefreshedTenant(tenant=r.tenant, rollup_rows=r.rows)

@@ -1,22 +1,21 @@
 """SQL over the control plane's reporting tables: storing a tenant's rollups, reading them back.
 
-Two paths read rollups. National analysts' reads run inside :func:`national_transaction`, as the NOLOGIN national
-role, which may read the rollups and the tenant directory view and nothing else in the database. A tenant
-administrator's own figures are read as the app role, always filtered by the tenant of their verified token.
+Two paths read rollups. National analysts' reads run in the request's national session (service.kernel.session),
+as the NOLOGIN national role, which may read the rollups and the tenant directory view and nothing else in the
+database. A tenant administrator's own figures are read as the app role, always filtered by their token's tenant.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from service.kernel.ids import TenantId
-from service.kernel.tenancy import Connection
+from service.kernel.session import Statements
 from service.reporting.compute import TenantRollup
 
 ROLLUP_COLUMNS = ("tenant_id", "metric", "grain", "period_start", "site_code", "numerator", "denominator", "median",
@@ -46,15 +45,6 @@ class StoredRow:
     dist_counts: Sequence[int] | None
 
 
-@asynccontextmanager
-async def national_transaction(pool: asyncpg.Pool, national_role: str) -> AsyncIterator[Connection]:
-    """A read-only transaction as the national role: every national analyst's SQL runs inside one."""
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        await conn.fetchrow("SELECT set_config('role', $1, true), set_config('search_path', 'control', true)",
-                            national_role)
-        yield conn
-
-
 async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> int:
     """Replace one tenant's rollups in a short control-plane transaction. Returns the number of rows stored."""
     now = dt.datetime.now(dt.UTC)
@@ -81,18 +71,18 @@ async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> int
     return len(records)
 
 
-async def tenants(conn: Connection) -> list[ReportingTenant]:
+async def tenants(conn: Statements) -> list[ReportingTenant]:
     rows = await conn.fetch("SELECT id, slug, name, kind FROM control.reporting_tenant ORDER BY name, slug")
     return [ReportingTenant(TenantId(r["id"]), r["slug"], r["name"], r["kind"]) for r in rows]
 
 
-async def sites(conn: Connection, tenant_id: TenantId) -> list[tuple[str, str]]:
+async def sites(conn: Statements, tenant_id: TenantId) -> list[tuple[str, str]]:
     rows = await conn.fetch("SELECT site_code, site_name FROM control.metric_site WHERE tenant_id = $1 "
                             "ORDER BY site_name, site_code", tenant_id)
     return [(r["site_code"], r["site_name"]) for r in rows]
 
 
-async def generation(conn: Connection) -> tuple[int, dt.datetime | None]:
+async def generation(conn: Statements) -> tuple[int, dt.datetime | None]:
     """Changes whenever any tenant is refreshed: the key under which a disclosure pattern may be reused."""
     row = await conn.fetchrow("SELECT count(*) AS n, max(refreshed_at) AS at, "
                               "(SELECT count(*) FROM control.reporting_tenant) AS tenants FROM control.metric_refresh")
@@ -100,7 +90,7 @@ async def generation(conn: Connection) -> tuple[int, dt.datetime | None]:
     return int(row["n"]) * 1_000_000 + int(row["tenants"]), row["at"]
 
 
-async def metric_rows(conn: Connection, metric: str, tenant_id: TenantId | None = None) -> list[StoredRow]:
+async def metric_rows(conn: Statements, metric: str, tenant_id: TenantId | None = None) -> list[StoredRow]:
     """All stored rows of one metric (all tenants, or one), every grain, period and site."""
     rows = await conn.fetch(
         f"SELECT {READ_COLUMNS} FROM control.metric_rollup r "
@@ -109,7 +99,7 @@ async def metric_rows(conn: Connection, metric: str, tenant_id: TenantId | None 
                       r["denominator"], r["median"], r["dist_values"], r["dist_counts"]) for r in rows]
 
 
-async def periods(conn: Connection, grain: str, tenant_id: TenantId | None = None) -> list[dt.date]:
+async def periods(conn: Statements, grain: str, tenant_id: TenantId | None = None) -> list[dt.date]:
     rows = await conn.fetch(
         "SELECT DISTINCT period_start FROM control.metric_rollup WHERE grain = $1 AND site_code = '' "
         "AND ($2::uuid IS NULL OR tenant_id = $2) ORDER BY period_start", grain, tenant_id)

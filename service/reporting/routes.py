@@ -1,6 +1,6 @@
 """HTTP routes beside GraphQL: the CSV export of a national table and the national dashboard page.
 
-The export authenticates exactly as /graphql does (bearer token, grant in the control plane) and renders the table
+The export goes through the request path's one authentication step, as /graphql does and renders the table
 that ``nationalMetric`` returns for the same arguments — the same function, so the same disclosure control. The
 dashboard is static: it signs in with a token kept in sessionStorage and reads everything through /graphql.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -17,10 +18,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service.app.auth import AuthError, TokenVerifier, bearer_token, load_principal
-from service.db import Database
-from service.kernel.errors import AccessDenied, DomainError, InvalidInput
-from service.kernel.principal import Principal
+from service.kernel.database import Database
+from service.kernel.errors import InvalidInput
+from service.kernel.work import UnitOfWork
 from service.reporting import service
 from service.reporting.disclosure import Count, DisclosurePolicy, Figure
 
@@ -36,13 +36,6 @@ DASHBOARD_HEADERS = {
 CSV_HEADER = ["metric", "grain", "period_start", "breakdown", "row", "label", "value", "suppressed", "reason",
               "numerator", "numerator_suppressed", "numerator_reason", "denominator", "denominator_suppressed",
               "denominator_reason"]
-
-
-async def authenticate(request: Request, db: Database, verifier: TokenVerifier) -> Principal:
-    claims = await verifier.verify(bearer_token(request.headers.get("authorization")))
-    pool = await db.open_pool()
-    async with pool.acquire() as conn:
-        return await load_principal(conn, claims)
 
 
 def _int_param(request: Request, name: str, default: int | None) -> int | None:
@@ -83,7 +76,13 @@ def render_csv(t: service.Table, total_key: str) -> str:
     return out.getvalue()
 
 
-def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
+Protect = Callable[[Callable[[Request, UnitOfWork], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
+
+
+def reporting_routes(db: Database, protect: Protect) -> list[BaseRoute]:
+    """``protect`` is the request path's one authentication step (service.app.endpoint.Gate.protect): it verifies
+    the token, loads the principal, applies the rate limits, runs the handler in a unit of work and answers every
+    error in the one format."""
     # The dashboard's queries are published operations, served to it verbatim (read once), so trusted-documents
     # mode accepts them; they are contract, not data, so no token is needed to read them.
     operations = {p.stem: p.read_text() for p in sorted(db.settings.operations_dir.glob("Dashboard*.graphql"))}
@@ -91,31 +90,22 @@ def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
     async def dashboard_operations(request: Request) -> Response:
         return JSONResponse(operations)
 
-    async def export_csv(request: Request) -> Response:
-        try:
-            principal = await authenticate(request, db, verifier)
-        except AuthError as exc:
-            return JSONResponse({"error": exc.reason}, status_code=exc.status,
-                                headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+    async def export_csv(request: Request, work: UnitOfWork) -> Response:
         q = request.query_params
         try:
-            try:
-                period = dt.date.fromisoformat(q.get("periodStart", ""))
-            except ValueError:
-                raise InvalidInput("periodStart must be a date (YYYY-MM-DD).", field="periodStart") from None
-            policy = DisclosurePolicy(_int_param(request, "minCount", 5) or 0,
-                                      _int_param(request, "minDenominator", 10) or 0,
-                                      _int_param(request, "roundTo", None))
-            breakdown = q.get("breakdown", "TENANT")
-            if breakdown not in ("TENANT", "TENANT_KIND", "SITE"):
-                raise InvalidInput("breakdown must be TENANT, TENANT_KIND or SITE.", field="breakdown")
-            table = await service.national_table(await db.open_pool(), db.settings.national_role, principal,
-                                                 q.get("metric", ""), q.get("grain", "MONTH"), period, breakdown,
-                                                 q.get("tenant"), policy)
-        except AccessDenied as exc:
-            return JSONResponse({"error": str(exc)}, status_code=403)
-        except DomainError as exc:
-            return JSONResponse({"error": exc.message, "code": exc.code, "field": exc.field}, status_code=400)
+            period = dt.date.fromisoformat(q.get("periodStart", ""))
+        except ValueError:
+            raise InvalidInput("periodStart must be a date (YYYY-MM-DD).", field="periodStart") from None
+        policy = DisclosurePolicy(_int_param(request, "minCount", 5) or 0,
+                                  _int_param(request, "minDenominator", 10) or 0,
+                                  _int_param(request, "roundTo", None))
+        breakdown = q.get("breakdown", "TENANT")
+        if breakdown not in ("TENANT", "TENANT_KIND", "SITE"):
+            raise InvalidInput("breakdown must be TENANT, TENANT_KIND or SITE.", field="breakdown")
+        service.require_national(work.principal)
+        table = await service.national_table(work.national(), work.settings.national_role, work.principal,
+                                             q.get("metric", ""), q.get("grain", "MONTH"), period, breakdown,
+                                             q.get("tenant"), policy)
         total_key = q.get("tenant", "national") if breakdown == "SITE" else "national"
         filename = f"{table.metric.key}-{table.grain.lower()}-{table.period_start.isoformat()}.csv"
         return Response(render_csv(table, total_key), media_type="text/csv; charset=utf-8",
@@ -126,7 +116,7 @@ def reporting_routes(db: Database, verifier: TokenVerifier) -> list[BaseRoute]:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers=DASHBOARD_HEADERS)
 
     return [
-        Route("/reporting/export.csv", export_csv, methods=["GET"]),
+        Route("/reporting/export.csv", protect(export_csv), methods=["GET"]),
         Route("/dashboard", dashboard, methods=["GET"]),
         Route("/dashboard/operations.json", dashboard_operations),
         Mount("/dashboard/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),

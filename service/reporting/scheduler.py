@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from service.db import Database
+from service.kernel.database import Database
 from service.reporting.service import refresh_all
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ async def refresh_forever(db: Database) -> None:
     interval = db.settings.reporting_refresh_seconds
     while True:
         try:
-            results = await refresh_all(await db.open_pool())
+            results = await refresh_all(await db.open_jobs_pool())
             logger.info("reporting refreshed %d tenant(s)", len(results))
         except asyncio.CancelledError:
             raise

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service.kernel.clock import today
 from service.kernel.errors import AccessDenied, InvalidInput, NotFound
 from service.kernel.principal import Principal, Role
+from service.kernel.session import Statements
 from service.kernel.tenancy import Tenant
 from service.reporting import repository
 from service.reporting.catalogue import BY_KEY, Metric
@@ -108,7 +110,7 @@ def grain(value: str) -> str:
 async def refresh_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date | None = None) -> RefreshResult:
     """Compute inside the tenant (as its runtime role), then store in the control plane (as the app role)."""
     started = time.monotonic()
-    rollup = await compute_tenant(pool, tenant, as_of or dt.date.today())
+    rollup = await compute_tenant(pool, tenant, as_of or today())
     rows = await repository.store(pool, rollup, started)
     return RefreshResult(tenant.slug, rows)
 
@@ -183,18 +185,18 @@ _PATTERNS: dict[tuple[str, str, DisclosurePolicy], tuple[object, Pattern, list[R
 PATTERN_CACHE_SIZE = 64
 
 
-async def national_view(pool: asyncpg.Pool, national_role: str, m: Metric, policy: DisclosurePolicy,
+async def national_view(conn: Statements, national_role: str, m: Metric, policy: DisclosurePolicy,
                         site_tenant: ReportingTenant | None = None) -> NationalView:
+    """``conn``: the request's national session (the national role, which reads rollups only)."""
     policy = policy.checked()
     cache_key = (national_role, m.key, policy)
-    async with repository.national_transaction(pool, national_role) as conn:
-        generation = await repository.generation(conn)
-        sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
-        cached = _PATTERNS.get(cache_key)
-        if cached is not None and cached[0] == generation:
-            return NationalView(cached[1], cached[2], sites)
-        tenants = await repository.tenants(conn)
-        rows = await repository.metric_rows(conn, m.key)
+    generation = await repository.generation(conn)
+    sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
+    cached = _PATTERNS.get(cache_key)
+    if cached is not None and cached[0] == generation:
+        return NationalView(cached[1], cached[2], sites)
+    tenants = await repository.tenants(conn)
+    rows = await repository.metric_rows(conn, m.key)
     pattern = build_cube(m, rows, tenants).pattern(policy)
     if len(_PATTERNS) >= PATTERN_CACHE_SIZE:
         _PATTERNS.pop(next(iter(_PATTERNS)))
@@ -202,14 +204,12 @@ async def national_view(pool: asyncpg.Pool, national_role: str, m: Metric, polic
     return NationalView(pattern, tenants, sites)
 
 
-async def national_tenants(pool: asyncpg.Pool, national_role: str) -> list[ReportingTenant]:
-    async with repository.national_transaction(pool, national_role) as conn:
-        return await repository.tenants(conn)
+async def national_tenants(conn: Statements) -> list[ReportingTenant]:
+    return await repository.tenants(conn)
 
 
-async def national_periods(pool: asyncpg.Pool, national_role: str, grain_: str) -> list[dt.date]:
-    async with repository.national_transaction(pool, national_role) as conn:
-        return await repository.periods(conn, grain(grain_))
+async def national_periods(conn: Statements, grain_: str) -> list[dt.date]:
+    return await repository.periods(conn, grain(grain_))
 
 
 def find_tenant(tenants: Sequence[ReportingTenant], slug: str) -> ReportingTenant:
@@ -261,7 +261,7 @@ def series(view: NationalView, entity: Entity, label: str, slug: str, grain_: st
                                 for p in period_starts(grain_, start, end)])
 
 
-async def national_table(pool: asyncpg.Pool, national_role: str, principal: Principal, metric_key: str, grain_: str,
+async def national_table(conn: Statements, national_role: str, principal: Principal, metric_key: str, grain_: str,
                          period: dt.date, breakdown: str, tenant_slug: str | None,
                          policy: DisclosurePolicy) -> Table:
     """One national table. The GraphQL field and the CSV export both call this, so both show the same figures."""
@@ -272,17 +272,17 @@ async def national_table(pool: asyncpg.Pool, national_role: str, principal: Prin
     if breakdown == "SITE":
         if tenant_slug is None:
             raise InvalidInput("A site breakdown needs a tenant.", field="tenant")
-        site_tenant = find_tenant(await national_tenants(pool, national_role), tenant_slug)
-    view = await national_view(pool, national_role, m, policy, site_tenant)
+        site_tenant = find_tenant(await national_tenants(conn), tenant_slug)
+    view = await national_view(conn, national_role, m, policy, site_tenant)
     return table(view, m, grain_, period, breakdown, site_tenant)
 
 
 # ---- a tenant administrator's own figures ------------------------------------------------------------------------
 
-async def own_view(pool: asyncpg.Pool, tenant: Tenant, m: Metric) -> NationalView:
-    """The tenant's own rollups, unsuppressed. Read as the app role, filtered by the token's tenant."""
-    async with pool.acquire() as conn:
-        rows = await repository.metric_rows(conn, m.key, tenant.id)
-        sites = await repository.sites(conn, tenant.id)
+async def own_view(control: Statements, tenant: Tenant, m: Metric) -> NationalView:
+    """The tenant's own rollups, unsuppressed. Read through the control-plane session (the app role), filtered by
+    the token's tenant."""
+    rows = await repository.metric_rows(control, m.key, tenant.id)
+    sites = await repository.sites(control, tenant.id)
     own = ReportingTenant(tenant.id, tenant.slug, tenant.name, tenant.kind)
     return NationalView(unsuppressed(build_cube(m, rows, [own])), [own], sites)

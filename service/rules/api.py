@@ -257,9 +257,8 @@ class RulesQuery:
         assert principal.tenant is not None
         first = check_first(first)
         code = (site_code or "").strip().upper() or None
-        pool = await info.context.db.open_pool()
-        async with pool.acquire() as conn:
-            rows = await repository.history(conn, principal.tenant.id, rule, code, cursor_id(after), first + 1)
+        rows = await repository.history(info.context.control(), principal.tenant.id, rule, code, cursor_id(after),
+                                        first + 1)
         return connection(rows, first, PracticeRuleChange.from_row, lambda r: r["id"])
 
     @strawberry.field(description="What a batch of changes would do to due items, without saving it. Tenant "
@@ -306,9 +305,7 @@ class RulesMutation:
         problems = await rules.check_batch(ctx.tenant(), batch, loaders.today(ctx))
         if problems:
             return ChangePracticeRulesPayload(batch_id=None, changes=[], errors=[user_error(p) for p in problems])
-        batch_id = await rules.save_batch(ctx.db.engine, principal.tenant.id, principal.subject, batch)
-        pool = await ctx.db.open_pool()
-        async with pool.acquire() as conn:
-            rows = await repository.batch(conn, principal.tenant.id, batch_id)
+        batch_id = await rules.save_batch(ctx.control(), principal.tenant.id, principal.subject, batch)
+        rows = await repository.batch(ctx.control(), principal.tenant.id, batch_id)
         return ChangePracticeRulesPayload(batch_id=strawberry.ID(str(batch_id)),
                                           changes=[PracticeRuleChange.from_row(r) for r in rows], errors=[])

@@ -1,7 +1,8 @@
 """SQL for practice rules (control plane) and for the case facts due items are computed from (tenant schema).
 
-Control-plane reads run on the application pool (the app login role may SELECT the rule tables); writes run on the
-admin engine inside the caller's transaction. Case facts run in the request's tenant session, one statement for
+Control-plane statements run through the request's control-plane session (the app login role may read the rule
+tables and insert new versions, never change or delete one); onboarding writes a template's batch on the admin
+connection. Case facts run in the request's tenant session, one statement for
 any number of young adults.
 """
 
@@ -14,11 +15,8 @@ from datetime import date
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.kernel.session import TenantSession
-from service.kernel.tenancy import Connection
+from service.kernel.session import Statements, TenantSession
 from service.kernel.visibility import Scope, visible_young_adult
 
 CHANGE_COLUMNS = "id, batch_id, site_code, rule, value, effective_from, author_subject, reason, created_at"
@@ -29,7 +27,7 @@ def decode(value: str | None) -> Any:
     return None if value is None else json.loads(value)
 
 
-async def changes_in_force(conn: Connection, tenant_id: uuid.UUID, on: date) -> list[asyncpg.Record]:
+async def changes_in_force(conn: Statements, tenant_id: uuid.UUID, on: date) -> list[asyncpg.Record]:
     """For each (level, rule) of the tenant, the latest change effective on or before ``on``."""
     return await conn.fetch(
         f"SELECT DISTINCT ON (site_code, rule) {CHANGE_COLUMNS} FROM control.rule_change "
@@ -37,7 +35,7 @@ async def changes_in_force(conn: Connection, tenant_id: uuid.UUID, on: date) -> 
         "ORDER BY site_code, rule, effective_from DESC, created_at DESC, id DESC", tenant_id, on)
 
 
-async def history(conn: Connection, tenant_id: uuid.UUID, rule: str | None, site_code: str | None,
+async def history(conn: Statements, tenant_id: uuid.UUID, rule: str | None, site_code: str | None,
                   after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
     """Changes newest first (keyset on created_at, id); ``site_code`` filters to one site's overrides."""
     return await conn.fetch(
@@ -48,27 +46,24 @@ async def history(conn: Connection, tenant_id: uuid.UUID, rule: str | None, site
         "ORDER BY created_at DESC, id DESC LIMIT $5", tenant_id, rule, site_code, after, limit)
 
 
-async def batch(conn: Connection, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> list[asyncpg.Record]:
+async def batch(conn: Statements, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(f"SELECT {CHANGE_COLUMNS} FROM control.rule_change WHERE tenant_id = $1 AND batch_id = $2 "
                             "ORDER BY site_code NULLS FIRST, rule", tenant_id, batch_id)
 
 
-async def insert_batch(conn: AsyncConnection, tenant_id: uuid.UUID, batch_id: uuid.UUID, effective_from: date,
-                       author: str, reason: str, changes: Sequence[tuple[str | None, str, Any]]) -> None:
+async def insert_batch(q: Statements, tenant_id: uuid.UUID, batch_id: uuid.UUID, effective_from: date, author: str,
+                       reason: str, changes: Sequence[tuple[str | None, str, Any]]) -> None:
     """Write a batch of (site_code, rule, value) changes; the caller's transaction makes it all or nothing."""
-    await conn.execute(text(
+    await q.executemany(
         "INSERT INTO control.rule_change (batch_id, tenant_id, site_code, rule, value, effective_from, "
-        "author_subject, reason) VALUES (:batch, :tenant, :site, :rule, CAST(:value AS jsonb), :effective, "
-        ":author, :reason)"),
-        [{"batch": batch_id, "tenant": tenant_id, "site": site, "rule": rule,
-          "value": None if value is None else json.dumps(value), "effective": effective_from, "author": author,
-          "reason": reason} for site, rule, value in changes])
+        "author_subject, reason) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)",
+        [(batch_id, tenant_id, site, rule, None if value is None else json.dumps(value), effective_from, author,
+          reason) for site, rule, value in changes])
 
 
-async def template_values(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
-    row = (await conn.execute(text("SELECT rule_values FROM control.rule_template WHERE name = :n"),
-                              {"n": name})).first()
-    return None if row is None else dict(row[0])
+async def template_values(q: Statements, name: str) -> dict[str, Any] | None:
+    value = await q.fetchval("SELECT rule_values FROM control.rule_template WHERE name = $1", name)
+    return None if value is None else dict(decode(value))
 
 
 async def governing_site_codes(session: TenantSession, young_adult_ids: Sequence[uuid.UUID],

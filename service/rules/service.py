@@ -8,9 +8,9 @@ Who (decided for issue #5):
   accountable role, the tenant administrator, records them;
 - platform administrators and national analysts see no tenant's rules (they never enter a tenant).
 
-Writes go through the admin engine (as ``service/platform/grants.py`` does), not the request's app role: the app
-login role keeps SELECT only on the control plane, so a flaw in request code cannot rewrite rule history, and the
-rule tables stay append-only for everything but migrations.
+A batch is written through the request's control-plane session, in the request's transaction, so it commits with
+the mutation or not at all. The app login role may INSERT rule versions but never UPDATE or DELETE one, so a flaw in
+request code cannot rewrite rule history, and the rule tables stay append-only for everything but migrations.
 """
 
 from __future__ import annotations
@@ -23,12 +23,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kernel.errors import AccessDenied, InvalidInput, NotFound
 from service.kernel.principal import Principal, Role
-from service.kernel.session import TenantSession
-from service.kernel.tenancy import Connection
+from service.kernel.session import Statements, TenantSession
 from service.kernel.visibility import Scope
 from service.rules import catalogue, repository
 from service.rules.due import DueItem, ItemKind, ItemStatus, due_items
@@ -136,18 +134,16 @@ def require_reader(principal: Principal, site_code: str | None) -> None:
         raise NotFound("No such site.", field="siteCode")
 
 
-async def rule_book(conn: Connection, tenant_id: uuid.UUID, on: date) -> RuleBook:
+async def rule_book(conn: Statements, tenant_id: uuid.UUID, on: date) -> RuleBook:
     return RuleBook.from_rows(await repository.changes_in_force(conn, tenant_id, on))
 
 
 async def rules_for_young_adult(session: TenantSession, young_adult_id: uuid.UUID, on: date) -> dict[str, Any]:
     """The rule values in force on ``on`` at the young adult's governing site, for the features that enforce a rule
-    (plan sign-off, network vetting, committed members). Rules live in the control plane, read with the session's
-    application pool (the app role may read them; the tenant role may not)."""
+    (plan sign-off, network vetting, committed members). Rules live in the control plane, read through the session's
+    control-plane statements (the login role may read them; the tenant role may not)."""
     code = (await repository.governing_site_codes(session, [young_adult_id])).get(young_adult_id)
-    assert session.control is not None, "a request session reads rules through its control pool"
-    async with session.control.acquire() as conn:
-        book = await rule_book(conn, session.tenant.id, on)
+    book = await rule_book(session.control, session.tenant.id, on)
     return book.values(code)
 
 
@@ -198,12 +194,12 @@ async def check_batch(session: TenantSession, batch: ChangeBatch, today: date) -
     return _problems(batch, today, await repository.site_codes(session))
 
 
-async def save_batch(engine: AsyncEngine, tenant_id: uuid.UUID, author: str, batch: ChangeBatch) -> uuid.UUID:
-    """Write a checked batch as new versions, in one transaction. Returns the batch id."""
+async def save_batch(control: Statements, tenant_id: uuid.UUID, author: str, batch: ChangeBatch) -> uuid.UUID:
+    """Write a checked batch as new versions, in the caller's transaction (the request's, so the batch commits
+    with the rest of the mutation or not at all). Returns the batch id."""
     batch_id = uuid.uuid4()
-    async with engine.begin() as conn:
-        await repository.insert_batch(conn, tenant_id, batch_id, batch.effective_from, author, batch.reason,
-                                      [(c.site_code, c.rule, c.value) for c in batch.changes])
+    await repository.insert_batch(control, tenant_id, batch_id, batch.effective_from, author, batch.reason,
+                                  [(c.site_code, c.rule, c.value) for c in batch.changes])
     return batch_id
 
 
@@ -284,25 +280,23 @@ async def site_compliance(session: TenantSession, book: RuleBook, site_id: uuid.
     return Compliance(len(rows), by_status, by_kind)
 
 
-async def apply_template(engine: AsyncEngine, tenant_id: uuid.UUID, template_name: str, author: str,
-                         today: date | None = None) -> uuid.UUID:
-    """Copy a named template's values into the tenant as one batch of versions effective today (copied, not
-    linked: later edits to the template change no tenant). Raises NotFound or InvalidInput."""
-    effective = today or date.today()
-    async with engine.begin() as conn:
-        values = await repository.template_values(conn, template_name)
-        if values is None:
-            raise NotFound(f"There is no rule template {template_name[:60]!r}.", field="template")
-        changes = [RuleChange(rule, None, value) for rule, value in values["tenant"].items()]
-        changes += [RuleChange(rule, code, value) for code, settings in values["sites"].items()
-                    for rule, value in settings.items()]
-        batch = normalised(ChangeBatch(effective, f"Started from the rule template {template_name!r}.",
-                                       tuple(changes)))
-        problems = _problems(batch, effective, None)
-        if problems:
-            raise InvalidInput(f"The template {template_name!r} no longer fits the catalogue: {problems[0].message}",
-                               field="template")
-        batch_id = uuid.uuid4()
-        await repository.insert_batch(conn, tenant_id, batch_id, effective, author, batch.reason,
-                                      [(c.site_code, c.rule, c.value) for c in batch.changes])
+async def apply_template(q: Statements, tenant_id: uuid.UUID, template_name: str, author: str, today: date,
+                         ) -> uuid.UUID:
+    """Copy a named template's values into the tenant as one batch of versions effective ``today`` (copied, not
+    linked: later edits to the template change no tenant), in the caller's transaction. Raises NotFound or
+    InvalidInput."""
+    values = await repository.template_values(q, template_name)
+    if values is None:
+        raise NotFound(f"There is no rule template {template_name[:60]!r}.", field="template")
+    changes = [RuleChange(rule, None, value) for rule, value in values["tenant"].items()]
+    changes += [RuleChange(rule, code, value) for code, settings in values["sites"].items()
+                for rule, value in settings.items()]
+    batch = normalised(ChangeBatch(today, f"Started from the rule template {template_name!r}.", tuple(changes)))
+    problems = _problems(batch, today, None)
+    if problems:
+        raise InvalidInput(f"The template {template_name!r} no longer fits the catalogue: {problems[0].message}",
+                           field="template")
+    batch_id = uuid.uuid4()
+    await repository.insert_batch(q, tenant_id, batch_id, today, author, batch.reason,
+                                  [(c.site_code, c.rule, c.value) for c in batch.changes])
     return batch_id

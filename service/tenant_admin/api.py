@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import asyncpg
 import strawberry
-from sqlalchemy import Row
 
 from service.api.common import UserError, attempt, user_error
 from service.api.context import Info
@@ -43,10 +43,10 @@ class TenantUser:
     active: bool
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> TenantUser:
-        return cls(subject=row.subject, display_name=row.display_name, role=TenantRole(row.role),
-                   service=ServiceKind(row.service) if row.service else None, site_codes=sorted(row.site_codes),
-                   active=row.active)
+    def from_row(cls, row: asyncpg.Record) -> TenantUser:
+        return cls(subject=row["subject"], display_name=row["display_name"], role=TenantRole(row["role"]),
+                   service=ServiceKind(row["service"]) if row["service"] else None,
+                   site_codes=sorted(row["site_codes"]), active=row["active"])
 
 
 def outcome(value: Outcome | None) -> StepOutcome | None:
@@ -113,7 +113,7 @@ class TenantAdminQuery:
     @strawberry.field(description="The users of your tenant and their grants. Tenant administrators only.")
     async def tenant_users(self, info: Info) -> list[TenantUser]:
         ctx = info.context
-        return [TenantUser.from_row(r) for r in await admin.list_users(ctx.db.engine, ctx.principal)]
+        return [TenantUser.from_row(r) for r in await admin.list_users(ctx.control(), ctx.principal)]
 
 
 @strawberry.type
@@ -149,7 +149,7 @@ class TenantAdminMutation:
         spec = GrantSpec(input.subject, Role(input.role.value),
                          Service(input.service.value) if input.service else None, tuple(input.site_codes),
                          input.display_name)
-        result, errors = await attempt(ctx, lambda: admin.grant_role(ctx.db.engine, ctx.tenant(), ctx.principal,
+        result, errors = await attempt(ctx, lambda: admin.grant_role(ctx.control(), ctx.tenant(), ctx.principal,
                                                                       spec))
         if result is None:
             return GrantPayload(user=None, outcome=None, errors=errors)
@@ -159,7 +159,7 @@ class TenantAdminMutation:
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> GrantPayload:
         ctx = info.context
         try:
-            row, done = await admin.revoke_role(ctx.db.engine, ctx.principal, input.subject)
+            row, done = await admin.revoke_role(ctx.control(), ctx.principal, input.subject)
         except DomainError as exc:
             return GrantPayload(user=None, outcome=None, errors=[user_error(exc)])
         return GrantPayload(user=TenantUser.from_row(row), outcome=outcome(done), errors=[])

@@ -2,8 +2,9 @@
 
 Site statements run on whatever tenant transaction the caller holds (the request's TenantSession, or a
 ``tenant_transaction`` a platform operation opened): they touch the ``site`` table only. Grants are written through
-the admin engine, always for one tenant id the caller passes from its verified principal; the application role
-itself may only read them.
+the request's control-plane session (in the request's transaction) or, at onboarding, an admin connection, always
+for one tenant id the caller passes from its verified principal. The database itself lets the application role
+write tenant grants only, never a platform role (row-level security, control migration c0005).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kernel.ids import TenantId
+from service.kernel.session import Statements
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 USER_COLUMNS = "subject, display_name, role, service, site_codes, active, version"
@@ -72,41 +72,40 @@ async def open_sites_by_kind(q: Queries) -> dict[str, int]:
     return {r["kind"]: r["n"] for r in rows}
 
 
-# --- grants in the control plane (admin engine) ------------------------------------------------------------------
+# --- grants in the control plane (the request's control-plane session, or an admin connection) --------------------
 
-async def user(conn: AsyncConnection, tenant_id: TenantId, subject: str, *, for_update: bool = False,
-               ) -> Row[Any] | None:
+async def user(q: Statements, tenant_id: TenantId, subject: str, *, for_update: bool = False,
+               ) -> asyncpg.Record | None:
     lock = " FOR UPDATE" if for_update else ""
-    return (await conn.execute(text(f"SELECT {USER_COLUMNS} FROM control.app_user "
-                                    f"WHERE tenant_id = :t AND subject = :s{lock}"),
-                               {"t": tenant_id, "s": subject})).first()
+    return await q.fetchrow(f"SELECT {USER_COLUMNS} FROM control.app_user WHERE tenant_id = $1 AND subject = $2{lock}",
+                            tenant_id, subject)
 
 
-async def users(conn: AsyncConnection, tenant_id: TenantId) -> list[Row[Any]]:
-    return list((await conn.execute(text(f"SELECT {USER_COLUMNS} FROM control.app_user WHERE tenant_id = :t "
-                                         "ORDER BY role, subject"), {"t": tenant_id})).all())
+async def users(q: Statements, tenant_id: TenantId) -> list[asyncpg.Record]:
+    return await q.fetch(f"SELECT {USER_COLUMNS} FROM control.app_user WHERE tenant_id = $1 ORDER BY role, subject",
+                         tenant_id)
 
 
-async def upsert_user(conn: AsyncConnection, tenant_id: TenantId, subject: str, role: str, service: str | None,
-                      site_codes: Sequence[str], display_name: str) -> Row[Any]:
-    return (await conn.execute(text(f"""
+async def upsert_user(q: Statements, tenant_id: TenantId, subject: str, role: str, service: str | None,
+                      site_codes: Sequence[str], display_name: str) -> asyncpg.Record:
+    row = await q.fetchrow(f"""
         INSERT INTO control.app_user (tenant_id, subject, display_name, role, service, site_codes)
-        VALUES (:t, :s, :display_name, :role, :service, :codes)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT ON CONSTRAINT app_user_subject_unique DO UPDATE
         SET role = excluded.role, service = excluded.service, site_codes = excluded.site_codes,
             display_name = excluded.display_name, active = true, version = app_user.version + 1, updated_at = now()
-        RETURNING {USER_COLUMNS}"""), {"t": tenant_id, "s": subject, "display_name": display_name, "role": role,
-                                       "service": service, "codes": list(site_codes)})).one()
+        RETURNING {USER_COLUMNS}""", tenant_id, subject, display_name, role, service, list(site_codes))
+    assert row is not None
+    return row
 
 
-async def deactivate_user(conn: AsyncConnection, tenant_id: TenantId, subject: str) -> Row[Any] | None:
-    return (await conn.execute(text(
+async def deactivate_user(q: Statements, tenant_id: TenantId, subject: str) -> asyncpg.Record | None:
+    return await q.fetchrow(
         f"UPDATE control.app_user SET active = false, version = version + 1, updated_at = now() "
-        f"WHERE tenant_id = :t AND subject = :s AND active RETURNING {USER_COLUMNS}"),
-        {"t": tenant_id, "s": subject})).first()
+        f"WHERE tenant_id = $1 AND subject = $2 AND active RETURNING {USER_COLUMNS}", tenant_id, subject)
 
 
-async def active_users_by_role(conn: AsyncConnection, tenant_id: TenantId) -> dict[str, int]:
-    rows = (await conn.execute(text("SELECT role, count(*) AS n FROM control.app_user WHERE tenant_id = :t AND active "
-                                    "GROUP BY role"), {"t": tenant_id})).all()
-    return {r.role: r.n for r in rows}
+async def active_users_by_role(q: Statements, tenant_id: TenantId) -> dict[str, int]:
+    rows = await q.fetch("SELECT role, count(*) AS n FROM control.app_user WHERE tenant_id = $1 AND active "
+                         "GROUP BY role", tenant_id)
+    return {r["role"]: r["n"] for r in rows}

@@ -10,15 +10,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
+from service.kernel.session import Statements
 from service.tenant_admin import repository
 from service.tenant_admin.repository import Queries
 from tenants.lifecycle import Outcome
@@ -157,60 +155,57 @@ class GrantSpec:
         return GrantSpec(validate_subject(self.subject), self.role, self.service, codes, display)
 
 
-def _same(row: Row[Any], spec: GrantSpec) -> bool:
-    return bool(row.active and row.role == spec.role.value
-                and row.service == (spec.service.value if spec.service else None)
-                and sorted(row.site_codes) == list(spec.site_codes) and row.display_name == spec.display_name)
+def _same(row: asyncpg.Record, spec: GrantSpec) -> bool:
+    return bool(row["active"] and row["role"] == spec.role.value
+                and row["service"] == (spec.service.value if spec.service else None)
+                and sorted(row["site_codes"]) == list(spec.site_codes) and row["display_name"] == spec.display_name)
 
 
-async def ensure_grant(engine: AsyncEngine, q: Queries, tenant_id: TenantId, spec: GrantSpec, *,
-                       replace: bool = True) -> tuple[Row[Any], Outcome]:
+async def ensure_grant(control: Statements, q: Queries, tenant_id: TenantId, spec: GrantSpec, *,
+                       replace: bool = True) -> tuple[asyncpg.Record, Outcome]:
     """Give ``spec.subject`` their one grant in this tenant. Unchanged: ALREADY_DONE. With ``replace`` false (first
-    administrators at onboarding) a subject who already holds another role here is refused rather than changed."""
+    administrators at onboarding) a subject who already holds another role here is refused rather than changed.
+    Written through ``control`` in the caller's transaction."""
     spec = spec.validated()
     missing = set(spec.site_codes) - await repository.open_site_codes(q, spec.site_codes)
     if missing:
         raise NotFound(f"No open site with code {', '.join(sorted(missing))} in this tenant.", field="site_codes")
-    async with engine.begin() as conn:
-        found = await repository.user(conn, tenant_id, spec.subject, for_update=True)
-        if found is not None and _same(found, spec):
-            return found, Outcome.ALREADY_DONE
-        if found is not None and not replace and found.active and found.role != spec.role.value:
-            raise Conflict("This user already holds another role in this tenant.", field="subject")
-        row = await repository.upsert_user(conn, tenant_id, spec.subject, spec.role.value,
-                                           spec.service.value if spec.service else None, spec.site_codes,
-                                           spec.display_name)
+    found = await repository.user(control, tenant_id, spec.subject, for_update=True)
+    if found is not None and _same(found, spec):
+        return found, Outcome.ALREADY_DONE
+    if found is not None and not replace and found["active"] and found["role"] != spec.role.value:
+        raise Conflict("This user already holds another role in this tenant.", field="subject")
+    row = await repository.upsert_user(control, tenant_id, spec.subject, spec.role.value,
+                                       spec.service.value if spec.service else None, spec.site_codes,
+                                       spec.display_name)
     return row, Outcome.CREATED if found is None else Outcome.UPDATED
 
 
-async def grant_role(engine: AsyncEngine, q: Queries, principal: Principal, spec: GrantSpec,
-                     ) -> tuple[Row[Any], Outcome]:
+async def grant_role(control: Statements, q: Queries, principal: Principal, spec: GrantSpec,
+                     ) -> tuple[asyncpg.Record, Outcome]:
     tenant_id = require_tenant_admin(principal)
     if spec.subject.strip() == principal.subject and spec.role is not Role.TENANT_ADMIN:
         raise InvalidInput("You cannot change your own administrator grant; ask another administrator.",
                            field="subject")
-    return await ensure_grant(engine, q, tenant_id, spec)
+    return await ensure_grant(control, q, tenant_id, spec)
 
 
-async def revoke_role(engine: AsyncEngine, principal: Principal, subject: str) -> tuple[Row[Any], Outcome]:
+async def revoke_role(control: Statements, principal: Principal, subject: str) -> tuple[asyncpg.Record, Outcome]:
     """Withdraw a user's access to this tenant (the grant is kept, inactive, for the record)."""
     tenant_id = require_tenant_admin(principal)
     subject = validate_subject(subject)
     if subject == principal.subject:
         raise InvalidInput("You cannot revoke your own administrator grant; ask another administrator.",
                            field="subject")
-    async with engine.begin() as conn:
-        row = await repository.deactivate_user(conn, tenant_id, subject)
-        if row is not None:
-            return row, Outcome.UPDATED
-        found = await repository.user(conn, tenant_id, subject)
+    row = await repository.deactivate_user(control, tenant_id, subject)
+    if row is not None:
+        return row, Outcome.UPDATED
+    found = await repository.user(control, tenant_id, subject)
     if found is None:
         raise NotFound("No such user in this tenant.", field="subject")
     return found, Outcome.ALREADY_DONE
 
 
-async def list_users(engine: AsyncEngine, principal: Principal) -> list[Row[Any]]:
+async def list_users(control: Statements, principal: Principal) -> list[asyncpg.Record]:
     tenant_id = require_tenant_admin(principal)
-    async with engine.connect() as conn:
-        return await repository.users(conn, tenant_id)
-
+    return await repository.users(control, tenant_id)

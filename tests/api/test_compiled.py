@@ -150,16 +150,16 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
     site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
                                                           "BSI"))
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    from service.kernel.session import TenantSession
+    from service.kernel.session import RequestConnection
 
     counts = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting(self: TenantSession, *, commit: bool) -> None:
+    async def counting(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
-    monkeypatch.setattr(TenantSession, "finish", counting)
+    monkeypatch.setattr(RequestConnection, "finish", counting)
     for first in (2, 12):
         counts.clear()
         body = {"query": CASELOAD, "variables": {"siteId": site, "first": first}}

@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from service.app.auth import AuthError, TokenVerifier
+from service.api.errors import AuthError
+from service.app.auth import TokenVerifier
 from service.kernel.settings import Environment, Settings
 
 

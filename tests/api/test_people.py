@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from service.kernel.principal import Role, Service
-from service.kernel.session import TenantSession
+from service.kernel.session import RequestConnection
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 CREATE = """
@@ -150,13 +150,13 @@ async def test_statements_per_page_do_not_grow_with_page_size(make_tenant: Tenan
         await create(admin, site, f"Example-{i:02d}")
 
     counts: list[int] = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting_finish(self: TenantSession, *, commit: bool) -> None:
+    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
-    monkeypatch.setattr(TenantSession, "finish", counting_finish)
+    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
     for first in (2, 12):
         counts.clear()
         page = (await admin.data(PAGE, {"site": site, "first": first}))["youngAdults"]["edges"]

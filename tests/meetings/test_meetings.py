@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from service.kernel import clock
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import casework, days_ago, young_adult
@@ -25,7 +26,7 @@ async def test_meeting_rules(make_tenant: TenantFactory, login: CallerFactory) -
     foreign = await ops.payload(pom, "RecordMeeting", {**base,
                                                        "agreedPlanVersionId": other_plan["currentVersion"]["id"]})
     assert [(e["code"], e["field"]) for e in foreign["errors"]] == [("NOT_FOUND", "agreedPlanVersionId")]
-    future = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    future = (clock.today() + dt.timedelta(days=7)).isoformat()
     early = await ops.payload(pom, "RecordMeeting", {**base, "heldOn": future, "outcome": "Decided already"})
     assert [e["field"] for e in early["errors"]] == ["outcome"]
     nobody = await ops.payload(pom, "RecordMeeting", {**base, "attendees": [{"practitionerId": "bogus"}]})

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from service.kernel.principal import Role, Service
-from service.kernel.session import TenantSession
+from service.kernel.session import RequestConnection
 from tests.conftest import CallerFactory, TenantFactory
 from tests.network.world import World, add_member, build_world, day, open_case
 
@@ -109,9 +109,9 @@ async def test_a_members_list_costs_the_same_statements_for_two_or_eight(
     world = await build_world(make_tenant, login, admin_conn)
     case = await open_case(world)
     counts: list[int] = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting_finish(self: TenantSession, *, commit: bool) -> None:
+    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
@@ -125,12 +125,12 @@ async def test_a_members_list_costs_the_same_statements_for_two_or_eight(
                 "youngAdultId": world.young_adult, "networkMemberId": member["id"], "purpose": "CONTACT"})
             await world.ops.ok(world.staff["pa"], "NetworkSignOffVetting", {"memberId": member["id"],
                                                                             "outcome": "CLEARED"})
-        monkeypatch.setattr(TenantSession, "finish", counting_finish)
+        monkeypatch.setattr(RequestConnection, "finish", counting_finish)
         counts.clear()
         shown = (await world.ops(world.staff["pa"], "NetworkMembers", {"youngAdultId": world.young_adult}))[
             "networkMembers"]
         assert all(m["phone"] == CONTACT["phone"] and m["vettingSignoffs"] and m["contactConsents"] for m in shown)
         assert len(shown) == total
         by_size[total] = counts[0]
-        monkeypatch.setattr(TenantSession, "finish", original)
+        monkeypatch.setattr(RequestConnection, "finish", original)
     assert by_size[2] == by_size[8], by_size

@@ -17,13 +17,14 @@ from typing import Any
 import asyncpg
 
 from service.api.relay import from_global_id, to_global_id
+from service.kernel import clock
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "graphql" / "operations"
-TODAY = dt.date.today()
+TODAY = clock.today()
 SITES = (("BSI", "HMP Brinsford", "PRISON"), ("BRM-LC", "Birmingham leaving care", "LEAVING_CARE"),
          ("BHM-PDU", "Birmingham probation delivery unit", "PROBATION"),
          ("WM-LL", "West Midlands Lifelong Links service", "LIFELONG_LINKS"))

@@ -6,7 +6,7 @@ import secrets
 
 import asyncpg
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from tenants import registry
 from tests.conftest import CallerFactory

@@ -9,12 +9,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from service.kernel import clock
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 SITES = (("BSI", "HMP Brinsford", "PRISON"), ("SHI", "HMP Swinfen Hall", "PRISON"),
          ("BHM-PDU", "Birmingham probation delivery unit", "PROBATION"),
          ("BRM-LC", "Birmingham leaving care", "LEAVING_CARE"))

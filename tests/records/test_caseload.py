@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from service.kernel.session import TenantSession
+from service.kernel import clock
+from service.kernel.session import RequestConnection
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import Casework, casework, days_ago, young_adult
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def ahead(days: int) -> str:
@@ -89,13 +90,13 @@ async def test_statements_per_caseload_page_do_not_grow_with_page_size(
         await add(cw, cw.callers["pom"], "BSI", f"Example-{i:02d}", release_in=10 + i, on_team=True, with_plan=True)
 
     counts: list[int] = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting_finish(self: TenantSession, *, commit: bool) -> None:
+    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
-    monkeypatch.setattr(TenantSession, "finish", counting_finish)
+    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
     by_size = {}
     for first in (2, 12):
         counts.clear()

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy import make_url
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant
 from service.reporting.catalogue import METRICS

@@ -22,7 +22,7 @@ import uvicorn
 
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.kernel.settings import Settings
 from service.platform.grants import grant

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
 from service.reporting.service import refresh_tenant

@@ -8,7 +8,7 @@ from contextlib import suppress
 
 import asyncpg
 
-from service.db import Database
+from service.kernel.database import Database
 from service.reporting import scheduler
 from tests.conftest import TenantFactory
 from tests.reporting.seed import D, Seeder

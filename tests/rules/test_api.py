@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from service.api.relay import to_global_id
+from service.kernel import clock
 from service.kernel.principal import Role, Service
-from service.rules import loaders
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.rules.cases import young_adult
 
@@ -37,7 +37,7 @@ HISTORY = """query($rule: String, $site: String) {
     edges { node { rule siteCode value effectiveFrom author reason batchId } }
   }
 }"""
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def weeks_ago(n: int) -> date:
@@ -197,7 +197,7 @@ async def test_a_future_change_takes_effect_on_its_date_without_a_restart(
         "setBy": saved["changePracticeRules"]["changes"][0]["author"], "reason": "Partnership board decision"}
     assert only(await due(admin, ya), "PLAN_REVIEW")["status"] == "ON_TIME"
 
-    monkeypatch.setattr(loaders, "clock", lambda: tomorrow)  # midnight passes; the same app answers
+    monkeypatch.setattr(clock, "today", lambda zone=clock.DEFAULT_ZONE: tomorrow)  # midnight passes; same app
     assert (await effective(admin, "BSI", "plan_review_interval_weeks"))["value"] == 4
     assert only(await due(admin, ya), "PLAN_REVIEW") == {
         "kind": "PLAN_REVIEW", "dueOn": (weeks_ago(4)).isoformat(), "status": "OVERDUE",

@@ -4,26 +4,27 @@ practice-compliance summary, and starting a tenant from a template (copied, not 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from service.api.context import Context
 from service.api.relay import to_global_id
-from service.db import Database
 from service.demo import seed_demo
+from service.kernel import clock
+from service.kernel.database import Database
 from service.kernel.errors import NotFound
 from service.kernel.principal import Principal, Role, Service
-from service.kernel.session import TenantSession
+from service.kernel.session import RequestConnection
+from service.kernel.work import UnitOfWork
 from service.rules.loaders import rules_at_site
 from service.rules.service import apply_template
 from tenants import registry
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.rules.cases import young_adult
 
-TODAY = date.today()
+TODAY = clock.today()
 CASELOAD = """query($site: ID!, $first: Int!, $after: String, $within: Int, $overdue: Boolean!) {
   youngAdults(siteId: $site, first: $first, after: $after, dueWithinDays: $within, overdueOnly: $overdue) {
     edges { node { familyName dueItems { kind status dueOn } } } pageInfo { hasNextPage endCursor }
@@ -86,13 +87,13 @@ async def test_statements_per_page_do_not_grow_with_page_size(make_tenant: Tenan
     admin = await login(Role.TENANT_ADMIN, tenant)
     bsi = (await sites(admin))["BSI"]
     counts: list[int] = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting_finish(self: TenantSession, *, commit: bool) -> None:
+    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
-    monkeypatch.setattr(TenantSession, "finish", counting_finish)
+    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
     by_size = {}
     for first in (2, 8):
         counts.clear()
@@ -132,7 +133,8 @@ async def test_a_tenant_starts_from_a_template_copied_not_linked(make_tenant: Te
     await admin_conn.execute("INSERT INTO control.rule_template (name, description, rule_values) VALUES ($1, 't', $2)",
                              name, json.dumps({"tenant": {"due_soon_days": 10},
                                                "sites": {"COV-LC": {"min_months_to_release_at_referral": 9}}}))
-    await apply_template(db.engine, tenant.id, name, "onboarding")
+    async with db.admin_transaction() as conn:
+        await apply_template(conn, tenant.id, name, "onboarding", clock.today())
     await admin_conn.execute("UPDATE control.rule_template SET rule_values = $2 WHERE name = $1", name,
                              json.dumps({"tenant": {"due_soon_days": 30}, "sites": {}}))
     admin = await login(Role.TENANT_ADMIN, tenant)
@@ -141,11 +143,16 @@ async def test_a_tenant_starts_from_a_template_copied_not_linked(make_tenant: Te
     assert rules["due_soon_days"] == {"rule": "due_soon_days", "value": 10, "level": "TENANT", "setBy": "onboarding",
                                       "reason": f"Started from the rule template {name!r}."}
     assert rules["min_months_to_release_at_referral"]["value"] == 9
-    ctx = Context(principal=Principal("feature-code", Role.TENANT_ADMIN, tenant=tenant), db=db)
-    assert (await rules_at_site(ctx, "COV-LC"))["min_months_to_release_at_referral"] == 9
-    assert (await rules_at_site(ctx, None))["min_months_to_release_at_referral"] == 6
+    ctx = UnitOfWork.begin(Principal("feature-code", Role.TENANT_ADMIN, tenant=tenant), db, await db.open_pool(),
+                           "test", clock.today())
+    try:
+        assert (await rules_at_site(ctx, "COV-LC"))["min_months_to_release_at_referral"] == 9
+        assert (await rules_at_site(ctx, None))["min_months_to_release_at_referral"] == 6
+    finally:
+        await ctx.end(commit=False)
     with pytest.raises(NotFound):
-        await apply_template(db.engine, tenant.id, "no-such-template", "onboarding")
+        async with db.admin_transaction() as conn:
+            await apply_template(conn, tenant.id, "no-such-template", "onboarding", clock.today())
 
 
 async def test_the_demo_west_midlands_runs_the_pilot_rules(db: Database, login: CallerFactory) -> None:

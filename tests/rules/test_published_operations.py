@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import asyncpg
 
 from service.api.relay import to_global_id
+from service.kernel import clock
 from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.operations import Operations
@@ -24,7 +25,7 @@ async def test_every_rule_operation_runs(make_tenant: TenantFactory, login: Call
     tenant = await make_tenant()
     admin = await login(Role.TENANT_ADMIN, tenant)
     ops = Operations()
-    today = date.today()
+    today = clock.today()
     await young_adult(admin_conn, tenant, "BSI", "Example-Ops", identified_on=today - timedelta(weeks=30),
                       consented_on=today - timedelta(weeks=28), reception=today - timedelta(weeks=30),
                       release_by=today + timedelta(weeks=40), reviews=[today - timedelta(weeks=10)],
@@ -56,7 +57,7 @@ async def test_due_caseload_never_shows_a_restricted_record_to_someone_off_the_t
     from tests.rules.cases import young_adult
 
     tenant = await make_tenant()
-    today = date.today()
+    today = clock.today()
 
     async def overdue_review(family: str) -> uuid.UUID:
         return await young_adult(admin_conn, tenant, "BSI", family, identified_on=today - timedelta(weeks=40),
@@ -86,7 +87,7 @@ async def test_concurrent_requests_reading_rules_cannot_starve_the_pool(
     from tests.rules.cases import young_adult
 
     tenant = await make_tenant()
-    today = date.today()
+    today = clock.today()
     ya = await young_adult(admin_conn, tenant, "BSI", "Example-Busy", identified_on=today - timedelta(weeks=3))
     small = await client_with(pool_max_size=2)
     admin = await login(Role.TENANT_ADMIN, tenant)

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.errors import AccessDenied
 from service.kernel.principal import Role, Service
 from service.tenant_admin.service import GrantSpec

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import tenant_transaction
 from tests.conftest import CallerFactory, TenantFactory

@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
 from service.kernel.principal import Role, Service
 from tenants import export, lifecycle, migrations

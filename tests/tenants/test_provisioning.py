@@ -7,10 +7,11 @@ import secrets
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
 from tenants import migrations
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 from tenants.slugs import TenantNames, validate_slug
 
 
@@ -104,8 +105,8 @@ async def test_invalid_name_and_kind_are_refused(db: Database) -> None:
 
 
 async def test_migrate_reaches_every_tenant_and_is_idempotent(db: Database, admin_conn: asyncpg.Connection) -> None:
-    await db.migrate()
-    await db.migrate()
+    await migrate(db)
+    await migrate(db)
     behind = await admin_conn.fetchval("SELECT count(*) FROM control.tenant WHERE schema_revision IS DISTINCT FROM $1",
                                        migrations.head("tenant"))
     assert behind == 0
@@ -118,7 +119,7 @@ async def test_migrate_sets_the_app_role_password_from_app_database_url(db: Data
     url = f"postgresql://{db.settings.app_role}:s3cret-'quoted@127.0.0.1/x"
     with_password = Database(settings=replace(db.settings, app_database_url=url), admin_url=db.admin_url,
                              engine=db.engine)
-    await with_password.migrate()
+    await migrate(with_password)
     stored = await admin_conn.fetchval("SELECT rolpassword FROM pg_authid WHERE rolname = $1", db.settings.app_role)
     assert stored is not None
     assert stored.startswith("SCRAM-SHA-256$")

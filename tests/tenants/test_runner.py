@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant
 from tenants import lifecycle, migrations, runner

@@ -13,10 +13,8 @@ from graphql import GraphQLSchema
 from service.api.limits import estimate_cost
 from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
 from service.app.compiled.roots import ROOTS
-from service.db import Database
 from service.kernel import telemetry
-from service.kernel.principal import Principal
-from service.kernel.session import TenantSession
+from service.kernel.work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +40,16 @@ class CompiledDocuments:
         return self.by_hash.get(document_hash(query)) if self.by_hash else None
 
 
-async def execute(operation: CompiledOperation, db: Database, schema: GraphQLSchema, principal: Principal,
-                  request_id: str, variables: dict[str, Any]) -> bytes | None:
+async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQLSchema,
+                  variables: dict[str, Any]) -> bytes | None:
     """The response body, or None when the ordinary executor should answer (roles without case data, arguments
-    the resolver would refuse, an operation over the cost limit): it then answers exactly as it would have."""
+    the resolver would refuse, an operation over the cost limit): it then answers exactly as it would have. The
+    statement runs in the request's unit of work, which the request path ends (and whose errors it maps) exactly
+    as for the ordinary executor."""
+    principal = work.principal
     if principal.tenant is None or not principal.reads_case_data:
         return None
-    settings = db.settings
+    settings = work.settings
     cost = estimate_cost(schema, operation.operation, operation.fragments, variables, settings.default_list_size)
     if cost > settings.max_query_cost:
         return None
@@ -62,22 +63,10 @@ async def execute(operation: CompiledOperation, db: Database, schema: GraphQLSch
         span.set_attribute("always_hope.compiled", True)
         if name:
             span.set_attribute("graphql.operation.name", name)
-        return await _run(operation, db, principal, request_id, variables, extensions)
-
-
-async def _run(operation: CompiledOperation, db: Database, principal: Principal, request_id: str,
-               variables: dict[str, Any], extensions: str) -> bytes | None:
-    assert principal.tenant is not None
-    session = TenantSession(await db.open_pool(), principal.tenant, await db.open_control_pool())
-    try:
+        session = work.tenant()
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:
-            await session.finish(commit=False)
             return None
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, request_id, extensions)
-    except BaseException:
-        await session.finish(commit=False)
-        raise
-    await session.finish(commit=True)
-    return body.encode()
+                                           principal.role.value, work.request_id, extensions)
+        return body.encode()

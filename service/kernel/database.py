@@ -1,0 +1,103 @@
+"""Connections: an admin engine for migrations and provisioning, and the application pool for requests.
+
+The admin engine connects as ``DATABASE_URL``'s user, which creates roles and schemas; it is used only by
+platform operations. Request traffic uses an asyncpg pool logged in as the NOINHERIT application role, which can
+read the control-plane registry and, inside a transaction, become one tenant's runtime role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from sqlalchemy import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service.kernel.embedded import EmbeddedPostgres
+from service.kernel.settings import Settings
+
+
+def _sqlalchemy_url(url: str) -> URL:
+    return make_url(url).set(drivername="postgresql+asyncpg")
+
+
+def app_dsn(settings: Settings, admin_url: str) -> str:
+    if settings.app_database_url:
+        return settings.app_database_url
+    url = make_url(admin_url).set(drivername="postgresql", username=settings.app_role, password=None)
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass
+class Database:
+    settings: Settings
+    admin_url: str
+    engine: AsyncEngine
+    embedded: EmbeddedPostgres | None = None
+    pool: asyncpg.Pool | None = None
+    jobs_pool: asyncpg.Pool | None = None
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Database:
+        """Resolve the server (starting the embedded one if no URL is set) and build the admin engine."""
+        embedded = None
+        url = settings.database_url
+        if url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            url = embedded.start()
+        engine = create_async_engine(_sqlalchemy_url(url), pool_size=2, max_overflow=2, pool_pre_ping=True)
+        return cls(settings=settings, admin_url=url, engine=engine, embedded=embedded)
+
+    @asynccontextmanager
+    async def admin_transaction(self) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
+        """A transaction on a connection of its own as the admin user: platform commands and provisioning only."""
+        conn = await asyncpg.connect(make_url(self.admin_url).set(drivername="postgresql").render_as_string(False),
+                                     server_settings={"TimeZone": self.settings.time_zone})
+        try:
+            async with conn.transaction():
+                yield conn
+        finally:
+            await conn.close()
+
+    def app_password(self) -> str | None:
+        """The app role's password, when APP_DATABASE_URL gives one for that role."""
+        if not self.settings.app_database_url:
+            return None
+        url = make_url(self.settings.app_database_url)
+        return url.password if url.username == self.settings.app_role and url.password else None
+
+    def _server_settings(self) -> dict[str, str]:
+        # Every statement of request traffic, including the auth lookups, is bounded (0: no limit); a timestamp's day
+        # (and current_date) is the programme's day, not the server's.
+        return {"statement_timeout": str(self.settings.statement_timeout_ms), "TimeZone": self.settings.time_zone}
+
+    async def open_pool(self) -> asyncpg.Pool:
+        """The request pool: a request holds at most one of its connections (service.kernel.work)."""
+        if self.pool is None:
+            self.pool = await asyncpg.create_pool(
+                app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
+                max_size=self.settings.pool_max_size, server_settings=self._server_settings())
+        return self.pool
+
+    async def open_jobs_pool(self) -> asyncpg.Pool:
+        """A small pool for background work — the scheduled reporting refresh, or one a request asks for and waits
+        on — so that such work never competes with requests for the request pool's connections."""
+        if self.jobs_pool is None:
+            self.jobs_pool = await asyncpg.create_pool(
+                app_dsn(self.settings, self.admin_url), min_size=1, max_size=self.settings.jobs_pool_max_size,
+                server_settings=self._server_settings())
+        return self.jobs_pool
+
+    async def close_pools(self) -> None:
+        for pool in (self.pool, self.jobs_pool):
+            if pool is not None:
+                await pool.close()
+        self.pool = self.jobs_pool = None
+
+    async def close(self) -> None:
+        await self.close_pools()
+        await self.engine.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
