@@ -67,8 +67,9 @@ async def settings(server_url: str, data_dir: Path) -> AsyncIterator[Settings]:
     prefix = f"aht{RUN}"
     # Rate limits off for the shared client (a test may send many requests as one user); tests/test_http.py turns
     # them on where it tests them.
+    # The request pool has one connection: a request never needs a second (issue 12), so the whole suite proves it.
     yield Settings(database_url=test_url, data_dir=data_dir, role_prefix=prefix, rate_limit_principal=0,
-                   rate_limit_tenant=0)
+                   rate_limit_tenant=0, pool_min_size=1, pool_max_size=1)
     admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -25,7 +25,17 @@ class Node:
 
 NodeResolver = Callable[[Info, uuid.UUID], Awaitable[Node | None]]
 """Resolves one type's global ids for `node(id:)`: None when missing or not the caller's to see. Each feature
-exports a ``NODES`` dict of type name to resolver; the schema merges them."""
+exports a ``NODES`` dict of type name to resolver; the schema merges them into :data:`NODE_RESOLVERS`."""
+
+NODE_RESOLVERS: dict[str, NodeResolver] = {}
+"""Type name -> resolver, filled once by the composition root (service.app.schema) from every feature's ``NODES``."""
+
+
+async def node_of(info: Info, type_name: str, raw: uuid.UUID) -> Node | None:
+    """An object of another feature's type by id, exactly as ``node(id:)`` gives it (None when not the caller's to
+    see; audited when shown). GraphQL types point at each other — a network member's young adult, a consent's
+    network member — while the feature packages that define them import one way only (README "Architecture")."""
+    return await NODE_RESOLVERS[type_name](info, raw)
 
 
 def audited_node(subject_type: str, loader: Callable[[UnitOfWork], DataLoader[uuid.UUID, asyncpg.Record | None]],

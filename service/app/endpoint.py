@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import strawberry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -94,7 +95,7 @@ class Gate:
                                  headers={"Retry-After": str(refusal.retry_after)})
         return principal
 
-    def begin(self, principal: Principal, request: Request, pool: Any) -> UnitOfWork:
+    def begin(self, principal: Principal, request: Request, pool: asyncpg.Pool) -> UnitOfWork:
         return UnitOfWork.begin(principal, self.db, pool, request.state.request_id,
                                 clock.today(self.db.settings.time_zone))
 

@@ -10,7 +10,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from service.api.common import Node, NodeResolver
+from service.api.common import NODE_RESOLVERS, Node
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, OperationKind
 from service.api.observability import OperationTelemetry
@@ -38,9 +38,9 @@ NODE_TYPES = [people.Site, people.Practitioner, records.YoungAdult, records.Enro
               network.LifelongLinksObjective, network.NetworkMember, network.NetworkCommitment,
               network.NetworkMeeting, consent.Consent]
 
-# type name -> resolver for `node(id:)`; each feature contributes its own entries.
-NODE_RESOLVERS: dict[str, NodeResolver] = {**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES,
-                                           **plans.NODES, **meetings.NODES, **network.NODES, **consent.NODES}
+# type name -> resolver for `node(id:)` (and resolve_node); each feature contributes its own entries.
+NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES, **plans.NODES,
+                       **meetings.NODES, **network.NODES, **consent.NODES})
 
 
 @strawberry.type

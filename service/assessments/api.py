@@ -11,22 +11,12 @@ import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt, audited_node
 from service.api.context import Info
+from service.api.enums import ResettlementPathway
 from service.api.relay import expect_id, to_global_id
 from service.assessments import loaders
 from service.assessments import service as assessments
 from service.people.api import Practitioner, practitioner
 from service.people.loaders import actor
-
-
-@strawberry.enum(description="The seven resettlement pathways plans and assessments are organised under.")
-class ResettlementPathway(enum.Enum):
-    ACCOMMODATION = "ACCOMMODATION"
-    EDUCATION_TRAINING_EMPLOYMENT = "EDUCATION_TRAINING_EMPLOYMENT"
-    HEALTH = "HEALTH"
-    DRUGS_ALCOHOL = "DRUGS_ALCOHOL"
-    FINANCE_BENEFIT_DEBT = "FINANCE_BENEFIT_DEBT"
-    CHILDREN_FAMILIES_COMMUNITIES = "CHILDREN_FAMILIES_COMMUNITIES"
-    ATTITUDES_THINKING_BEHAVIOUR = "ATTITUDES_THINKING_BEHAVIOUR"
 
 
 @strawberry.enum

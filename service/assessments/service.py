@@ -9,13 +9,13 @@ import asyncpg
 
 from service.assessments import repository
 from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.domain import Pathway, values
 from service.kernel.errors import InvalidInput
 from service.kernel.visibility import Actor
 from service.people.service import require_young_adult, text
 
 SOURCES = ("OASYS", "LA_NEEDS_ASSESSMENT", "PATHWAY_PLAN_REVIEW", "IMMEDIATE_NEEDS_SCREEN")
-PATHWAYS = ("ACCOMMODATION", "EDUCATION_TRAINING_EMPLOYMENT", "HEALTH", "DRUGS_ALCOHOL", "FINANCE_BENEFIT_DEBT",
-            "CHILDREN_FAMILIES_COMMUNITIES", "ATTITUDES_THINKING_BEHAVIOUR")
+PATHWAYS = values(Pathway)
 LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH")
 
 

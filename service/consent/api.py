@@ -5,18 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import TYPE_CHECKING, Annotated, cast
 
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt
+from service.api.common import Node, NodeResolver, UserError, attempt, node_of
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.consent import loaders
 from service.consent import service as consent
 from service.kernel.work import UnitOfWork
-from service.network import loaders as network_loaders
-from service.network.api import NetworkMember, member, visible_young_adult
+from service.people.api import visible_young_adult
+
+if TYPE_CHECKING:
+    from service.network.api import NetworkMember
 
 
 @strawberry.enum
@@ -50,11 +53,11 @@ class Consent(Node):
         return self.withdrawn_on is None
 
     @strawberry.field(description="The network member who gave it; null when it is the young adult's own.")
-    async def network_member(self, info: Info) -> NetworkMember | None:
+    async def network_member(self, info: Info,
+                             ) -> Annotated[NetworkMember, strawberry.lazy("service.network.api")] | None:
         if self.member_id is None:
             return None
-        row = await network_loaders.members(info.context).load(self.member_id)
-        return None if row is None else member(info.context, row)
+        return cast("NetworkMember | None", await node_of(info, "NetworkMember", self.member_id))
 
 
 def consent_from(ctx: UnitOfWork, row: asyncpg.Record) -> Consent:

@@ -17,8 +17,7 @@ from service.kernel.audit import write as audit
 from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
-from service.network.service import check_date, clean_text, visible_young_adult
-from service.people.service import scope_for
+from service.people.service import check_date, clean_text, scope_for, visible_young_adult
 
 PURPOSES = ("PARTICIPATION", "CONTACT", "SHARING", "AGGREGATE_REPORTING")
 

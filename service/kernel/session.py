@@ -101,7 +101,16 @@ class RequestConnection:
 
     async def run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]], *,
                   control: bool = False) -> T:
-        """Run one statement (as the login role on the control plane when ``control``), under the lock."""
+        """Run one statement (as the login role on the control plane when ``control``), under the lock.
+
+        Shielded from cancellation: GraphQL cancels a field's siblings when one fails, and a statement cut off
+        half-way leaves the connection mid-protocol, so that the rollback fails and the pool is handed a connection
+        with an open transaction. The statement finishes (the request's end waits for it under the lock); the
+        cancelled field still sees its cancellation."""
+        return await asyncio.shield(self._run(sql, call, control))
+
+    async def _run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]],
+                   control: bool) -> T:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1

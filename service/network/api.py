@@ -10,25 +10,25 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver
+from service.api.common import Node, NodeResolver, node_of
 from service.api.context import Info
-from service.api.relay import expect_id, to_global_id
-from service.kernel.errors import NotFound
+from service.api.enums import ServiceKind
+from service.api.relay import to_global_id
+from service.consent.api import Consent, consent_from
+from service.consent.loaders import contact_consents
 from service.kernel.work import UnitOfWork
 from service.network import loaders
 from service.network.service import committed_members_wanted
 from service.people import loaders as people_loaders
-from service.people.api import Practitioner, ServiceKind
-from service.records import loaders as records_loaders
-from service.records.api import YoungAdult
+from service.people.api import Practitioner, visible_young_adult
 
 if TYPE_CHECKING:
-    from service.consent.api import Consent
+    from service.records.api import YoungAdult
 
 
 @strawberry.enum(description="Where a Lifelong Links case is, in order; CLOSED may follow any stage.")
@@ -141,11 +141,10 @@ class LifelongLinksCase(Node):
                    connection_score_follow_up=_score(row["connection_score_follow_up"]), version=row["version"])
 
     @strawberry.field
-    async def young_adult(self, info: Info) -> YoungAdult:
-        row = await records_loaders.young_adults(info.context).load(self.young_adult_id)
-        assert row is not None, "the case was found through the young adult's visibility"
-        info.context.consults.consulted("YoungAdult", self.young_adult_id, self.young_adult_id)
-        return YoungAdult.from_row(row)
+    async def young_adult(self, info: Info) -> Annotated[YoungAdult, strawberry.lazy("service.records.api")]:
+        found = await node_of(info, "YoungAdult", self.young_adult_id)
+        assert found is not None, "the case was found through the young adult's visibility"
+        return cast("YoungAdult", found)
 
     @strawberry.field
     async def coordinator(self, info: Info) -> Practitioner | None:
@@ -232,9 +231,7 @@ class NetworkMember(Node):
                                outcome=VettingDecision(r["outcome"]), signed_on=r["signed_on"]) for r in rows]
 
     @strawberry.field(description="The member's consent-to-contact records, withdrawn ones included.")
-    async def contact_consents(self, info: Info) -> list[Annotated[Consent, strawberry.lazy("service.consent.api")]]:
-        from service.consent.api import consent_from
-        from service.consent.loaders import contact_consents
+    async def contact_consents(self, info: Info) -> list[Consent]:
         return [consent_from(info.context, r) for r in await contact_consents(info.context).load(self.raw_id)]
 
     @strawberry.field(description="Whether you may see this member's contact details (need-to-know, and their "
@@ -367,14 +364,6 @@ def case(ctx: UnitOfWork, row: asyncpg.Record) -> LifelongLinksCase:
 def meeting(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkMeeting:
     ctx.consults.consulted("NetworkMeeting", row["id"], row["young_adult_id"])
     return NetworkMeeting.from_row(row)
-
-
-async def visible_young_adult(info: Info, young_adult_id: strawberry.ID) -> uuid.UUID:
-    """The young adult's uuid if the caller may see them; NotFound otherwise (missing, foreign or out of scope)."""
-    raw = expect_id(young_adult_id, "YoungAdult", "youngAdultId")
-    if raw is None or await records_loaders.young_adults(info.context).load(raw) is None:
-        raise NotFound("No such young adult.", field="youngAdultId")
-    return raw
 
 
 async def commitments_for_goal(info: Info, goal_lineage_id: uuid.UUID) -> list[NetworkCommitment]:

@@ -30,14 +30,11 @@ from service.network.service import (
     STALE,
     caller_practitioner,
     case_in_scope,
-    check_date,
-    clean_text,
     has_need_to_know,
     member_in_scope,
     vetting_services_required,
-    visible_young_adult,
 )
-from service.people.service import scope_for
+from service.people.service import check_date, clean_text, scope_for, visible_young_adult
 
 TEXT_LIMITS = {"given_name": 100, "family_name": 100, "relationship_detail": 200, "phone": 40, "email": 254,
                "address": 500}

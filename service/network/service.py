@@ -25,8 +25,7 @@ from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
 from service.network import repository
 from service.people import repository as people_repository
-from service.people.service import scope_for
-from service.records import repository as records_repository
+from service.people.service import check_date, clean_text, scope_for, visible_young_adult
 from service.rules.service import rules_for_young_adult
 
 STAGES = ("REFERRED", "EXPLORING", "SEARCHING", "CONTACTING", "MEETING_HELD", "PLAN_AGREED", "REVIEWED", "CLOSED")
@@ -67,33 +66,6 @@ async def committed_members_wanted(session: TenantSession, young_adult_id: uuid.
 
 
 # --- shared checks ----------------------------------------------------------------------------------------------
-
-def check_date(value: date, field: str, today: date, not_before: date | None = None, what: str = "") -> date:
-    if value > today:
-        raise InvalidInput(f"{field} cannot be in the future.", field=field)
-    if not_before is not None and value < not_before:
-        raise InvalidInput(f"{field} cannot be before {what}.", field=field)
-    return value
-
-
-def clean_text(value: str | None, field: str, max_length: int, required: bool = False) -> str | None:
-    value = None if value is None else value.strip()
-    if not value:
-        if required:
-            raise InvalidInput(f"{field} must not be empty.", field=field)
-        return None
-    if len(value) > max_length:
-        raise InvalidInput(f"{field} must be at most {max_length} characters.", field=field)
-    return value
-
-
-async def visible_young_adult(session: TenantSession, scope: Scope, young_adult_id: uuid.UUID | None,
-                              field: str = "youngAdultId") -> uuid.UUID:
-    if young_adult_id is None or not await people_repository.visible_young_adult_ids(
-            session, [young_adult_id], scope):
-        raise NotFound("No such young adult.", field=field)
-    return young_adult_id
-
 
 async def case_in_scope(session: TenantSession, scope: Scope, case_id: uuid.UUID | None, field: str,
                         ) -> asyncpg.Record:
@@ -196,7 +168,7 @@ async def update_case(session: TenantSession, principal: Principal, request_id: 
 
 
 async def _lifelong_links_sites(session: TenantSession, young_adult_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await records_repository.enrolments_for(session, [young_adult_id], Scope(None))
+    rows = await people_repository.enrolments_for(session, [young_adult_id], Scope(None))
     sites = await people_repository.sites_by_id(session, [r["site_id"] for r in rows])
     return [s["id"] for s in sites if s["kind"] == "LIFELONG_LINKS"]
 

@@ -10,18 +10,11 @@ import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt
 from service.api.context import Info
+from service.api.enums import ServiceKind, SiteKind
 from service.api.relay import expect_id, to_global_id
+from service.kernel.errors import NotFound
 from service.people import loaders, repository
 from service.people import service as people
-
-
-@strawberry.enum
-class SiteKind(enum.Enum):
-    PRISON = "PRISON"
-    PROBATION = "PROBATION"
-    LEAVING_CARE = "LEAVING_CARE"
-    LIFELONG_LINKS = "LIFELONG_LINKS"
-    VCSE = "VCSE"
 
 
 @strawberry.enum
@@ -33,13 +26,6 @@ class PractitionerRole(enum.Enum):
     LIFELONG_LINKS_COORDINATOR = "LIFELONG_LINKS_COORDINATOR"
     MANAGER = "MANAGER"
 
-
-@strawberry.enum
-class ServiceKind(enum.Enum):
-    PRISON = "PRISON"
-    PROBATION = "PROBATION"
-    LEAVING_CARE = "LEAVING_CARE"
-    LIFELONG_LINKS = "LIFELONG_LINKS"
 
 
 @strawberry.type(description="An organisation taking part: a prison, probation delivery unit, leaving-care service…")
@@ -140,3 +126,11 @@ class PeopleMutation:
         sites = [expect_id(s, "Site", "siteIds") for s in input.site_ids]
         created, errors = await attempt(ctx, lambda: people.create_practitioner(actor, fields, sites))
         return PractitionerPayload(practitioner=await practitioner(info, created), errors=errors)
+
+
+async def visible_young_adult(info: Info, young_adult_id: strawberry.ID) -> uuid.UUID:
+    """The young adult's uuid if the caller may see them; NotFound otherwise (missing, foreign or out of scope)."""
+    raw = expect_id(young_adult_id, "YoungAdult", "youngAdultId")
+    if raw is None or await loaders.young_adults(info.context).load(raw) is None:
+        raise NotFound("No such young adult.", field="youngAdultId")
+    return raw

@@ -56,3 +56,9 @@ def practitioners_at(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Reco
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         return grouped(await repository.practitioners_at_sites(ctx.tenant(), keys), keys, "site_id")
     return ctx.loader("practitioners_at", load)
+
+
+def young_adults(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+    async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
+        return by_id(await repository.young_adults_by_id(ctx.tenant(), keys, await scope(ctx)), keys)
+    return ctx.loader("young_adults", load)

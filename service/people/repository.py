@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from service.kernel.session import TenantSession
-from service.kernel.visibility import Scope, visible
+from service.kernel.visibility import Scope, visible, visible_young_adult
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 PRACTITIONER_COLUMNS = "p.id, p.given_name, p.family_name, p.service, p.role, p.version"
@@ -63,3 +63,31 @@ async def visible_young_adult_ids(session: TenantSession, ids: Sequence[uuid.UUI
         f"SELECT ya.id FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
         list(ids), *scope.args)
     return {r["id"] for r in rows}
+
+
+# --- young adults and their enrolments, as every feature reads them (visibility applied) ------------------------
+
+YOUNG_ADULT_COLUMNS = (
+    "ya.id, ya.given_name, ya.family_name, ya.date_of_birth, ya.prison_number, ya.probation_crn, ya.la_reference, "
+    "ya.care_status, ya.responsible_local_authority, ya.entitlement_end_age, ya.access_restricted, ya.version, "
+    "ya.created_at, ya.updated_at"
+)
+ENROLMENT_COLUMNS = (
+    "e.id, e.young_adult_id, e.site_id, e.status, e.identified_on, e.referred_on, e.consented_on, e.exited_on, "
+    "e.exit_reason, e.version"
+)
+
+
+async def young_adults_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
+                             ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
+        list(ids), *scope.args)
+
+
+async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                         ) -> list[asyncpg.Record]:
+    return await session.fetch(
+        f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.young_adult_id = ANY($1::uuid[]) "
+        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.created_at, e.id",
+        list(young_adult_ids), *scope.args)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.domain import values
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound
-from service.kernel.principal import Principal, Role
+from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Actor, Scope
 from service.people import repository
 
 CASE_ROLES = (Role.PRACTITIONER, Role.SITE_MANAGER, Role.TENANT_ADMIN)
-SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS")
+SERVICES = values(Service)
 PRACTITIONER_ROLES = ("POM", "KEY_WORKER", "COM", "PERSONAL_ADVISER", "LIFELONG_LINKS_COORDINATOR", "MANAGER")
 
 
@@ -84,3 +86,30 @@ async def create_practitioner(actor: Actor, fields: dict[str, Any], site_ids: li
     await actor.audit([AuditEvent(AuditAction.CREATE, "Practitioner", practitioner_id, None,
                                   ("family_name", "given_name", "role", "service", "site_ids"))])
     return practitioner_id
+
+
+def check_date(value: date, field: str, today: date, not_before: date | None = None, what: str = "") -> date:
+    if value > today:
+        raise InvalidInput(f"{field} cannot be in the future.", field=field)
+    if not_before is not None and value < not_before:
+        raise InvalidInput(f"{field} cannot be before {what}.", field=field)
+    return value
+
+
+def clean_text(value: str | None, field: str, max_length: int, required: bool = False) -> str | None:
+    value = None if value is None else value.strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{field} must not be empty.", field=field)
+        return None
+    if len(value) > max_length:
+        raise InvalidInput(f"{field} must be at most {max_length} characters.", field=field)
+    return value
+
+
+async def visible_young_adult(session: TenantSession, scope: Scope, young_adult_id: uuid.UUID | None,
+                              field: str = "youngAdultId") -> uuid.UUID:
+    if young_adult_id is None or not await repository.visible_young_adult_ids(
+            session, [young_adult_id], scope):
+        raise NotFound("No such young adult.", field=field)
+    return young_adult_id

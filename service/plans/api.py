@@ -11,9 +11,9 @@ import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt, audited_node, given_fields
 from service.api.context import Info
+from service.api.enums import ResettlementPathway, ServiceKind
 from service.api.relay import expect_id, to_global_id
-from service.assessments.api import ResettlementPathway
-from service.people.api import Practitioner, ServiceKind, practitioner
+from service.people.api import Practitioner, practitioner
 from service.people.loaders import actor
 from service.plans import loaders
 from service.plans import service as plans

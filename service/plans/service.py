@@ -22,17 +22,17 @@ from typing import Any
 import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.domain import Pathway, values
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
-from service.kernel.principal import Role
+from service.kernel.principal import Role, Service
 from service.kernel.visibility import Actor
 from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
 from service.plans import repository
 from service.rules.service import rules_for_young_adult
 
-PATHWAYS = ("ACCOMMODATION", "EDUCATION_TRAINING_EMPLOYMENT", "HEALTH", "DRUGS_ALCOHOL", "FINANCE_BENEFIT_DEBT",
-            "CHILDREN_FAMILIES_COMMUNITIES", "ATTITUDES_THINKING_BEHAVIOUR")
-SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS")
+PATHWAYS = values(Pathway)
+SERVICES = values(Service)
 ACTION_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "DONE", "BLOCKED", "DECLINED")
 STALE = "The plan was changed by someone else since you read it; reload it and try again."
 

@@ -8,17 +8,12 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
+from service.api.enums import TenantKind
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant as TenantRecord
 from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant
-
-
-@strawberry.enum
-class TenantKind(enum.Enum):
-    REGION = "REGION"
-    COHORT = "COHORT"
 
 
 @strawberry.enum

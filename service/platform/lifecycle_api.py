@@ -10,11 +10,11 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
+from service.api.enums import SiteKind, TenantKind
 from service.kernel.errors import DomainError
 from service.kernel.tenancy import tenant_transaction
-from service.people.api import SiteKind
 from service.platform import onboarding
-from service.platform.api import Tenant, TenantKind, require_platform_admin
+from service.platform.api import Tenant, require_platform_admin
 from service.platform.onboarding import Onboarding
 from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.api import StepOutcome, outcome

@@ -22,6 +22,7 @@ from service.custody.api import YoungAdultCustody
 from service.kernel.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
 from service.network.record import YoungAdultNetwork
+from service.people import loaders as people_loaders
 from service.people.api import Practitioner, Site, practitioner, site
 from service.people.loaders import scope
 from service.plans.api import YoungAdultPlan
@@ -204,7 +205,7 @@ def seen(info: Info, row: asyncpg.Record) -> YoungAdult:
 
 
 NODES: dict[str, NodeResolver] = {
-    "YoungAdult": audited_node("YoungAdult", loaders.young_adults, YoungAdult.from_row, "id"),
+    "YoungAdult": audited_node("YoungAdult", people_loaders.young_adults, YoungAdult.from_row, "id"),
     "Enrolment": audited_node("Enrolment", loaders.enrolments, Enrolment.from_row),
     "TeamMember": audited_node("TeamMember", loaders.team_members, TeamMember.from_row),
 }
@@ -248,7 +249,7 @@ class RecordsQuery:
     async def young_adult(self, info: Info, id: strawberry.ID) -> YoungAdult | None:
         await scope(info.context)  # roles without case data are refused, whatever the id
         raw = expect_id(id, "YoungAdult", "id")
-        row = None if raw is None else await loaders.young_adults(info.context).load(raw)
+        row = None if raw is None else await people_loaders.young_adults(info.context).load(raw)
         return None if row is None else seen(info, row)
 
     @strawberry.field(description="Your caseload: the young adults you may see, filtered, sorted and paged.")
@@ -260,7 +261,7 @@ class RecordsQuery:
         rows = await repository.caseload(ctx.tenant(), await scope(ctx), where,
                                          repository.CaseloadOrder[order_by.value], cursor_id(after), first + 1)
         for row in rows[:first]:
-            loaders.young_adults(ctx).prime(row["id"], row)
+            people_loaders.young_adults(ctx).prime(row["id"], row)
         return connection(rows, first, lambda r: seen(info, r), lambda r: r["id"])
 
     @strawberry.field(description="Young adults enrolled at a site, by family name then given name; with "

@@ -9,14 +9,9 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from service.kernel.work import UnitOfWork
+from service.people import repository as people_repository
 from service.people.loaders import by_id, grouped, scope
 from service.records import repository
-
-
-def young_adults(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
-    async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
-        return by_id(await repository.young_adults_by_id(ctx.tenant(), keys, await scope(ctx)), keys)
-    return ctx.loader("young_adults", load)
 
 
 def enrolments(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
@@ -27,7 +22,7 @@ def enrolments(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
 
 def enrolments_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
-        rows = await repository.enrolments_for(ctx.tenant(), keys, await scope(ctx))
+        rows = await people_repository.enrolments_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
     return ctx.loader("enrolments_of", load)
 

@@ -11,8 +11,9 @@ import strawberry
 from service.api.common import UserError, attempt, given_fields
 from service.api.context import Info
 from service.api.relay import expect_id
+from service.people import loaders as people_loaders
 from service.people.loaders import actor
-from service.records import loaders, repository
+from service.records import repository
 from service.records import service as records
 from service.records.api import CareStatus, Enrolment, EnrolmentStatus, TeamMember, TeamRole, YoungAdult
 
@@ -105,7 +106,7 @@ class TeamMemberPayload:
 
 def _young_adult(info: Info, row: asyncpg.Record | None, errors: list[UserError]) -> YoungAdultPayload:
     if row is not None:
-        loaders.young_adults(info.context).prime(row["id"], row, force=True)
+        people_loaders.young_adults(info.context).prime(row["id"], row, force=True)
     return YoungAdultPayload(young_adult=None if row is None else YoungAdult.from_row(row), errors=errors)
 
 

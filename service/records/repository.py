@@ -17,25 +17,10 @@ import asyncpg
 
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope, visible, visible_young_adult
+from service.people.repository import ENROLMENT_COLUMNS, YOUNG_ADULT_COLUMNS
 
-YOUNG_ADULT_COLUMNS = (
-    "ya.id, ya.given_name, ya.family_name, ya.date_of_birth, ya.prison_number, ya.probation_crn, ya.la_reference, "
-    "ya.care_status, ya.responsible_local_authority, ya.entitlement_end_age, ya.access_restricted, ya.version, "
-    "ya.created_at, ya.updated_at"
-)
-ENROLMENT_COLUMNS = (
-    "e.id, e.young_adult_id, e.site_id, e.status, e.identified_on, e.referred_on, e.consented_on, e.exited_on, "
-    "e.exit_reason, e.version"
-)
 UPDATABLE = ("given_name", "family_name", "date_of_birth", "prison_number", "probation_crn", "la_reference",
              "care_status", "responsible_local_authority", "entitlement_end_age")
-
-
-async def young_adults_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
-                             ) -> list[asyncpg.Record]:
-    return await session.fetch(
-        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
-        list(ids), *scope.args)
 
 
 class CaseloadOrder(enum.Enum):
@@ -129,14 +114,6 @@ async def insert_enrolment(session: TenantSession, young_adult_id: uuid.UUID, si
         f"RETURNING {ENROLMENT_COLUMNS}", young_adult_id, site_id, identified_on)
     assert row is not None
     return row
-
-
-async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
-                         ) -> list[asyncpg.Record]:
-    return await session.fetch(
-        f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.young_adult_id = ANY($1::uuid[]) "
-        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.created_at, e.id",
-        list(young_adult_ids), *scope.args)
 
 
 async def enrolments_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:

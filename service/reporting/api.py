@@ -11,8 +11,8 @@ import strawberry
 
 from service.api.common import UserError, user_error
 from service.api.context import Info
+from service.api.enums import TenantKind
 from service.kernel.errors import DomainError
-from service.platform.api import TenantKind
 from service.reporting import service
 from service.reporting.catalogue import METRICS
 from service.reporting.catalogue import Metric as MetricRecord

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
-from service.api.common import UserError, user_error
+from service.api.common import UserError, node_of, user_error
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id
 from service.kernel.errors import InvalidInput, NotFound
 from service.kernel.visibility import Scope
 from service.people import loaders as people_loaders
-from service.records import repository as records_repository
+from service.people import repository as people_repository
 from service.rules import catalogue, loaders, repository
 from service.rules import due as due_engine
 from service.rules import service as rules
@@ -204,24 +204,25 @@ async def due_caseload(info: Info, site_id: uuid.UUID, scope: Scope, after: uuid
     page = ordered[start:start + first + 1]
     for young_adult_id, items in page:
         loaders.due_items_of(ctx).prime(young_adult_id, items)
-    rows = await records_repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], scope)
+    rows = await people_repository.young_adults_by_id(ctx.tenant(), [i for i, _ in page], scope)
     found = {r["id"]: r for r in rows}
     return [found[i] for i, _ in page if i in found]
 
 
 async def _preview_young_adults(info: Info, diffs: list[rules.YoungAdultDiff]) -> list[YoungAdultDueChanges]:
-    from service.records.api import seen  # the records API imports this module for YoungAdult.dueItems
-
     ctx = info.context
-    rows = {r["id"]: r for r in await records_repository.young_adults_by_id(
+    rows = {r["id"]: r for r in await people_repository.young_adults_by_id(
         ctx.tenant(), [d.young_adult_id for d in diffs], await people_loaders.scope(ctx))}
+    for row in rows.values():
+        people_loaders.young_adults(ctx).prime(row["id"], row)
     out = []
     for d in diffs:
         late = due_engine.ItemStatus.OVERDUE
         overdue_before = {c.before.key for c in d.diffs if c.before and c.before.status is late}
         overdue_after = {c.after.key for c in d.diffs if c.after and c.after.status is late}
         out.append(YoungAdultDueChanges(
-            young_adult=seen(info, rows[d.young_adult_id]), site_code=d.site_code,
+            young_adult=cast("YoungAdult", await node_of(info, "YoungAdult", d.young_adult_id)),
+            site_code=d.site_code,
             changes=[DueItemChange(kind=c.either.kind, time_point=c.either.time_point,
                                    before=DueItem.of(c.before) if c.before else None,
                                    after=DueItem.of(c.after) if c.after else None) for c in d.diffs],

@@ -11,8 +11,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.kernel.domain import values
+from service.kernel.principal import Service
+
 CARE_STATUSES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING", "OTHER_CARE_EXPERIENCED")
-SERVICES = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS")
+SERVICES = values(Service)
 OUTCOME_TIME_POINTS = ("RELEASE_DAY", "MONTH_3", "MONTH_6", "MONTH_12")
 
 

@@ -10,10 +10,11 @@ import strawberry
 
 from service.api.common import UserError, attempt, user_error
 from service.api.context import Info
+from service.api.enums import ServiceKind, SiteKind
 from service.api.relay import expect_id
 from service.kernel.errors import DomainError
 from service.kernel.principal import Role, Service
-from service.people.api import ServiceKind, Site, SiteKind
+from service.people.api import Site
 from service.tenant_admin import service as admin
 from service.tenant_admin.service import GrantSpec, SiteSpec
 from tenants.lifecycle import Outcome

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service.kernel.domain import SiteKind, values
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
@@ -21,7 +22,7 @@ from service.tenant_admin import repository
 from service.tenant_admin.repository import Queries
 from tenants.lifecycle import Outcome
 
-SITE_KINDS = ("PRISON", "PROBATION", "LEAVING_CARE", "LIFELONG_LINKS", "VCSE")
+SITE_KINDS = values(SiteKind)
 SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 TENANT_ROLES = (Role.PRACTITIONER, Role.SITE_MANAGER, Role.TENANT_ADMIN)
 

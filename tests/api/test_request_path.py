@@ -14,6 +14,7 @@ import pytest
 
 from service.api.relay import to_global_id
 from service.kernel import clock
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from tests.api.test_compiled import seed
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -175,3 +176,31 @@ async def test_today_is_read_once_per_request(make_tenant: TenantFactory, login:
                             "b: siteCompliance(siteId: $s) { on } }", {"s": bsi})
     assert data["a"]["on"] == data["b"]["on"] == "2026-03-29"
     assert calls == ["Europe/London"]
+
+
+async def test_a_root_field_failing_beside_others_leaves_every_connection_clean(
+        client: httpx.AsyncClient, make_tenant: TenantFactory, login: CallerFactory,
+        admin_conn: asyncpg.Connection, db: Database) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 20)
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    # `tenants` (platform administrators only, non-null) fails at once, nulling the whole answer, while `caseload`
+    # is still making its statements: GraphQL stops waiting for it, and the request ends under it.
+    both = ("{ tenants { slug } caseload(first: 100) { edges { node { id enrolments { status } "
+            "plan { currentVersion { goals { actions { id } } } } } } } }")
+    reported: list[str] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(str(context.get("message"))))
+    try:
+        for _ in range(5):
+            body = await admin(both)
+            assert body["data"] is None
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+        await asyncio.sleep(0.5)  # let the abandoned field finish
+    finally:
+        loop.set_exception_handler(previous)
+    assert not [m for m in reported if "active transaction" in m], reported
+    assert db.pool is not None
+    assert db.pool.get_idle_size() == db.pool.get_size()
+    assert "errors" not in await admin("{ sites { code } }")

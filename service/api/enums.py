@@ -1,0 +1,20 @@
+"""The domain vocabularies (service.kernel.domain, service.kernel.principal) as GraphQL enums, registered once.
+
+``strawberry.enum`` attaches the GraphQL definition to the class itself, so resolvers annotate with the kernel's own
+classes, imported from here so that the registration has happened."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service.kernel.domain import Pathway as ResettlementPathway
+from service.kernel.domain import SiteKind, TenantKind
+from service.kernel.principal import Service as ServiceKind
+
+strawberry.enum(ServiceKind, name="ServiceKind")
+strawberry.enum(SiteKind, name="SiteKind")
+strawberry.enum(ResettlementPathway, name="ResettlementPathway",
+                description="The seven resettlement pathways plans and assessments are organised under.")
+strawberry.enum(TenantKind, name="TenantKind")
+
+__all__ = ["ResettlementPathway", "ServiceKind", "SiteKind", "TenantKind"]
