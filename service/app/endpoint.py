@@ -149,13 +149,12 @@ class GraphQLEndpoint:
         try:
             operation = parse_body(await request.body())  # the body's size is bounded by BodySizeLimit
             query = self.trusted.resolve(operation.body) if self.trusted is not None else operation.query
+            if not query:
+                raise RequestRefused("\"query\" is required: the GraphQL document to run.")
             principal = await self.gate.principal(request)
             work = self.gate.begin(principal, request, await self.db.open_pool())
         except Exception as exc:
             return failure_response(classify(exc))
-        if not query:
-            await work.end(commit=False)
-            return failure_response(Failure("BAD_REQUEST", "\"query\" is required: the GraphQL document to run.", 400))
         try:
             compiled = self.compiled.find(query) if self.compiled is not None else None
             if compiled is not None:
