@@ -5,7 +5,6 @@ refresh runs in its lifespan."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -38,8 +37,6 @@ from service.kernel.database import Database
 from service.reporting import scheduler
 from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema
-
-logger = logging.getLogger(__name__)
 
 
 def create_app(db: Database) -> Starlette:

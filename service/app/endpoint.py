@@ -12,7 +12,6 @@ withdrawn: the caller gets only the error that says why.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +33,6 @@ from service.kernel import clock, telemetry
 from service.kernel.database import Database
 from service.kernel.principal import Principal
 from service.kernel.work import UnitOfWork
-
-logger = logging.getLogger(__name__)
 
 
 def failure_response(failure: Failure) -> JSONResponse:
