@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from service.api.trusted import published_operations
 from service.kernel.database import Database
 from service.kernel.errors import InvalidInput
 from service.kernel.work import UnitOfWork
@@ -85,7 +86,8 @@ def reporting_routes(db: Database, protect: Protect) -> list[BaseRoute]:
     error in the one format."""
     # The dashboard's queries are published operations, served to it verbatim (read once), so trusted-documents
     # mode accepts them; they are contract, not data, so no token is needed to read them.
-    operations = {p.stem: p.read_text() for p in sorted(db.settings.operations_dir.glob("Dashboard*.graphql"))}
+    operations = {name: path.read_text() for name, path in published_operations(db.settings.operations_dir).items()
+                  if name.startswith("Dashboard")}
 
     async def dashboard_operations(request: Request) -> Response:
         return JSONResponse(operations)
