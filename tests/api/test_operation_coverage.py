@@ -24,9 +24,10 @@ from graphql import (
     parse,
 )
 
-from service.api.schema import schema
 from service.api.trusted import TrustedDocumentsError, published_operations
-from service.auth import DevIssuer, Role, Service
+from service.app.auth import DevIssuer
+from service.app.schema import schema
+from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, ClientFactory, TenantFactory
 from tests.operations import ADMINISTRATION, OPERATIONS, Operations, document
 

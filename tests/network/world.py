@@ -87,6 +87,14 @@ class Operations:
         error: dict[str, Any] = payload["errors"][0]
         return error
 
+    async def refusals(self, caller: Caller, name: str, input_: dict[str, Any]) -> list[tuple[str, str]]:
+        """Run a mutation expected to be refused as data; every error's (code, message), in order."""
+        data = await self(caller, name, {"input": input_})
+        (payload,) = data.values()
+        assert payload["errors"], (name, payload)
+        assert all(v is None for k, v in payload.items() if k != "errors")
+        return [(e["code"], e["message"]) for e in payload["errors"]]
+
 
 @dataclass
 class World:
