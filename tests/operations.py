@@ -20,8 +20,9 @@ def names() -> list[str]:
 # Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
 # files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage;
 # tests/reporting/test_dashboard_operations.py the dashboard's; tests/tenant_admin/test_bring_in.py
-# BringInPractitioner). The walk in tests/test_operations.py runs the rest; tests/api/test_operation_coverage.py runs
-# the administrators' and the national team's (ADMINISTRATION).
+# BringInPractitioner; tests/audit/test_audit_queries.py AuditEvents, AuditEventsCsv and PlatformAuditTrail).
+# The walk in tests/test_operations.py runs the rest; tests/api/test_operation_coverage.py runs the administrators'
+# and the national team's (ADMINISTRATION).
 # Run by tests/api/test_operation_coverage.py, through trusted documents.
 ADMINISTRATION = (
     "Me", "Tenants", "RuleTemplates", "OnboardTenant", "AddTenantSites", "TenantSites", "GrantTenantAdmin",
@@ -30,7 +31,8 @@ ADMINISTRATION = (
     "RefreshReporting", "OwnTenantMetric", "OwnTenantSeries", "TenantComparison")
 RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "RuleCatalogue", "PracticeRules",
                          "PracticeRuleHistory", "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload",
-                         "SiteCompliance", "BringInPractitioner", *ADMINISTRATION)
+                         "SiteCompliance", "BringInPractitioner", "AuditEvents", "PlatformAuditTrail",
+                         *ADMINISTRATION)
 
 
 @cache
