@@ -70,6 +70,8 @@ class ErrorCode(enum.Enum):
     MEETING_REQUIRED = "MEETING_REQUIRED"
     GOALS_REQUIRED = "GOALS_REQUIRED"
     OPEN_CASE_REQUIRED = "OPEN_CASE_REQUIRED"
+    PLAN_AGREEMENT_REQUIRED = "PLAN_AGREEMENT_REQUIRED"
+    RELEASE_REQUIRED = "RELEASE_REQUIRED"
 
 
 assert {c.value for c in ErrorCode} >= set(PREREQUISITES), "every prerequisite code is in the API's ErrorCode"

@@ -63,6 +63,8 @@ PREREQUISITES = {
     "MEETING_REQUIRED": "a meeting must be recorded first",
     "GOALS_REQUIRED": "the plan must have at least one goal",
     "OPEN_CASE_REQUIRED": "an open Lifelong Links case is needed",
+    "PLAN_AGREEMENT_REQUIRED": "the plan version must have been agreed (signed off by every required service)",
+    "RELEASE_REQUIRED": "the release must be recorded first",
 }
 
 
