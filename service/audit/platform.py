@@ -10,7 +10,6 @@ caller gets an error and no data. Platform administrators read the trail with ``
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,6 @@ from service.audit import repository
 from service.kernel.principal import Principal, Role
 from service.kernel.work import UnitOfWork
 
-logger = logging.getLogger(__name__)
 PLATFORM_ROLES = (Role.NATIONAL_ANALYST, Role.PLATFORM_ADMIN)
 TENANT_ARGUMENTS = ("tenant", "tenants", "slug")  # the arguments that name tenants, by slug
 

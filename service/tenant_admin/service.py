@@ -239,11 +239,12 @@ async def bring_in_practitioner(actor: Actor, control: Statements, spec: GrantSp
         raise InvalidInput("Bring in practitioners and site managers here; grant administrators with grantRole.",
                            field="access")
     spec = spec.validated()
-    sites = [await repository.site_by_code(actor.session, code) for code in spec.site_codes]
-    if any(s is None or s["closed_at"] is not None for s in sites):
-        raise NotFound("No open site with one of those codes in this tenant.", field="site_codes")
-    practitioner_id, recorded = await people.ensure_practitioner(
-        actor, spec.subject, fields, [s["id"] for s in sites if s is not None], link)
+    sites = await repository.open_sites_by_code(actor.session, spec.site_codes)
+    missing = set(spec.site_codes) - {s["code"] for s in sites}
+    if missing:
+        raise NotFound(f"No open site with code {', '.join(sorted(missing))} in this tenant.", field="site_codes")
+    practitioner_id, recorded = await people.ensure_practitioner(actor, spec.subject, fields,
+                                                                 [s["id"] for s in sites], link)
     grant, granted = await grant_role(control, actor.session, actor.principal, spec)
     return BroughtIn(grant, granted, practitioner_id, recorded)
 
