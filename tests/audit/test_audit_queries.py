@@ -10,6 +10,7 @@ import io
 import json
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -23,7 +24,6 @@ from tests.operations import Operations
 CREATE = "mutation($i: CreateYoungAdultInput!) { createYoungAdult(input: $i) { youngAdult { id } errors { code } } }"
 UPDATE = "mutation($i: UpdateYoungAdultInput!) { updateYoungAdult(input: $i) { youngAdult { id } errors { code } } }"
 RECORD = "query($id: ID!) { youngAdult(id: $id) { id familyName } }"
-TODAY = dt.datetime.now(dt.UTC).date()
 
 ops = Operations()
 
@@ -69,12 +69,14 @@ async def test_by_actor_young_adult_action_and_record(make_tenant: TenantFactory
     the_record, _ = await audit_events(admin, {"subjectId": one, "action": "ALTER"})
     assert [e["fields"] for e in the_record] == [["family_name"]]
 
-    # Dates are UK days, inclusive: today holds everything, yesterday nothing, a reversed range is refused.
-    today = TODAY.isoformat()
-    assert len((await audit_events(admin, {"from": today, "to": today}))[0]) >= 8
-    yesterday = (TODAY - dt.timedelta(days=2)).isoformat()
-    assert (await audit_events(admin, {"to": yesterday}))[0] == []
-    reversed_ = await ops.raw(admin, "AuditEvents", {"filter": {"from": today, "to": yesterday}})
+    # Dates are UK days, inclusive: since yesterday holds everything (whichever side of midnight the test ran),
+    # up to the day before yesterday nothing, and a reversed range is refused.
+    today = dt.datetime.now(ZoneInfo("Europe/London")).date()
+    since_yesterday = {"from": (today - dt.timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    assert len((await audit_events(admin, since_yesterday))[0]) == len((await audit_events(admin))[0])
+    before = (today - dt.timedelta(days=2)).isoformat()
+    assert (await audit_events(admin, {"to": before}))[0] == []
+    reversed_ = await ops.raw(admin, "AuditEvents", {"filter": {"from": today.isoformat(), "to": before}})
     assert reversed_["errors"][0]["extensions"]["code"] == "INVALID"
 
     # Another tenant's young adult answers like a missing one: nothing.
