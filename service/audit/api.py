@@ -140,13 +140,13 @@ class AuditQuery:
     async def audit_trail(self, info: Info, young_adult_id: strawberry.ID, first: int = 50,
                           after: str | None = None) -> Connection[AuditEvent]:
         ctx = info.context
-        if ctx.principal.role is not Role.TENANT_ADMIN:
-            raise AccessDenied("Only tenant administrators read the audit trail.")
+        _require_data_protection_role(ctx.principal.role)
         first = check_first(first)
         raw, before = expect_id(young_adult_id, "YoungAdult", "youngAdultId"), cursor_id(after)
         if raw is None:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
-        rows = await repository.events_for(ctx.tenant(), raw, None if before is None else before.int, first + 1)
+        rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw),
+                                       None if before is None else before.int, first + 1)
         ctx.consults.consulted("AuditTrail", raw, raw)
         # audit ids are integers; the cursor carries one as the uuid with that integer value
         return connection(rows, first, AuditEvent.from_row, lambda r: uuid.UUID(int=r["id"]))

@@ -33,15 +33,6 @@ class EventFilter:
     until: dt.datetime | None = None
 
 
-async def events_for(session: TenantSession, young_adult_id: uuid.UUID, before: int | None, limit: int,
-                     ) -> list[asyncpg.Record]:
-    """Events about one young adult's record, newest first (keyset on the event id)."""
-    return await session.fetch(
-        "SELECT id, occurred_at, actor_subject, actor_role, action, subject_type, subject_id, fields, request_id "
-        "FROM audit_event WHERE young_adult_id = $1 AND ($2::bigint IS NULL OR id < $2) "
-        "ORDER BY id DESC LIMIT $3", young_adult_id, before, limit)
-
-
 def events_query(where: EventFilter, after: int | None, limit: int) -> tuple[str, list[object]]:
     """The statement for :func:`events` and its arguments. Only the filters given become predicates (fixed
     fragments, values as parameters), so each query's plan is the index for its filter, never a generic one."""
