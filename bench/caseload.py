@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Result, Target, children_of, closed_loop, rss_mb
 from service.api.relay import to_global_id
+from service.api.trusted import published_operations
 from service.app.auth import DevIssuer
 from service.kernel import clock
 from service.kernel.database import Database
@@ -55,10 +56,11 @@ from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-CASELOAD = (ROOT / "graphql" / "operations" / "CaseloadPage.graphql").read_text()
-RECORD = (ROOT / "graphql" / "operations" / "YoungAdultRecord.graphql").read_text()
-UPDATE_ACTION = (ROOT / "graphql" / "operations" / "SetPlanActionStatus.graphql").read_text()
-NATIONAL = (ROOT / "graphql" / "operations" / "DashboardComparison.graphql").read_text()
+OPERATIONS = published_operations(ROOT / "graphql" / "operations")
+CASELOAD = OPERATIONS["CaseloadPage"].read_text()
+RECORD = OPERATIONS["YoungAdultRecord"].read_text()
+UPDATE_ACTION = OPERATIONS["SetPlanActionStatus"].read_text()
+NATIONAL = OPERATIONS["DashboardComparison"].read_text()
 
 
 def free_port() -> int:

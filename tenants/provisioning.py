@@ -73,6 +73,8 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
                              "AND policyname = :n"), {"n": name}).first() is None:
             conn.execute(text(f"CREATE POLICY {quote_ident(name)} ON control.app_user FOR {command} TO {role} "
                               f"{condition}"))
+    # The platform-level audit trail (service/audit/platform.py): appended to and read, never changed.
+    conn.execute(text(f"GRANT SELECT, INSERT ON control.platform_audit_event TO {role}"))
 
 
 def national_role(app_role: str) -> str:

@@ -7,27 +7,37 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from service.api.trusted import published_operations
 from tests.conftest import Caller
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 
 def names() -> list[str]:
-    return sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
+    return list(published_operations(OPERATIONS))
 
 
 # Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
 # files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage;
-# tests/reporting/test_dashboard_operations.py the dashboard's).
-# The walk in tests/test_operations.py runs the rest.
+# tests/reporting/test_dashboard_operations.py the dashboard's; tests/tenant_admin/test_bring_in.py
+# BringInPractitioner; tests/audit/test_audit_queries.py AuditEvents, AuditEventsCsv and PlatformAuditTrail).
+# The walk in tests/test_operations.py runs the rest; tests/api/test_operation_coverage.py runs the administrators'
+# and the national team's (ADMINISTRATION).
+# Run by tests/api/test_operation_coverage.py, through trusted documents.
+ADMINISTRATION = (
+    "Me", "Tenants", "RuleTemplates", "OnboardTenant", "AddTenantSites", "TenantSites", "GrantTenantAdmin",
+    "OnboardingChecklist", "ActivateTenant", "SuspendTenant", "ReactivateTenant", "ArchiveTenant", "DeleteTenant",
+    "RefreshAllReporting", "AddSite", "RenameSite", "CloseSite", "GrantRole", "RevokeRole", "TenantUsers",
+    "RefreshReporting", "OwnTenantMetric", "OwnTenantSeries", "TenantComparison")
 RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "RuleCatalogue", "PracticeRules",
                          "PracticeRuleHistory", "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload",
-                         "SiteCompliance")
+                         "SiteCompliance", "BringInPractitioner", "AuditEvents", "PlatformAuditTrail",
+                         *ADMINISTRATION)
 
 
 @cache
 def document(name: str) -> str:
-    return (OPERATIONS / f"{name}.graphql").read_text()
+    return published_operations(OPERATIONS)[name].read_text()
 
 
 class Operations:

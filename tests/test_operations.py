@@ -68,6 +68,9 @@ async def test_every_operation_runs(make_tenant: TenantFactory, login: CallerFac
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     restricted = await ops.ok(cw.admin, "RestrictYoungAdultAccess", restrict)
     assert restricted["youngAdult"]["accessRestricted"] is True
+    due = (await ops.data(cw.callers["pa"], "YoungAdultDueItems", {"id": ya}))["youngAdult"]
+    assert due["id"] == ya
+    assert all(item["rule"] for item in due["dueItems"])
     trail = await ops.data(cw.admin, "AuditTrail", {"youngAdultId": ya, "first": 1})
     assert trail["auditTrail"]["pageInfo"]["hasNextPage"] is True
 

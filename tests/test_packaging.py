@@ -22,5 +22,5 @@ def test_wheel_ships_only_service_and_tenants(tmp_path: Path) -> None:
     assert shipped == in_repo
     assert not any(n.startswith("graphql/") or n.endswith("/graphql/__init__.py") for n in names)
     contract = {n.removeprefix("service/contract/") for n in names if n.startswith("service/contract/")}
-    published = {str(p.relative_to(ROOT / "graphql")) for p in (ROOT / "graphql").rglob("*.graphql")}
+    published = {str(p.relative_to(ROOT / "graphql")) for p in (ROOT / "graphql").rglob("*") if p.is_file()}
     assert contract == published

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from service.api.context import Info
-from service.kernel.errors import DomainError
+from service.kernel.errors import PREREQUISITES, DomainError, Refusals
 from service.kernel.work import UnitOfWork
 
 T = TypeVar("T")
@@ -51,12 +51,30 @@ def audited_node(subject_type: str, loader: Callable[[UnitOfWork], DataLoader[uu
     return resolve
 
 
-@strawberry.enum(description="Why a mutation was refused.")
+@strawberry.enum(description="Why a mutation was refused. A refusal for a missing prerequisite names it: " + "; ".join(
+    f"{code}: {meaning}" for code, meaning in PREREQUISITES.items()) + ".")
 class ErrorCode(enum.Enum):
     NOT_FOUND = "NOT_FOUND"
     STALE_VERSION = "STALE_VERSION"
     INVALID = "INVALID"
     CONFLICT = "CONFLICT"
+    PREREQUISITE_MISSING = "PREREQUISITE_MISSING"
+    # The prerequisites (service.errors.PREREQUISITES says what each means).
+    ORDER_REQUIRED = "ORDER_REQUIRED"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
+    VETTING_REQUIRED = "VETTING_REQUIRED"
+    VETTING_NOT_CLEARED = "VETTING_NOT_CLEARED"
+    AGREEMENT_REQUIRED = "AGREEMENT_REQUIRED"
+    COMMITMENT_REQUIRED = "COMMITMENT_REQUIRED"
+    MEETING_REQUIRED = "MEETING_REQUIRED"
+    GOALS_REQUIRED = "GOALS_REQUIRED"
+    OPEN_CASE_REQUIRED = "OPEN_CASE_REQUIRED"
+    PLAN_AGREEMENT_REQUIRED = "PLAN_AGREEMENT_REQUIRED"
+    RELEASE_REQUIRED = "RELEASE_REQUIRED"
+
+
+assert {c.value for c in ErrorCode} >= set(PREREQUISITES), "every prerequisite code is in the API's ErrorCode"
 
 
 @strawberry.type(description="An expected refusal, returned as data: what went wrong and which input field.")
@@ -77,6 +95,11 @@ def user_error(exc: DomainError) -> UserError:
     return UserError(code=ErrorCode(exc.code), message=exc.message, field=_camel(exc.field))
 
 
+def user_errors(exc: DomainError) -> list[UserError]:
+    """One UserError per refusal: several when the request was refused for several reasons at once."""
+    return [user_error(e) for e in (exc.errors if isinstance(exc, Refusals) else (exc,))]
+
+
 async def attempt(ctx: UnitOfWork, action: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
     """Run a tenant mutation in a savepoint: an expected refusal undoes everything it wrote and becomes data."""
     session = ctx.tenant()
@@ -84,7 +107,7 @@ async def attempt(ctx: UnitOfWork, action: Callable[[], Awaitable[T]]) -> tuple[
         async with session.savepoint():
             return await action(), []
     except DomainError as exc:
-        return None, [user_error(exc)]
+        return None, user_errors(exc)
 
 
 def given_fields(input_: Any, names: tuple[str, ...]) -> dict[str, Any]:

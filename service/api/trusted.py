@@ -1,4 +1,9 @@
-"""Trusted documents: in production only the operations published in ``graphql/operations/*.graphql`` run.
+"""Trusted documents: in production only the operations published in ``graphql/operations/`` run.
+
+Operations are grouped in one folder per audience (``practitioners/``, ``tenant-admin/``, ``platform-admin/``,
+``national/``, ``everyone/``); a document's name is its file's stem, unique across the folders, so the folder is
+only an index for people. :func:`published_operations` is the one reader of the directory: the trusted-documents
+registry, the compiled documents and the dashboard all list the operations through it.
 
 Each file is one document (an operation and the fragments it uses). Its id is the sha256 of the file's text, in
 hex. A client sends either the id — ``{"documentId": "<hex>"}`` (``sha256:<hex>`` is accepted too), or Apollo's
@@ -38,6 +43,18 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def published_operations(directory: Path) -> dict[str, Path]:
+    """Every published operation under ``directory`` (any depth), by name (the file's stem), in name order.
+    Two files with one name are refused: a front-end names an operation, not a folder."""
+    found: dict[str, Path] = {}
+    for path in sorted(directory.rglob("*.graphql")):
+        if path.stem in found:
+            raise TrustedDocumentsError(f"{path}: an operation named {path.stem} is already published "
+                                        f"({found[path.stem]}); names are unique across the audience folders.")
+        found[path.stem] = path
+    return dict(sorted(found.items()))
+
+
 @dataclass(frozen=True)
 class TrustedDocuments:
     documents: Mapping[str, str]  # id -> document text
@@ -49,7 +66,7 @@ class TrustedDocuments:
                 f"Trusted documents are on but the operations directory {directory} does not exist "
                 "(set ALWAYS_HOPE_OPERATIONS_DIR, or ALWAYS_HOPE_TRUSTED_DOCUMENTS=false).")
         documents: dict[str, str] = {}
-        for path in sorted(directory.rglob("*.graphql")):
+        for path in published_operations(directory).values():
             text = path.read_text(encoding="utf-8")
             try:
                 ast = parse(text)

@@ -16,7 +16,8 @@ from service.api.extensions import MaskUnexpectedErrors, OperationKind
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
 from service.assessments import api as assessments
-from service.audit.api import AuditQuery
+from service.audit.api import AuditQuery, PlatformAuditQuery
+from service.audit.platform import PlatformReadTrail
 from service.consent import api as consent
 from service.custody import api as custody
 from service.meetings import api as meetings
@@ -45,7 +46,7 @@ NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **asses
 
 @strawberry.type
 class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
-            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery):
+            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery, PlatformAuditQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -76,7 +77,7 @@ def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, sugges
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[OperationTelemetry, OperationKind, MaskUnexpectedErrors, *limits],
+        extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

@@ -1,18 +1,108 @@
-"""Reading the audit trail (tenant administrators only; the service checks the role)."""
+"""Reading the audit trail (tenant administrators only; the service checks the role).
+
+Every read of ``audit_event`` is here, so that reshaping the table (issue 13) changes this module only. Each query
+runs on an index that starts with its equality filter and goes on with ``occurred_at`` (migrations t0002, t0004),
+newest first, paged on the key (occurred_at, id).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
-from service.kernel.session import TenantSession
+from service.kernel.session import Statements, TenantSession
+
+COLUMNS = "id, occurred_at, actor_subject, actor_role, action, subject_type, subject_id, young_adult_id, fields, " \
+          "request_id"
 
 
-async def events_for(session: TenantSession, young_adult_id: uuid.UUID, before: int | None, limit: int,
-                     ) -> list[asyncpg.Record]:
-    """Events about one young adult's record, newest first (keyset on the event id)."""
-    return await session.fetch(
-        "SELECT id, occurred_at, actor_subject, actor_role, action, subject_type, subject_id, fields, request_id "
-        "FROM audit_event WHERE young_adult_id = $1 AND ($2::bigint IS NULL OR id < $2) "
-        "ORDER BY id DESC LIMIT $3", young_adult_id, before, limit)
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What a data-protection query asks for; every part optional, all given parts must hold. ``until`` is
+    exclusive."""
+
+    actor: str | None = None
+    young_adult_id: uuid.UUID | None = None
+    subject_id: uuid.UUID | None = None
+    action: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def events_query(where: EventFilter, after: int | None, limit: int) -> tuple[str, list[object]]:
+    """The statement for :func:`events` and its arguments. Only the filters given become predicates (fixed
+    fragments, values as parameters), so each query's plan is the index for its filter, never a generic one."""
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def add(fragment: str, value: object) -> None:
+        args.append(value)
+        conditions.append(fragment.format(f"${len(args)}"))
+
+    for fragment, value in (("e.actor_subject = {}", where.actor), ("e.young_adult_id = {}", where.young_adult_id),
+                            ("e.subject_id = {}", where.subject_id), ("e.action = {}", where.action),
+                            ("e.occurred_at >= {}", where.since), ("e.occurred_at < {}", where.until)):
+        if value is not None:
+            add(fragment, value)
+    if after is not None:
+        add("(e.occurred_at, e.id) < (SELECT c.occurred_at, c.id FROM audit_event c WHERE c.id = {})", after)
+    args.append(limit)
+    where_sql = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    return (f"SELECT {', '.join('e.' + c for c in COLUMNS.split(', '))} FROM audit_event e {where_sql}"
+            f"ORDER BY e.occurred_at DESC, e.id DESC LIMIT ${len(args)}", args)
+
+
+async def events(session: TenantSession, where: EventFilter, after: int | None, limit: int) -> list[asyncpg.Record]:
+    """Events matching ``where``, newest first, after the event ``after`` (a cursor: the last event of the page
+    before; one that names no event gives an empty page)."""
+    sql, args = events_query(where, after, limit)
+    return await session.fetch(sql, *args)
+
+
+# --- the platform-level trail (control plane; app role: insert and select only) ----------------------------------
+
+PLATFORM_COLUMNS = "id, occurred_at, actor_subject, actor_role, action, operation, fields, tenants, request_id"
+
+
+async def record_platform_read(control: Statements, actor: str, role: str, request_id: str, action: str,
+                               operation: str | None, fields: Sequence[str], tenants: Sequence[str]) -> None:
+    await control.fetch(
+        "INSERT INTO control.platform_audit_event (actor_subject, actor_role, action, operation, fields, tenants, "
+        "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)", actor, role, action, operation, list(fields),
+        list(tenants), request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TrailFilter:
+    actor: str | None = None
+    role: str | None = None
+    tenant: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+async def platform_events(control: Statements, where: TrailFilter, after: int | None, limit: int,
+                          ) -> list[asyncpg.Record]:
+    """Trail rows matching ``where``, newest first, after the row ``after``; only given filters become predicates,
+    each served by an index (actor, occurred_at), (occurred_at, id) or the GIN index on tenants."""
+    conditions: list[str] = []
+    args: list[object] = []
+    for fragment, value in (("actor_subject = {}", where.actor), ("actor_role = {}", where.role),
+                            ("tenants @> ARRAY[{}]::text[]", where.tenant), ("occurred_at >= {}", where.since),
+                            ("occurred_at < {}", where.until)):
+        if value is not None:
+            args.append(value)
+            conditions.append(fragment.format(f"${len(args)}"))
+    if after is not None:
+        args.append(after)
+        conditions.append(f"(occurred_at, id) < (SELECT c.occurred_at, c.id FROM control.platform_audit_event c "
+                          f"WHERE c.id = ${len(args)})")
+    args.append(limit)
+    where_sql = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    return await control.fetch(
+        f"SELECT {PLATFORM_COLUMNS} FROM control.platform_audit_event {where_sql}"
+        f"ORDER BY occurred_at DESC, id DESC LIMIT ${len(args)}", *args)

@@ -10,7 +10,7 @@ import asyncpg
 
 from service.custody import repository
 from service.kernel.audit import AuditAction, AuditEvent
-from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.errors import Checks, Conflict, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.visibility import Actor
 from service.people.service import require_young_adult, text
 
@@ -119,15 +119,19 @@ async def record_recall(actor: Actor, episode_id: uuid.UUID | None, recalled_on:
                         reason: str | None, today: date) -> asyncpg.Record:
     current = await _episode(actor, episode_id, "custodyEpisodeId")
     released = current["actual_release_date"]
+    checks = Checks()  # every refusal at once
     if released is None:
-        raise InvalidInput("A recall follows a release: record the release first.", field="custodyEpisodeId")
-    if recalled_on < released:
-        raise InvalidInput("recalledOn (recall) must not be before actualReleaseDate (release).", field="recalled_on")
+        checks.add(prerequisite("RELEASE_REQUIRED", "A recall follows a release: record the release first.",
+                                "custodyEpisodeId"))
+    elif recalled_on < released:
+        checks.add(InvalidInput("recalledOn (recall) must not be before actualReleaseDate (release).",
+                                field="recalled_on"))
     if returned_on is not None and returned_on < recalled_on:
-        raise InvalidInput("returnedToCustodyOn (return to custody) must not be before recalledOn (recall).",
-                           field="returned_to_custody_on")
+        checks.add(InvalidInput("returnedToCustodyOn (return to custody) must not be before recalledOn (recall).",
+                                field="returned_to_custody_on"))
     if max(recalled_on, returned_on or recalled_on) > today:
-        raise InvalidInput("A recall is recorded once it has happened: no future dates.", field="recalled_on")
+        checks.add(InvalidInput("A recall is recorded once it has happened: no future dates.", field="recalled_on"))
+    checks.done()
     recall_id = await repository.insert_recall(actor.session, current["id"], recalled_on, returned_on,
                                                text(reason, "reason", 2000))
     await actor.audit([AuditEvent(AuditAction.CREATE, "RecallEvent", recall_id, current["young_adult_id"],

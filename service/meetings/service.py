@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
-from service.kernel.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.errors import Checks, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.visibility import Actor
 from service.meetings import repository
 from service.people import repository as people_repository
@@ -27,8 +27,8 @@ async def _check_plan_version(actor: Actor, young_adult_id: uuid.UUID, version_i
     if found is None or found["young_adult_id"] != young_adult_id:
         raise NotFound("No such plan version of this young adult.", field="agreedPlanVersionId")
     if found["status"] == "DRAFT":
-        raise InvalidInput("The plan version agreed at a meeting must have been signed off by every required "
-                           "service; this one is still a draft.", field="agreed_plan_version_id")
+        raise prerequisite("PLAN_AGREEMENT_REQUIRED", "The plan version agreed at a meeting must have been signed off "
+                           "by every required service; this one is still a draft.", "agreed_plan_version_id")
 
 
 def _check_outcome(held_on: date, outcome: str | None, today: date) -> str | None:
@@ -42,15 +42,20 @@ def _check_outcome(held_on: date, outcome: str | None, today: date) -> str | Non
 async def record_meeting(actor: Actor, young_adult_id: uuid.UUID | None, values: dict[str, Any],
                          practitioner_ids: list[uuid.UUID | None], today: date) -> asyncpg.Record:
     young_adult_id = await require_young_adult(actor, young_adult_id)
+    checks = Checks()  # every refusal at once
     if values["kind"] not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.", field="kind")
+        checks.add(InvalidInput(f"kind must be one of {', '.join(KINDS)}.", field="kind"))
     wanted = list(dict.fromkeys(practitioner_ids))
     known = {r["id"] for r in await people_repository.practitioners_by_id(
         actor.session, [p for p in wanted if p is not None])}
     if any(p is None or p not in known for p in wanted):
-        raise NotFound("No such practitioner.", field="attendees")
-    outcome = _check_outcome(values["held_on"], values.get("outcome"), today)
-    await _check_plan_version(actor, young_adult_id, values.get("agreed_plan_version_id"))
+        checks.add(NotFound("No such practitioner.", field="attendees"))
+    outcome = None
+    with checks.check():
+        outcome = _check_outcome(values["held_on"], values.get("outcome"), today)
+    with checks.check():
+        await _check_plan_version(actor, young_adult_id, values.get("agreed_plan_version_id"))
+    checks.done()
     row = await repository.insert_meeting(actor.session, young_adult_id, values["kind"], values["held_on"], outcome,
                                           values.get("agreed_plan_version_id"),
                                           [p for p in wanted if p is not None])

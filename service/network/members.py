@@ -17,7 +17,7 @@ import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.audit import write as audit
-from service.kernel.errors import InvalidInput, NotFound, StaleVersion
+from service.kernel.errors import Checks, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
 from service.network import repository
@@ -136,23 +136,34 @@ async def move_status(session: TenantSession, principal: Principal, request_id: 
     scope = await scope_for(session, principal)
     member = await member_in_scope(session, scope, member_id, "id")
     refusal = status_refusal(member["status"], status)
-    if refusal is not None:
+    if refusal is not None and (status not in MEMBER_NEXT or status == member["status"]):
         raise InvalidInput(refusal, field="status")
+    # Every missing prerequisite is reported at once (issue 15), so the user learns the whole list in one answer.
+    checks = Checks()
+    if refusal is not None:
+        checks.add(prerequisite("ORDER_REQUIRED", refusal, "status"))
     history = await repository.status_changes(session, [member["id"]])
-    check_date(changed_on, "changedOn", today, max(r["changed_on"] for r in history),
-               f"the date the member became {member['status']}")
+    with checks.check():
+        check_date(changed_on, "changedOn", today, max(r["changed_on"] for r in history),
+                   f"the date the member became {member['status']}")
     if status in CONTACT_MOVES:
-        _check_contact_consent(member, status)
+        with checks.check():
+            _check_contact_consent(member, status)
     if status == "CONTACTED":
         required = await vetting_services_required(session, member["young_adult_id"])
-        outcome, missing = _cleared(required, await repository.vetting_signoffs(session, [member["id"]]))
+        signoffs = await repository.vetting_signoffs(session, [member["id"]])
+        outcome, missing = _cleared(required, signoffs)
         if outcome == "NOT_CLEARED":
-            raise InvalidInput("The member was not cleared at vetting, so cannot be contacted.", field="status")
-        if missing:
-            raise InvalidInput(f"CONTACTED needs vetting sign-off by {' and '.join(missing)} first.",
-                               field="status")
+            checks.add(prerequisite("VETTING_NOT_CLEARED", "The member was not cleared at vetting, so cannot be "
+                                    "contacted.", "status"))
+        signed = {r["service"] for r in signoffs}
+        for service in (s for s in missing if s not in signed):
+            checks.add(prerequisite("VETTING_REQUIRED", f"CONTACTED needs vetting sign-off by {service} first.",
+                                    "status"))
     if status == "COMMITTED" and not await repository.member_has_commitment(session, member["id"]):
-        raise InvalidInput("COMMITTED needs a commitment from the member recorded first.", field="status")
+        checks.add(prerequisite("COMMITMENT_REQUIRED", "COMMITTED needs a commitment from the member recorded first.",
+                                "status"))
+    checks.done()
     if not await repository.update_member(session, member["id"], version, {"status": status}):
         raise StaleVersion(STALE, field="version")
     await repository.insert_status_change(session, member["id"], status, changed_on, principal.subject)
@@ -161,11 +172,12 @@ async def move_status(session: TenantSession, principal: Principal, request_id: 
     return member["id"]  # type: ignore[no-any-return]
 
 
-def _check_contact_consent(member: asyncpg.Record, what: str) -> None:
+def _check_contact_consent(member: asyncpg.Record, what: str, field: str = "status") -> None:
     if member["contact_consent"] == "WITHDRAWN":
-        raise InvalidInput(f"{what} is refused: the member has withdrawn consent to be contacted.", field="status")
+        raise prerequisite("CONSENT_WITHDRAWN", f"{what} is refused: the member has withdrawn consent to be "
+                           "contacted.", field)
     if member["contact_consent"] != "ACTIVE":
-        raise InvalidInput(f"{what} needs the member's consent to be contacted first.", field="status")
+        raise prerequisite("CONSENT_REQUIRED", f"{what} needs the member's consent to be contacted first.", field)
 
 
 async def sign_off_vetting(session: TenantSession, principal: Principal, request_id: str,
@@ -197,11 +209,34 @@ async def add_commitment(session: TenantSession, principal: Principal, request_i
     follows that goal or action into later plan versions."""
     scope = await scope_for(session, principal)
     member = await member_in_scope(session, scope, member_id, "memberId")
+    checks = Checks()
     if member["status"] not in ENGAGED:
-        raise InvalidInput("A commitment needs the member to have AGREED to take part first.", field="memberId")
-    _check_contact_consent(member, "A commitment")
-    text = clean_text(description, "description", 2000, required=True)
+        checks.add(prerequisite("AGREEMENT_REQUIRED", "A commitment needs the member to have AGREED to take part "
+                                "first.", "memberId"))
+    with checks.check():
+        _check_contact_consent(member, "A commitment", "memberId")
+    with checks.check():
+        goal_lineage_id = await _commitment_target(session, member["young_adult_id"], goal_lineage_id,
+                                                   action_lineage_id)
+    text = None
+    with checks.check():
+        text = clean_text(description, "description", 2000, required=True)
+    checks.done()
     young_adult_id = member["young_adult_id"]
+    assert text is not None
+    assert goal_lineage_id is not None
+    row = await repository.insert_commitment(session, member["id"], goal_lineage_id, action_lineage_id, text,
+                                             starts_on)
+    await audit(session, principal, request_id, [AuditEvent(
+        AuditAction.CREATE, "NetworkCommitment", row["id"], young_adult_id,
+        tuple(sorted(["description", "goal_lineage_id"] + (["action_lineage_id"] if action_lineage_id else [])
+                     + (["starts_on"] if starts_on else []))))])
+    return row
+
+
+async def _commitment_target(session: TenantSession, young_adult_id: uuid.UUID, goal_lineage_id: uuid.UUID | None,
+                             action_lineage_id: uuid.UUID | None) -> uuid.UUID:
+    """The goal lineage a commitment is made against (an action's goal when an action is named)."""
     if action_lineage_id is not None:
         goal_of_action = await repository.goal_of_action_lineage(session, young_adult_id, action_lineage_id)
         if goal_of_action is None:
@@ -215,14 +250,7 @@ async def add_commitment(session: TenantSession, principal: Principal, request_i
     if goal_lineage_id is None:
         raise InvalidInput("A commitment is made against a goal or an action of the integrated plan.",
                            field="goalLineageId")
-    assert text is not None
-    row = await repository.insert_commitment(session, member["id"], goal_lineage_id, action_lineage_id, text,
-                                             starts_on)
-    await audit(session, principal, request_id, [AuditEvent(
-        AuditAction.CREATE, "NetworkCommitment", row["id"], young_adult_id,
-        tuple(sorted(["description", "goal_lineage_id"] + (["action_lineage_id"] if action_lineage_id else [])
-                     + (["starts_on"] if starts_on else []))))])
-    return row
+    return goal_lineage_id
 
 
 async def end_commitment(session: TenantSession, principal: Principal, request_id: str,
@@ -252,23 +280,31 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     scope = await scope_for(session, principal)
     young_adult_id = await visible_young_adult(session, scope, young_adult_id)
     cases = await repository.current_cases(session, [young_adult_id])
+    checks = Checks()
     if not cases or cases[0]["stage"] == "CLOSED":
-        raise InvalidInput("A Lifelong Links meeting needs an open Lifelong Links case.", field="youngAdultId")
-    check_date(held_on, "heldOn", today, cases[0]["referred_on"], "the referral")
+        checks.add(prerequisite("OPEN_CASE_REQUIRED", "A Lifelong Links meeting needs an open Lifelong Links case.",
+                                "youngAdultId"))
+    with checks.check():
+        check_date(held_on, "heldOn", today, cases[0]["referred_on"] if cases else None, "the referral")
     wanted = {p for p in practitioner_ids if p is not None}
     if None in practitioner_ids or len(await repository.existing_practitioners(session, list(wanted))) < len(wanted):
-        raise NotFound("No such practitioner.", field="practitionerIds")
+        checks.add(NotFound("No such practitioner.", field="practitionerIds"))
     members = {r["id"]: r for r in await repository.members_by_id(
         session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
     if None in member_ids or len(members) < len(set(member_ids)):
-        raise NotFound("No such network member of this young adult.", field="memberIds")
-    for member in members.values():
+        checks.add(NotFound("No such network member of this young adult.", field="memberIds"))
+    for place, member_id in enumerate(member_ids, start=1):  # members by their place in the list: no names here
+        member = members.get(member_id) if member_id is not None else None
+        if member is None:
+            continue
         if member["status"] not in ENGAGED:
-            raise InvalidInput("Members attend the meeting once they have AGREED to take part.", field="memberIds")
-        if member["contact_consent"] != "ACTIVE":
-            raise InvalidInput("A member attending needs their consent to be contacted.", field="memberIds")
+            checks.add(prerequisite("AGREEMENT_REQUIRED", f"Member {place} of memberIds attends once they have "
+                                    "AGREED to take part.", "memberIds"))
+        with checks.check():
+            _check_contact_consent(member, f"Member {place} of memberIds attending", "memberIds")
     if not wanted and not members:
-        raise InvalidInput("A meeting needs at least one attendee.", field="practitionerIds")
+        checks.add(InvalidInput("A meeting needs at least one attendee.", field="practitionerIds"))
+    checks.done()
     row = await repository.insert_meeting(session, young_adult_id, held_on, clean_text(outcome, "outcome", 4000),
                                           sorted(wanted), sorted(members))
     await audit(session, principal, request_id, [AuditEvent(

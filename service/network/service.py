@@ -19,7 +19,7 @@ import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.audit import write as audit
-from service.kernel.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.errors import Checks, Conflict, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.principal import Principal, Role
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
@@ -117,15 +117,21 @@ async def refer(session: TenantSession, principal: Principal, request_id: str, y
     service, which is what lets the service's coordinators see them."""
     scope = await scope_for(session, principal)
     young_adult_id = await visible_young_adult(session, scope, young_adult_id)
+    checks = Checks()  # every refusal at once
     sites = [] if site_id is None else await people_repository.sites_by_id(session, [site_id])
-    if not sites or sites[0]["kind"] != "LIFELONG_LINKS" or sites[0]["closed_at"] is not None:
-        raise InvalidInput("siteId must be an open Lifelong Links service.", field="siteId")
-    assert site_id is not None
+    open_service = bool(sites) and sites[0]["kind"] == "LIFELONG_LINKS" and sites[0]["closed_at"] is None
+    if not open_service:
+        checks.add(InvalidInput("siteId must be an open Lifelong Links service.", field="siteId"))
     if coordinator_given:
-        coordinator_id = await _coordinator(session, coordinator_id, [site_id], "coordinatorId")
-    check_date(referred_on, "referredOn", today)
+        with checks.check():
+            coordinator_id = await _coordinator(session, coordinator_id, [site_id] if site_id else [],
+                                                "coordinatorId")
+    with checks.check():
+        check_date(referred_on, "referredOn", today)
     if await repository.open_case_exists(session, young_adult_id):
-        raise Conflict("This young adult already has an open Lifelong Links case.", field="youngAdultId")
+        checks.add(Conflict("This young adult already has an open Lifelong Links case.", field="youngAdultId"))
+    checks.done()
+    assert site_id is not None
     row = await repository.insert_case(session, young_adult_id, coordinator_id, referred_on, principal.subject)
     await repository.enrol_at_referral(session, young_adult_id, site_id, referred_on, principal.subject)
     await _events(session, principal, request_id, [AuditEvent(
@@ -196,18 +202,28 @@ async def move_stage(session: TenantSession, principal: Principal, request_id: s
     scope = await scope_for(session, principal)
     case = await case_in_scope(session, scope, case_id, "id")
     refusal = stage_refusal(case["stage"], stage)
-    if refusal is not None:
+    skipped = refusal is not None and stage in STAGES and case["stage"] not in (stage, "CLOSED") \
+        and STAGES.index(stage) > STAGES.index(case["stage"])
+    if refusal is not None and not skipped:
         raise InvalidInput(refusal, field="stage")
+    checks = Checks()  # every missing prerequisite at once
+    if refusal is not None:
+        checks.add(prerequisite("ORDER_REQUIRED", refusal, "stage"))
     history = await repository.stage_changes(session, [case["id"]])
     latest = max(r["entered_on"] for r in history)
-    check_date(entered_on, "enteredOn", today, latest, f"the date of {case['stage']}")
+    with checks.check():
+        check_date(entered_on, "enteredOn", today, latest, f"the date of {case['stage']}")
     young_adult_id = case["young_adult_id"]
-    if stage == "MEETING_HELD" and not await repository.meeting_held(
+    # The prerequisites of each stage the move would pass through (the target's own, and a skipped one's).
+    passing = () if stage == "CLOSED" else STAGES[STAGES.index(case["stage"]) + 1:STAGES.index(stage) + 1]
+    if "MEETING_HELD" in passing and not await repository.meeting_held(
             session, young_adult_id, case["referred_on"], entered_on):
-        raise InvalidInput("MEETING_HELD needs a Lifelong Links meeting recorded first.", field="stage")
-    if stage == "PLAN_AGREED" and not await repository.active_commitment_exists(session, young_adult_id):
-        raise InvalidInput("PLAN_AGREED needs at least one commitment from the network recorded first.",
-                           field="stage")
+        checks.add(prerequisite("MEETING_REQUIRED", f"{stage} needs a Lifelong Links meeting recorded first.",
+                                "stage"))
+    if "PLAN_AGREED" in passing and not await repository.active_commitment_exists(session, young_adult_id):
+        checks.add(prerequisite("COMMITMENT_REQUIRED", f"{stage} needs at least one commitment from the network "
+                                "recorded first.", "stage"))
+    checks.done()
     row = await repository.update_case(session, case["id"], version, {"stage": stage})
     if row is None:
         raise StaleVersion(STALE, field="version")

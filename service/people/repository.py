@@ -91,3 +91,29 @@ async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.
         f"SELECT {ENROLMENT_COLUMNS} FROM enrolment e WHERE e.young_adult_id = ANY($1::uuid[]) "
         f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY e.identified_on, e.created_at, e.id",
         list(young_adult_ids), *scope.args)
+
+
+async def practitioners_by_subject(session: TenantSession, subjects: Sequence[str]) -> list[asyncpg.Record]:
+    """The practitioner records linked to these logins, with their sites (for staff set-up and `tenantUsers`)."""
+    return await session.fetch(
+        f"SELECT {PRACTITIONER_COLUMNS}, p.subject, "
+        "coalesce(array_agg(ps.site_id) FILTER (WHERE ps.site_id IS NOT NULL), '{}') AS site_ids "
+        "FROM practitioner p LEFT JOIN practitioner_site ps ON ps.practitioner_id = p.id "
+        "WHERE p.subject = ANY($1::text[]) GROUP BY p.id", list(subjects))
+
+
+async def link_practitioner(session: TenantSession, practitioner_id: uuid.UUID, subject: str) -> bool:
+    """Link a practitioner record that has no login yet to ``subject``; False if it is linked already."""
+    linked = await session.fetchval(
+        "UPDATE practitioner SET subject = $2, version = version + 1, updated_at = now() "
+        "WHERE id = $1 AND subject IS NULL RETURNING id", practitioner_id, subject)
+    return linked is not None
+
+
+async def add_practitioner_sites(session: TenantSession, practitioner_id: uuid.UUID,
+                                 site_ids: Sequence[uuid.UUID]) -> int:
+    """Assign the practitioner to these sites as well; the number of assignments that were new."""
+    added: int = await session.fetchval(
+        "WITH added AS (INSERT INTO practitioner_site (practitioner_id, site_id) SELECT $1, unnest($2::uuid[]) "
+        "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM added", practitioner_id, list(site_ids))
+    return added

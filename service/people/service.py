@@ -15,6 +15,7 @@ from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Actor, Scope
 from service.people import repository
+from tenants.lifecycle import Outcome
 
 CASE_ROLES = (Role.PRACTITIONER, Role.SITE_MANAGER, Role.TENANT_ADMIN)
 SERVICES = values(Service)
@@ -113,3 +114,35 @@ async def visible_young_adult(session: TenantSession, scope: Scope, young_adult_
             session, [young_adult_id], scope):
         raise NotFound("No such young adult.", field=field)
     return young_adult_id
+
+
+async def ensure_practitioner(actor: Actor, subject: str, fields: dict[str, Any], site_ids: list[uuid.UUID],
+                              link: uuid.UUID | None = None) -> tuple[uuid.UUID, Outcome]:
+    """The practitioner record of the login ``subject``, idempotently: created (through
+    :func:`create_practitioner`), or an existing record without a login (``link``) linked to it, or the one already
+    linked to it — then assigned to any of ``site_ids`` it lacked (UPDATED) or left as it is (ALREADY_DONE). A record
+    already linked with another service or role is refused rather than changed: that is another job."""
+    linked = await repository.practitioners_by_subject(actor.session, [subject])
+    if linked:
+        found = linked[0]
+        if link is not None and link != found["id"]:
+            raise Conflict("This login is already linked to another practitioner record.", field="practitionerId")
+        if (found["service"], found["role"]) != (fields["service"], fields["role"]):
+            raise Conflict("This login's practitioner record has another service or role; change it there.",
+                           field="subject")
+        added = await repository.add_practitioner_sites(actor.session, found["id"], site_ids)
+        if added:
+            await actor.audit([AuditEvent(AuditAction.ALTER, "Practitioner", found["id"], None, ("site_ids",))])
+        return found["id"], Outcome.UPDATED if added else Outcome.ALREADY_DONE
+    if link is None:
+        return await create_practitioner(actor, {**fields, "subject": subject}, list(site_ids)), Outcome.CREATED
+    rows = await repository.practitioners_by_id(actor.session, [link])
+    if not rows:
+        raise NotFound("No such practitioner.", field="practitionerId")
+    if (rows[0]["service"], rows[0]["role"]) != (fields["service"], fields["role"]):
+        raise Conflict("That practitioner record has another service or role.", field="practitionerId")
+    if not await repository.link_practitioner(actor.session, link, subject):
+        raise Conflict("That practitioner record is already linked to another login.", field="practitionerId")
+    await repository.add_practitioner_sites(actor.session, link, site_ids)
+    await actor.audit([AuditEvent(AuditAction.ALTER, "Practitioner", link, None, ("site_ids", "subject"))])
+    return link, Outcome.UPDATED

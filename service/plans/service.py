@@ -23,7 +23,7 @@ import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.domain import Pathway, values
-from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
+from service.kernel.errors import AccessDenied, Checks, Conflict, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.principal import Role, Service
 from service.kernel.visibility import Actor
 from service.people import repository as people_repository
@@ -265,13 +265,15 @@ async def sign_off(actor: Actor, version_id: uuid.UUID | None, version: int) -> 
         raise Conflict("This version is already agreed.", field="planVersionId")
     if locked["status"] != "DRAFT" or locked["version"] != version:
         raise StaleVersion(STALE, field="version")
+    checks = Checks()  # every refusal at once
     if locked["goals"] == 0:
-        raise InvalidInput("A plan with no goals cannot be signed off.", field="planVersionId")
+        checks.add(prerequisite("GOALS_REQUIRED", "A plan with no goals cannot be signed off.", "planVersionId"))
     required = await required_signoff_services(actor, found[0]["young_adult_id"])
     service = principal.service.value
     if service not in required:
-        raise InvalidInput(f"Sign-off by {service} is not required for this plan "
-                           f"(required: {', '.join(required)}).", field="planVersionId")
+        checks.add(InvalidInput(f"Sign-off by {service} is not required for this plan "
+                                f"(required: {', '.join(required)}).", field="planVersionId"))
+    checks.done()
     try:
         signed = await repository.insert_signoff(actor.session, locked["id"], service, actor.scope.practitioner_id,
                                                  principal.subject)

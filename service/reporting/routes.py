@@ -18,6 +18,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from service.api.spreadsheet import safe_cell
+from service.api.trusted import published_operations
+from service.audit.platform import record_download
 from service.kernel.database import Database
 from service.kernel.errors import InvalidInput
 from service.kernel.work import UnitOfWork
@@ -48,11 +51,6 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
         raise InvalidInput(f"{name} must be a whole number.", field=name) from None
 
 
-def _safe(text: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula; labels are names, so neutralise that."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _count_cells(c: Count | None) -> list[str]:
     if c is None:
         return ["", "", ""]
@@ -72,7 +70,7 @@ def render_csv(t: service.Table, total_key: str) -> str:
     head = [t.metric.key, t.grain, t.period_start.isoformat(), t.breakdown]
     writer.writerow([*head, total_key, "Total", *_figure_cells(t.total)])
     for row in t.rows:
-        writer.writerow([*head, _safe(row.key), _safe(row.label), *_figure_cells(row.figure)])
+        writer.writerow([*head, safe_cell(row.key), safe_cell(row.label), *_figure_cells(row.figure)])
     return out.getvalue()
 
 
@@ -85,7 +83,8 @@ def reporting_routes(db: Database, protect: Protect) -> list[BaseRoute]:
     error in the one format."""
     # The dashboard's queries are published operations, served to it verbatim (read once), so trusted-documents
     # mode accepts them; they are contract, not data, so no token is needed to read them.
-    operations = {p.stem: p.read_text() for p in sorted(db.settings.operations_dir.glob("Dashboard*.graphql"))}
+    operations = {name: path.read_text() for name, path in published_operations(db.settings.operations_dir).items()
+                  if name.startswith("Dashboard")}
 
     async def dashboard_operations(request: Request) -> Response:
         return JSONResponse(operations)
@@ -106,6 +105,8 @@ def reporting_routes(db: Database, protect: Protect) -> list[BaseRoute]:
         table = await service.national_table(work.national(), work.settings.national_role, work.principal,
                                              q.get("metric", ""), q.get("grain", "MONTH"), period, breakdown,
                                              q.get("tenant"), policy)
+        # Recorded in the platform trail, committing with the request before the file leaves.
+        await record_download(work, request.url.path, (q["tenant"],) if q.get("tenant") else ())
         total_key = q.get("tenant", "national") if breakdown == "SITE" else "national"
         filename = f"{table.metric.key}-{table.grain.lower()}-{table.period_start.isoformat()}.csv"
         return Response(render_csv(table, total_key), media_type="text/csv; charset=utf-8",

@@ -62,9 +62,13 @@ async def close_site(q: Queries, site_id: uuid.UUID, version: int) -> asyncpg.Re
         f"WHERE id = $1 AND version = $2 RETURNING {SITE_COLUMNS}", site_id, version)
 
 
+async def open_sites_by_code(q: Queries, codes: Sequence[str]) -> list[asyncpg.Record]:
+    return await q.fetch(f"SELECT {SITE_COLUMNS} FROM site WHERE code = ANY($1::text[]) AND closed_at IS NULL",
+                         list(codes))
+
+
 async def open_site_codes(q: Queries, codes: Sequence[str]) -> set[str]:
-    rows = await q.fetch("SELECT code FROM site WHERE code = ANY($1::text[]) AND closed_at IS NULL", list(codes))
-    return {r["code"] for r in rows}
+    return {r["code"] for r in await open_sites_by_code(q, codes)}
 
 
 async def open_sites_by_kind(q: Queries) -> dict[str, int]:

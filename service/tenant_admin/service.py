@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -17,7 +18,10 @@ from service.kernel.domain import SiteKind, values
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
-from service.kernel.session import Statements
+from service.kernel.session import Statements, TenantSession
+from service.kernel.visibility import Actor
+from service.people import repository as people_repository
+from service.people import service as people
 from service.tenant_admin import repository
 from service.tenant_admin.repository import Queries
 from tenants.lifecycle import Outcome
@@ -210,3 +214,42 @@ async def revoke_role(control: Statements, principal: Principal, subject: str) -
 async def list_users(control: Statements, principal: Principal) -> list[asyncpg.Record]:
     tenant_id = require_tenant_admin(principal)
     return await repository.users(control, tenant_id)
+
+
+# --- bringing a practitioner in: the grant and the practitioner record together --------------------------------
+
+STAFF_ROLES = (Role.PRACTITIONER, Role.SITE_MANAGER)
+
+
+@dataclass(frozen=True, slots=True)
+class BroughtIn:
+    grant: asyncpg.Record
+    grant_outcome: Outcome
+    practitioner_id: uuid.UUID
+    practitioner_outcome: Outcome
+
+
+async def bring_in_practitioner(actor: Actor, control: Statements, spec: GrantSpec, fields: dict[str, Any],
+                                link: uuid.UUID | None = None) -> BroughtIn:
+    """A member of staff's grant (control plane) and practitioner record (tenant) in one step, idempotent on both
+    sides: repeated, each side answers ALREADY_DONE. Never half done: both are written in the request's one
+    transaction, inside the caller's savepoint, so a refusal of either side undoes the other."""
+    require_tenant_admin(actor.principal)
+    if spec.role not in STAFF_ROLES:
+        raise InvalidInput("Bring in practitioners and site managers here; grant administrators with grantRole.",
+                           field="access")
+    spec = spec.validated()
+    sites = await repository.open_sites_by_code(actor.session, spec.site_codes)
+    missing = set(spec.site_codes) - {s["code"] for s in sites}
+    if missing:
+        raise NotFound(f"No open site with code {', '.join(sorted(missing))} in this tenant.", field="site_codes")
+    practitioner_id, recorded = await people.ensure_practitioner(actor, spec.subject, fields,
+                                                                 [s["id"] for s in sites], link)
+    grant, granted = await grant_role(control, actor.session, actor.principal, spec)
+    return BroughtIn(grant, granted, practitioner_id, recorded)
+
+
+async def practitioners_of(session: TenantSession, subjects: list[str]) -> dict[str, asyncpg.Record]:
+    """The practitioner record linked to each of these logins, by subject (one statement; unlinked ones absent)."""
+    rows = await people_repository.practitioners_by_subject(session, subjects)
+    return {r["subject"]: r for r in rows}

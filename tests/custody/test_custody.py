@@ -48,8 +48,10 @@ async def test_release_licence_and_recall(make_tenant: TenantFactory, login: Cal
     assert episode["earliestReleaseDate"] == days_ago(40)  # PED when there is one
 
     recall_first = await ops.payload(pom, "RecordRecall", {"custodyEpisodeId": episode["id"],
-                                                           "recalledOn": days_ago(1)})
-    assert recall_first["errors"][0]["message"] == "A recall follows a release: record the release first."
+                                                           "recalledOn": days_ago(-1)})
+    assert [(e["code"], e["message"]) for e in recall_first["errors"]] == [
+        ("RELEASE_REQUIRED", "A recall follows a release: record the release first."),
+        ("INVALID", "A recall is recorded once it has happened: no future dates.")]
     after_licence = await ops.payload(pom, "RecordRelease", {"custodyEpisodeId": episode["id"], "version": 1,
                                                              "actualReleaseDate": days_ago(5),
                                                              "releaseType": "CONDITIONAL"})

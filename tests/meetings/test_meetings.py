@@ -22,13 +22,18 @@ async def test_meeting_rules(make_tenant: TenantFactory, login: CallerFactory) -
             "attendees": [{"practitionerId": cw.practitioner_ids["pom"]}]}
 
     draft = await ops.payload(pom, "RecordMeeting", {**base, "agreedPlanVersionId": plan["currentVersion"]["id"]})
-    assert [(e["code"], e["field"]) for e in draft["errors"]] == [("INVALID", "agreedPlanVersionId")]
+    assert [(e["code"], e["field"]) for e in draft["errors"]] == [("PLAN_AGREEMENT_REQUIRED", "agreedPlanVersionId")]
     foreign = await ops.payload(pom, "RecordMeeting", {**base,
                                                        "agreedPlanVersionId": other_plan["currentVersion"]["id"]})
     assert [(e["code"], e["field"]) for e in foreign["errors"]] == [("NOT_FOUND", "agreedPlanVersionId")]
     future = (clock.today() + dt.timedelta(days=7)).isoformat()
     early = await ops.payload(pom, "RecordMeeting", {**base, "heldOn": future, "outcome": "Decided already"})
     assert [e["field"] for e in early["errors"]] == ["outcome"]
+    # Every refusal at once: an outcome before the meeting, and a plan version not yet agreed.
+    both = await ops.payload(pom, "RecordMeeting", {**base, "heldOn": future, "outcome": "Decided already",
+                                                    "agreedPlanVersionId": plan["currentVersion"]["id"]})
+    assert [(e["code"], e["field"]) for e in both["errors"]] == [("INVALID", "outcome"),
+                                                                 ("PLAN_AGREEMENT_REQUIRED", "agreedPlanVersionId")]
     nobody = await ops.payload(pom, "RecordMeeting", {**base, "attendees": [{"practitionerId": "bogus"}]})
     assert [e["code"] for e in nobody["errors"]] == ["NOT_FOUND"]
     unnamed = await ops.payload(pom, "RecordMeeting", {**base, "attendees": [{}]})

@@ -40,9 +40,10 @@ async def test_a_case_from_referral_to_an_agreed_support_plan(
     # Stages in order; a skipped step is named.
     case = await ops.ok(coordinator, "NetworkMoveLifelongLinksStage", {
         "id": case["id"], "version": case["version"], "stage": "EXPLORING", "enteredOn": day(-55)})
-    skipped = await ops.refused(coordinator, "NetworkMoveLifelongLinksStage", {
+    skipped = await ops.refusals(coordinator, "NetworkMoveLifelongLinksStage", {
         "id": case["id"], "version": case["version"], "stage": "PLAN_AGREED", "enteredOn": day(-54)})
-    assert skipped["message"].startswith("PLAN_AGREED needs MEETING_HELD first")
+    assert [code for code, _ in skipped] == ["ORDER_REQUIRED", "MEETING_REQUIRED", "COMMITMENT_REQUIRED"]
+    assert skipped[0][1].startswith("PLAN_AGREED needs MEETING_HELD first")
     case = await ops.ok(coordinator, "NetworkMoveLifelongLinksStage", {
         "id": case["id"], "version": case["version"], "stage": "SEARCHING", "enteredOn": day(-50)})
 
@@ -62,16 +63,18 @@ async def test_a_case_from_referral_to_an_agreed_support_plan(
     for member in members:
         await move(world, "coordinator", member, "FOUND", -40)
     # Not before vetting and the member's own consent.
-    unvetted = await ops.refused(coordinator, "NetworkMoveMemberStatus", {
+    unvetted = await ops.refusals(coordinator, "NetworkMoveMemberStatus", {
         "id": aunt["id"], "version": aunt["version"], "status": "CONTACTED", "changedOn": day(-39)})
-    assert unvetted["message"] == "CONTACTED needs the member's consent to be contacted first."
+    assert unvetted == [("CONSENT_REQUIRED", "CONTACTED needs the member's consent to be contacted first."),
+                        ("VETTING_REQUIRED", "CONTACTED needs vetting sign-off by LEAVING_CARE first."),
+                        ("VETTING_REQUIRED", "CONTACTED needs vetting sign-off by PROBATION first.")]
     for member in members:
         consent = await ops.ok(coordinator, "ConsentRecord", {
             **ya, "networkMemberId": member["id"], "purpose": "CONTACT", "grantedOn": day(-39)})
         assert consent["networkMember"] == {"id": member["id"]}
-    unvetted = await ops.refused(coordinator, "NetworkMoveMemberStatus", {
+    unvetted = await ops.refusals(coordinator, "NetworkMoveMemberStatus", {
         "id": aunt["id"], "version": aunt["version"], "status": "CONTACTED", "changedOn": day(-39)})
-    assert unvetted["message"] == "CONTACTED needs vetting sign-off by LEAVING_CARE and PROBATION first."
+    assert [code for code, _ in unvetted] == ["VETTING_REQUIRED", "VETTING_REQUIRED"]
     for member in members:
         half = await ops.ok(pa, "NetworkSignOffVetting", {"memberId": member["id"], "outcome": "CLEARED",
                                                           "signedOn": day(-38)})

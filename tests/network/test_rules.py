@@ -103,13 +103,15 @@ async def test_stage_dates_and_meeting_and_commitment_checks(make_tenant: Tenant
         "id": case["id"], "version": case["version"], "stage": "MEETING_HELD"})
     assert no_meeting["message"] == "MEETING_HELD needs a Lifelong Links meeting recorded first."
     member = await add_member(world, case["id"])
-    not_agreed = await ops.refused(coordinator, "NetworkRecordMeeting", {
+    not_agreed = await ops.refusals(coordinator, "NetworkRecordMeeting", {
         "youngAdultId": world.young_adult, "heldOn": day(-1), "memberIds": [member["id"]]})
-    assert not_agreed["field"] == "memberIds"
+    assert [code for code, _ in not_agreed] == ["AGREEMENT_REQUIRED", "CONSENT_REQUIRED"]
     goal, _action = await plan_goal(admin_conn, world, "A place to live", "Housing application")
-    too_early = await ops.refused(coordinator, "NetworkAddCommitment", {
+    too_early = await ops.refusals(coordinator, "NetworkAddCommitment", {
         "memberId": member["id"], "description": "Visits monthly", "goalLineageId": str(goal)})
-    assert too_early["message"] == "A commitment needs the member to have AGREED to take part first."
+    assert too_early == [
+        ("AGREEMENT_REQUIRED", "A commitment needs the member to have AGREED to take part first."),
+        ("CONSENT_REQUIRED", "A commitment needs the member's consent to be contacted first.")]
     await ops.ok(coordinator, "ConsentRecord", {"youngAdultId": world.young_adult, "networkMemberId": member["id"],
                                                 "purpose": "CONTACT"})
     for who in ("pa", "com"):

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from service.api.relay import from_global_id, to_global_id
+from service.api.trusted import published_operations
 from service.kernel import clock
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
@@ -49,8 +50,8 @@ def raw_id(global_id: str) -> uuid.UUID:
 
 def operation_files() -> dict[str, str]:
     """The network and consent operations, by name (one named operation per file, named like the file)."""
-    return {p.stem: p.read_text() for p in sorted(OPERATIONS.glob("*.graphql"))
-            if p.stem.startswith(("Network", "Consent"))}
+    return {name: path.read_text() for name, path in published_operations(OPERATIONS).items()
+            if name.startswith(("Network", "Consent"))}
 
 
 @dataclass
@@ -85,6 +86,14 @@ class Operations:
         assert all(v is None for k, v in payload.items() if k != "errors")
         error: dict[str, Any] = payload["errors"][0]
         return error
+
+    async def refusals(self, caller: Caller, name: str, input_: dict[str, Any]) -> list[tuple[str, str]]:
+        """Run a mutation expected to be refused as data; every error's (code, message), in order."""
+        data = await self(caller, name, {"input": input_})
+        (payload,) = data.values()
+        assert payload["errors"], (name, payload)
+        assert all(v is None for k, v in payload.items() if k != "errors")
+        return [(e["code"], e["message"]) for e in payload["errors"]]
 
 
 @dataclass

@@ -4,7 +4,6 @@ Schema document (validated with jsonschema), and templates that fit the catalogu
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -17,6 +16,7 @@ from service.app.schema import schema
 from service.kernel.principal import Role
 from service.rules import catalogue
 from tests.conftest import CallerFactory
+from tests.operations import document
 from tests.rules.test_published_operations import RULE_OPERATIONS
 
 DESIGN_RULES = {  # DESIGN.md §5, one catalogue name per row of its table
@@ -106,5 +106,5 @@ async def test_templates_fit_the_catalogue(admin_conn: asyncpg.Connection) -> No
 
 def test_the_published_rule_operations_are_valid_against_the_schema() -> None:
     for name in RULE_OPERATIONS:
-        source = (Path(__file__).resolve().parents[2] / "graphql" / "operations" / f"{name}.graphql").read_text()
+        source = document(name)
         assert validate(schema._schema, parse(source)) == [], name

@@ -11,6 +11,7 @@ from typing import Any
 from graphql import GraphQLSchema
 
 from service.api.limits import estimate_cost
+from service.api.trusted import published_operations
 from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
 from service.app.compiled.roots import ROOTS
 from service.kernel import telemetry
@@ -26,7 +27,7 @@ class CompiledDocuments:
     @classmethod
     def load(cls, operations_dir: Path, schema: GraphQLSchema) -> CompiledDocuments:
         compiled = {}
-        for path in sorted(operations_dir.glob("*.graphql")):
+        for path in published_operations(operations_dir).values():
             try:
                 operation = compile_document(path.read_text(), schema, ROOTS)
             except NotCompilable as why:
