@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from service import db_errors
 from service.app.auth import DevIssuer
 from service.kernel import telemetry
 from service.kernel.database import Database
@@ -183,18 +184,28 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        if args.command == "serve":
-            asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
-            return 0
-        if args.command == "migrate":
-            return asyncio.run(_migrate(settings, args))
-        if args.command == "tenants":
-            return asyncio.run(_tenants(settings, args))
-        if args.command == "reporting":
-            return asyncio.run(_reporting(settings, args))
-        return asyncio.run(_token(settings, args))
+        return _run(settings, args)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = db_errors.explain(exc, settings.database_url, settings.app_database_url)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
+        return 0
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings, args))
+    if args.command == "tenants":
+        return asyncio.run(_tenants(settings, args))
+    if args.command == "reporting":
+        return asyncio.run(_reporting(settings, args))
+    return asyncio.run(_token(settings, args))
 
 
 if __name__ == "__main__":
