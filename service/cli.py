@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -17,7 +18,6 @@ from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings, SettingsError
 from service.platform import commands
 from tenants import registry, runner
-from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
 
@@ -47,10 +47,6 @@ def parser() -> argparse.ArgumentParser:
     tenants = sub.add_parser("tenants", help="onboard, list and manage tenants through their lifecycle")
     tsub = tenants.add_subparsers(dest="tenants_command", required=True)
     tsub.add_parser("list", help="list tenants")
-    create = tsub.add_parser("create", help="provision a tenant: role, schema, tables and grants, all or nothing")
-    create.add_argument("slug")
-    create.add_argument("--name", required=True)
-    create.add_argument("--kind", choices=["region", "cohort"], default="region")
     commands.add_tenant_commands(tsub)
 
     reporting = sub.add_parser("reporting", help="national reporting rollups")
@@ -110,18 +106,11 @@ async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
         if done is not None:
             return done
         if args.tenants_command == "create":
-            try:
-                t = await create_tenant(db.engine, NewTenant(args.slug, args.name, args.kind.upper()),
-                                        role_prefix=settings.role_prefix, app_role=settings.app_role)
-            except DomainError as exc:
-                print(f"error: {exc.message}", file=sys.stderr)
-                return 2
-            print(f"created {t.slug} (schema {t.schema})")
-        else:
-            pool = await db.open_pool()
-            async with pool.acquire() as conn:
-                for t in await registry.all_tenants(conn):
-                    print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
+            return await commands.create(db, args)
+        pool = await db.open_pool()
+        async with pool.acquire() as conn:
+            for t in await registry.all_tenants(conn):
+                print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
         return 0
     finally:
         await db.close()
@@ -195,9 +184,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class Terminated(Exception):
+    """SIGTERM reached `serve` after uvicorn drained: unwind (closing the pools and the embedded server) and exit
+    with the shell's status for it, as Ctrl-C does with 130."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
-        asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
+        # uvicorn handles SIGTERM and SIGINT while serving, then re-raises the signal; without a handler of ours
+        # SIGTERM would end the process there, before the embedded server is stopped.
+        signal.signal(signal.SIGTERM, _terminated)
+        try:
+            asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
+        except Terminated:
+            return 143
         return 0
     if args.command == "migrate":
         return asyncio.run(_migrate(settings, args))

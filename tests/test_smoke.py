@@ -60,8 +60,10 @@ def served(data_dir: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Pop
     env = env_for(data_dir)
     port = free_port()
     log = (data_dir / "serve.log").open("w")
+    # Started as a background job is (SIGINT ignored), so SIGTERM, the signal a supervisor sends, is what stops it.
     proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:
@@ -78,7 +80,7 @@ def served(data_dir: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Pop
         yield base, env, proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -108,19 +110,19 @@ def test_serve_on_embedded_postgres_answers_graphql_and_stops_cleanly(
     assert all(n.startswith("Example-") for n in names)  # demo people are visibly synthetic
 
     assert postgres_running_in(data_dir)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(30) == 130  # uvicorn drains, then re-raises SIGINT: the shell convention for Ctrl-C
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 143  # uvicorn drains, then the shell's convention for a process ended by SIGTERM
     deadline = time.monotonic() + 10
     while postgres_running_in(data_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not postgres_running_in(data_dir), "Ctrl-C must stop the embedded server"
+    assert not postgres_running_in(data_dir), "SIGTERM must stop the embedded server"
 
 
 def test_restart_keeps_data_and_does_not_reseed(data_dir: Path) -> None:
     env = env_for(data_dir)
     cli("tenants", "create", "north-east", "--name", "North East", "--kind", "region", env=env)
     listed = cli("tenants", "list", env=env)
-    assert "north-east\tREGION\tACTIVE\tNorth East" in listed
+    assert "north-east\tREGION\tPROVISIONING\tNorth East" in listed  # as onboarding starts one
     refused = subprocess.run([sys.executable, "-m", "service", "tenants", "create", "North_East", "--name", "x"],
                              env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
