@@ -6,10 +6,10 @@ const TOKEN_KEY = "alwaysHopeConsoleToken";
 const $ = (id) => document.getElementById(id);
 let published = {};
 
-// A starting point for the variables an operation declares: each name with null, to be filled in.
+// A starting point for the variables an operation declares without a default: each name with null, to fill in.
 function variableSkeleton(text) {
   const header = text.slice(0, text.indexOf("{"));
-  const names = [...header.matchAll(/\$(\w+)\s*:/g)].map((m) => m[1]);
+  const names = [...header.matchAll(/\$(\w+)\s*:\s*[^,)=]+(=)?/g)].filter((m) => !m[2]).map((m) => m[1]);
   return JSON.stringify(Object.fromEntries(names.map((n) => [n, null])), null, 2);
 }
 
