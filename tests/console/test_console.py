@@ -52,7 +52,7 @@ async def test_the_console_loads_offline_and_runs_a_published_operation_with_a_t
             await page.fill("#token", admin.token)
             await page.click("#run")
             await page.locator("#status", has_text="HTTP 200").wait_for(timeout=20_000)
-            assert json.loads(await page.locator("#answer").inner_text()) == {"data": expected}
+            assert json.loads(await page.locator("#answer").inner_text())["data"] == expected
 
             # An operation with variables gets a skeleton of them to fill in.
             await page.select_option("#operation", "PracticeRuleHistory")

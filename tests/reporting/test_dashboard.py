@@ -96,8 +96,15 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
             assert (await shown(c.slug))["text"] == "20"
             take_up = page.locator("[data-testid=headline-take_up] .value")
             assert await take_up.get_attribute("data-suppressed") in ("true", "false")
-            assert await page.locator("#series-chart").is_visible()
-            assert await page.locator("#tenant-chart").is_visible()
+            assert await page.locator("#series-chart svg path").count() == 3  # national, regions, cohorts
+            assert await page.locator("#tenant-chart svg").is_visible()
+            for slug in (a.slug, b.slug, c.slug):  # each tenant's bar: its value, or drawn as suppressed
+                bar = page.locator(f"#tenant-chart rect[data-key='{slug}']")
+                if by_slug[slug]["suppressed"]:
+                    assert await bar.get_attribute("data-suppressed") == "true"
+                    assert await bar.get_attribute("data-value") is None
+                else:
+                    assert float(await bar.get_attribute("data-value") or "nan") == by_slug[slug]["value"]
             assert errors == []
             assert refused == []
             ARTIFACTS.mkdir(exist_ok=True)

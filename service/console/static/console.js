@@ -24,6 +24,7 @@ async function run() {
     variables = JSON.parse($("variables").value.trim() || "{}");
   } catch (error) {
     show("The variables are not valid JSON: " + error.message, true);
+    $("status").textContent = "";
     return;
   }
   const token = $("token").value.trim();
