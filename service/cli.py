@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
@@ -80,12 +81,32 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
             logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
         # log_config=None: uvicorn's loggers go through ours (service.kernel.telemetry.configure_logging). On SIGTERM or
         # Ctrl-C uvicorn stops accepting, lets in-flight requests finish, then runs the lifespan shutdown.
-        server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_config=None,
-                                               lifespan="on", server_header=False))
-        await server.serve()
+        config = uvicorn.Config(create_app(db), host=host, port=port, log_config=None, lifespan="on",
+                                server_header=False)
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                if self.started:  # listening: say where, once
+                    print(where(settings, host, port), flush=True)
+
+        await Server(config).serve()
     finally:
         await db.close()
         telemetry.shutdown()
+
+
+def where(settings: Settings, host: str, port: int) -> str:
+    """What `serve` prints once it listens: where to point a browser, and how to get a token."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a listening address, not a bind)
+    base = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    lines = [f"Always Hope is serving on {base}",
+             f"  GraphQL API   {base}/graphql",
+             f"  dashboard     {base}/dashboard  (national analysts)"]
+    if settings.development:
+        lines.insert(2, f"  console (IDE) {base}/console")
+        lines.append("  a token:      .venv/bin/always-hope token --role platform-admin  (see README, Using it)")
+    return "\n".join(lines)
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
