@@ -17,8 +17,9 @@ from sqlalchemy import make_url
 
 from service.db import Database
 from service.embedded import EmbeddedPostgres
+from service.kernel.principal import Role
 from service.kernel.settings import Settings
-from tests.conftest import TenantFactory
+from tests.conftest import CallerFactory, TenantFactory
 from tests.tenants.test_runner import cli
 
 COMMANDS = [("serve", "--no-demo"), ("migrate",), ("tenants", "list"), ("tenants", "export", "x", "-o", "/dev/null"),
@@ -151,3 +152,24 @@ def test_settings_reject_production_without_every_required_setting_at_once() -> 
         assert name in str(refused.value)
     Settings.from_env({"ALWAYS_HOPE_ENV": "production", "DATABASE_URL": "postgresql://a@db/x",
                        "APP_DATABASE_URL": "postgresql://ah_app:pw@db/x", "AUTH_ISSUER": "https://idp.example"})
+
+
+PLACEHOLDER = "<the administrator's subject at your identity provider>"
+
+
+async def test_the_readme_placeholder_for_an_administrator_is_refused_not_granted(
+        db: Database, admin_conn: asyncpg.Connection, login: CallerFactory) -> None:
+    slug = f"ne-{secrets.token_hex(3)}"
+    code, _, stderr = await cli(db, "tenants", "onboard", slug, "--name", "North East", "--site",
+                                "DUR=prison:HMP Durham", "--admin", PLACEHOLDER)
+    assert code == 2
+    assert "replace the placeholder" in stderr
+    assert await admin_conn.fetchval("SELECT count(*) FROM control.tenant WHERE slug = $1", slug) == 0
+
+    platform = await login(Role.PLATFORM_ADMIN)
+    answer = await platform.data("""mutation($input: OnboardTenantInput!) { onboardTenant(input: $input) {
+        tenant { slug } errors { code field } } }""", {"input": {
+        "slug": slug, "name": "North East", "kind": "REGION", "ruleTemplate": "defaults",
+        "sites": [{"code": "DUR", "name": "HMP Durham", "kind": "PRISON"}], "admins": [{"subject": PLACEHOLDER}]}})
+    assert answer["onboardTenant"]["errors"][0]["code"] == "INVALID"
+    assert await admin_conn.fetchval("SELECT count(*) FROM control.app_user WHERE subject = $1", PLACEHOLDER) == 0
