@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from service.app.asgi import create_app
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.settings import Settings
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 from sqlalchemy import make_url
 
-from service.db import Database
-from service.embedded import EmbeddedPostgres
+from service.kernel.database import Database
+from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role
 from service.kernel.settings import Settings
 from tests.conftest import CallerFactory, TenantFactory

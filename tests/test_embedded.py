@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.embedded import EmbeddedPostgres, EmbeddedPostgresError, _installed_binaries
+from service.kernel.embedded import EmbeddedPostgres, EmbeddedPostgresError, _installed_binaries
 from service.kernel.settings import Settings
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as another user only when started by root")
@@ -73,7 +73,7 @@ def test_starting_it_warns_about_nothing(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
         done = subprocess.run(
             [sys.executable, "-W", "error", "-c",
-             "import sys; from pathlib import Path; from service.embedded import EmbeddedPostgres; "
+             "import sys; from pathlib import Path; from service.kernel.embedded import EmbeddedPostgres; "
              "e = EmbeddedPostgres(Path(sys.argv[1])); e.start(); e.stop()", str(data)],
             env=env, capture_output=True, text=True, timeout=120)
         assert (done.returncode, done.stderr) == (0, "")

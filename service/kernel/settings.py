@@ -50,7 +50,7 @@ PUBLISHED_OPERATIONS = _SHIPPED if _SHIPPED.is_dir() else _CHECKOUT
 
 def default_data_dir() -> Path:
     """Root's is /var/lib/always-hope: a directory the project owns, whose parents any user may traverse (the
-    embedded PostgreSQL then runs as a system user, see service.embedded); anyone else's is in their home."""
+    embedded PostgreSQL then runs as a system user, see service.kernel.embedded); anyone else's is in their home."""
     if os.geteuid() == 0:
         return Path("/var/lib/always-hope")
     return Path(platformdirs.user_data_dir("always-hope"))
