@@ -12,6 +12,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from service.api.trusted import published_operations
+
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -20,8 +22,11 @@ PAGE_HEADERS = {
 
 
 def console_routes(operations_dir: Path) -> list[BaseRoute]:
-    # The published operations, read once: contract, not data, so they need no token.
-    operations = {p.stem: p.read_text(encoding="utf-8") for p in sorted(operations_dir.glob("*.graphql"))}
+    # The published operations, read once, by name with their audience (the folder): contract, not data, so they
+    # need no token.
+    operations = {name: {"audience": path.parent.name if path.parent != operations_dir else "",
+                         "document": path.read_text(encoding="utf-8")}
+                  for name, path in published_operations(operations_dir).items()}
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)

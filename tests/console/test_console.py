@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from service.api.trusted import published_operations
 from service.kernel.principal import Role
 from service.kernel.settings import PUBLISHED_OPERATIONS
 from tests.browser import ARTIFACTS, CHROMIUM, browser_or_skip, only_loopback
@@ -20,7 +21,7 @@ async def test_the_console_loads_offline_and_runs_a_published_operation_with_a_t
 
     tenant = await make_tenant("console")
     admin = await login(Role.TENANT_ADMIN, tenant)
-    sites_text = (PUBLISHED_OPERATIONS / "Sites.graphql").read_text(encoding="utf-8")
+    sites_text = published_operations(PUBLISHED_OPERATIONS)["Sites"].read_text(encoding="utf-8")
     expected = await admin.data(sites_text)
     assert {s["code"] for s in expected["sites"]} == {"BSI", "BRM-LC"}
 
@@ -40,6 +41,8 @@ async def test_the_console_loads_offline_and_runs_a_published_operation_with_a_t
             offered = await page.locator("#operation option").all_inner_texts()
             assert "Sites" in offered
             assert "CaseloadPage" in offered
+            audiences = await page.locator("#operation optgroup").evaluate_all("gs => gs.map(g => g.label)")
+            assert "practitioners" in audiences
 
             # Without a token the API's refusal is shown, not a blank page.
             await page.select_option("#operation", "Sites")

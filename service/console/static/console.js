@@ -56,12 +56,22 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); run(); }
   });
   $("operation").addEventListener("change", () => {
-    const text = published[$("operation").value];
-    if (text === undefined) return;
-    $("query").value = text;
-    $("variables").value = variableSkeleton(text);
+    const operation = published[$("operation").value];
+    if (operation === undefined) return;
+    $("query").value = operation.document;
+    $("variables").value = variableSkeleton(operation.document);
   });
   published = await (await fetch("/console/operations.json")).json();
-  $("operation").append(...Object.keys(published).map((name) => new Option(name, name)));
+  // One group per audience (the folder it is published in: practitioners, tenant-admin, national…).
+  const groups = {};
+  for (const [name, operation] of Object.entries(published)) {
+    const audience = operation.audience || "published";
+    if (!groups[audience]) {
+      groups[audience] = document.createElement("optgroup");
+      groups[audience].label = audience;
+    }
+    groups[audience].append(new Option(name, name));
+  }
+  $("operation").append(...Object.values(groups));
   document.body.dataset.ready = "true";
 });
