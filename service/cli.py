@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
+from service import db_errors
 from service.app.auth import DevIssuer
 from service.kernel import telemetry
 from service.kernel.database import Database
@@ -16,7 +19,6 @@ from service.kernel.principal import Role, Service
 from service.kernel.settings import Settings, SettingsError
 from service.platform import commands
 from tenants import registry, runner
-from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
 
@@ -46,10 +48,6 @@ def parser() -> argparse.ArgumentParser:
     tenants = sub.add_parser("tenants", help="onboard, list and manage tenants through their lifecycle")
     tsub = tenants.add_subparsers(dest="tenants_command", required=True)
     tsub.add_parser("list", help="list tenants")
-    create = tsub.add_parser("create", help="provision a tenant: role, schema, tables and grants, all or nothing")
-    create.add_argument("slug")
-    create.add_argument("--name", required=True)
-    create.add_argument("--kind", choices=["region", "cohort"], default="region")
     commands.add_tenant_commands(tsub)
 
     reporting = sub.add_parser("reporting", help="national reporting rollups")
@@ -83,12 +81,32 @@ async def _serve(settings: Settings, host: str, port: int, demo: bool) -> None:
             logging.getLogger("always-hope").info("seeded demo tenants: %s", ", ".join(created))
         # log_config=None: uvicorn's loggers go through ours (service.kernel.telemetry.configure_logging). On SIGTERM or
         # Ctrl-C uvicorn stops accepting, lets in-flight requests finish, then runs the lifespan shutdown.
-        server = uvicorn.Server(uvicorn.Config(create_app(db), host=host, port=port, log_config=None,
-                                               lifespan="on", server_header=False))
-        await server.serve()
+        config = uvicorn.Config(create_app(db), host=host, port=port, log_config=None, lifespan="on",
+                                server_header=False)
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                if self.started:  # listening: say where, once
+                    print(where(settings, host, port), flush=True)
+
+        await Server(config).serve()
     finally:
         await db.close()
         telemetry.shutdown()
+
+
+def where(settings: Settings, host: str, port: int) -> str:
+    """What `serve` prints once it listens: where to point a browser, and how to get a token."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a listening address, not a bind)
+    base = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    lines = [f"Always Hope is serving on {base}",
+             f"  GraphQL API   {base}/graphql",
+             f"  dashboard     {base}/dashboard  (national analysts)"]
+    if settings.development:
+        lines.insert(2, f"  console (IDE) {base}/console")
+        lines.append("  a token:      .venv/bin/always-hope token --role platform-admin  (see README, Using it)")
+    return "\n".join(lines)
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -109,18 +127,11 @@ async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
         if done is not None:
             return done
         if args.tenants_command == "create":
-            try:
-                t = await create_tenant(db.engine, NewTenant(args.slug, args.name, args.kind.upper()),
-                                        role_prefix=settings.role_prefix, app_role=settings.app_role)
-            except DomainError as exc:
-                print(f"error: {exc.message}", file=sys.stderr)
-                return 2
-            print(f"created {t.slug} (schema {t.schema})")
-        else:
-            pool = await db.open_pool()
-            async with pool.acquire() as conn:
-                for t in await registry.all_tenants(conn):
-                    print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
+            return await commands.create(db, args)
+        pool = await db.open_pool()
+        async with pool.acquire() as conn:
+            for t in await registry.all_tenants(conn):
+                print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
         return 0
     finally:
         await db.close()
@@ -183,18 +194,43 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        if args.command == "serve":
-            asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
-            return 0
-        if args.command == "migrate":
-            return asyncio.run(_migrate(settings, args))
-        if args.command == "tenants":
-            return asyncio.run(_tenants(settings, args))
-        if args.command == "reporting":
-            return asyncio.run(_reporting(settings, args))
-        return asyncio.run(_token(settings, args))
+        return _run(settings, args)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = db_errors.explain(exc, settings.database_url, settings.app_database_url)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
+
+
+class Terminated(Exception):
+    """SIGTERM reached `serve` after uvicorn drained: unwind (closing the pools and the embedded server) and exit
+    with the shell's status for it, as Ctrl-C does with 130."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        # uvicorn handles SIGTERM and SIGINT while serving, then re-raises the signal; without a handler of ours
+        # SIGTERM would end the process there, before the embedded server is stopped.
+        signal.signal(signal.SIGTERM, _terminated)
+        try:
+            asyncio.run(_serve(settings, args.host, args.port, demo=not args.no_demo))
+        except Terminated:
+            return 143
+        return 0
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings, args))
+    if args.command == "tenants":
+        return asyncio.run(_tenants(settings, args))
+    if args.command == "reporting":
+        return asyncio.run(_reporting(settings, args))
+    return asyncio.run(_token(settings, args))
 
 
 if __name__ == "__main__":

@@ -129,7 +129,8 @@ async def transition(engine: AsyncEngine, slug: str, step: Transition, actor: st
             return tenant, Outcome.ALREADY_DONE
         if tenant.status not in step.sources:
             allowed = " or ".join(s.lower() for s in step.sources)
-            raise Conflict(f"This tenant is {tenant.status.lower()}; only a {allowed} tenant can be "
+            article = "an" if allowed[0] in "aeiou" else "a"
+            raise Conflict(f"This tenant is {tenant.status.lower()}; only {article} {allowed} tenant can be "
                            f"{step.event.lower()}.", field="slug")
         await conn.execute(text("UPDATE control.tenant SET status = :to, version = version + 1, updated_at = now() "
                                 "WHERE id = :id"), {"to": step.target, "id": tenant.id})

@@ -20,6 +20,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
+from tenants.slugs import quote_ident
+
 Stream = Literal["control", "tenant"]
 CONTROL_SCHEMA = "control"
 
@@ -71,6 +73,28 @@ def stream_head(stream: Stream, extra_locations: Sequence[Path] = ()) -> str:
 def current_revision(connection: Connection, schema: str) -> str | None:
     ctx = MigrationContext.configure(connection, opts={"version_table_schema": schema})
     return ctx.get_current_revision()
+
+
+def tenant_revisions(connection: Connection, slugs: Sequence[str] | None = None) -> dict[str, str | None]:
+    """Each tenant's revision as its own ``alembic_version`` table records it (None: no version table), by slug.
+
+    The schema's own table is the truth: ``control.tenant.schema_revision`` is a copy that a restore, a manual
+    alembic run or a failed write can leave behind. One statement per 500 tenants; schema names come from the
+    registry and are quoted as identifiers."""
+    rows = connection.execute(text(
+        "SELECT slug, schema_name, to_regclass(format('%I.alembic_version', schema_name)) IS NOT NULL AS versioned "
+        "FROM control.tenant WHERE (CAST(:slugs AS text[]) IS NULL OR slug = ANY(CAST(:slugs AS text[]))) "
+        "ORDER BY slug"), {"slugs": list(slugs) if slugs is not None else None}).all()
+    revisions: dict[str, str | None] = {r.slug: None for r in rows}
+    versioned = [r for r in rows if r.versioned]
+    for start in range(0, len(versioned), 500):
+        chunk = versioned[start:start + 500]
+        union = " UNION ALL ".join(
+            f"SELECT CAST(:s{i} AS text) AS slug, version_num FROM {quote_ident(r.schema_name)}.alembic_version"
+            for i, r in enumerate(chunk))
+        for slug, version in connection.execute(text(union), {f"s{i}": r.slug for i, r in enumerate(chunk)}):
+            revisions[slug] = version
+    return revisions
 
 
 def upgrade_control(connection: Connection) -> None:

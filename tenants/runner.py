@@ -168,19 +168,23 @@ async def upgrade_control_plane(engine: AsyncEngine, app_role: str, app_password
 
 async def pending_jobs(engine: AsyncEngine, target: str, slugs: Sequence[str] | None,
                        extra_locations: Sequence[Path]) -> tuple[list[Job], list[TenantResult]]:
-    """Tenants to migrate, and those already at the target (reported as UP_TO_DATE without being touched)."""
-    async with engine.connect() as conn:
+    """Tenants to migrate, and those already at the target (reported as UP_TO_DATE without being touched). What
+    counts is each schema's own version table, not the registry's copy, which is corrected when it differs."""
+    async with engine.begin() as conn:
+        revisions = await conn.run_sync(migrations.tenant_revisions, slugs)
         rows = (await conn.execute(text(
             "SELECT id, slug, schema_name, owner_role, runtime_role, schema_revision FROM control.tenant "
-            "WHERE (CAST(:slugs AS text[]) IS NULL OR slug = ANY(CAST(:slugs AS text[]))) ORDER BY slug"),
-            {"slugs": list(slugs) if slugs is not None else None})).all()
-    jobs, current = [], []
-    for r in rows:
-        if r.schema_revision == target:
-            current.append(TenantResult(r.slug, target, target, "UP_TO_DATE", 0.0))
-        else:
-            jobs.append(Job(str(r.id), r.slug, r.schema_name, r.owner_role, r.runtime_role,
-                            tuple(str(p) for p in extra_locations)))
+            "WHERE slug = ANY(CAST(:slugs AS text[])) ORDER BY slug"), {"slugs": list(revisions)})).all()
+        jobs, current = [], []
+        for r in rows:
+            if revisions[r.slug] == target:
+                if r.schema_revision != target:
+                    await conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE id = :id"),
+                                       {"r": target, "id": r.id})
+                current.append(TenantResult(r.slug, target, target, "UP_TO_DATE", 0.0))
+            else:
+                jobs.append(Job(str(r.id), r.slug, r.schema_name, r.owner_role, r.runtime_role,
+                                tuple(str(p) for p in extra_locations)))
     return jobs, current
 
 

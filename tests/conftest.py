@@ -33,6 +33,7 @@ from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
 RUN = secrets.token_hex(3)
+pytest_plugins = ["tests.browser"]  # the browser tests' `served` fixture
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,9 @@ async def test_security_headers_in_development_and_production(client: httpx.Asyn
     assert dev.headers["referrer-policy"] == "no-referrer"
     assert dev.headers["x-frame-options"] == "DENY"
     assert dev.headers["cache-control"] == "no-store"
-    assert "https://unpkg.com" in dev.headers["content-security-policy"]  # GraphiQL's scripts
+    # The console and the dashboard load only their own files: nothing from another origin, no inline script.
+    assert "https:" not in dev.headers["content-security-policy"]
+    assert "unsafe-inline" not in dev.headers["content-security-policy"]
     assert "strict-transport-security" not in dev.headers
 
     production = await client_with(environment=Environment.PRODUCTION, trusted_documents=False)
@@ -50,7 +52,8 @@ async def test_security_headers_in_development_and_production(client: httpx.Asyn
     assert "unpkg" not in prod.headers["content-security-policy"]
     assert prod.headers["strict-transport-security"].startswith("max-age=")
     ide = await production.get("/graphql", headers={"Accept": "text/html"})
-    assert ide.status_code == 405  # no GraphiQL in production
+    assert ide.status_code == 405  # no console in production
+    assert (await production.get("/console")).status_code == 404
 
 
 async def test_cors_allows_only_configured_origins(client: httpx.AsyncClient, client_with: ClientFactory) -> None:

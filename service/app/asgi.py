@@ -1,6 +1,6 @@
-"""The ASGI application, built at the composition root: /graphql (GraphiQL in development), /healthz, /readyz,
-/metrics, the practice-rule JSON Schema, and national reporting's CSV export and dashboard; the scheduled reporting
-refresh runs in its lifespan."""
+"""The ASGI application: /graphql (and the console at /console in development), /healthz, /readyz, /metrics,
+the practice-rule JSON Schema, and national reporting's CSV export and dashboard; the scheduled reporting refresh
+runs in its lifespan."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from service.app.http import (
 )
 from service.app.ratelimit import RateLimiter
 from service.app.schema import build_schema
+from service.console.routes import console_routes
 from service.kernel import telemetry
 from service.kernel.database import Database
 from service.reporting import scheduler
@@ -91,6 +92,8 @@ def create_app(db: Database) -> Starlette:
         Route("/rules/schema.json", rules_schema),
         *reporting_routes(db, gate.protect),
     ]
+    if settings.development:
+        routes.extend(console_routes(settings.operations_dir))
     if settings.metrics_endpoint:
         routes.append(Route("/metrics", metrics))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

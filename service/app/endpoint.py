@@ -19,9 +19,8 @@ from typing import Any
 import asyncpg
 import strawberry
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from service.api.errors import Failure, RequestRefused, classify
 from service.api.trusted import TrustedDocuments
@@ -117,7 +116,7 @@ class Gate:
 
 
 class GraphQLEndpoint:
-    """``/graphql``: the IDE page for a browser in development, and every operation through the one request path."""
+    """``/graphql``: a browser in development is sent to the console; every operation takes the one request path."""
 
     def __init__(self, db: Database, gate: Gate, schema: strawberry.Schema, trusted: TrustedDocuments | None,
                  compiled: CompiledDocuments | None) -> None:
@@ -126,15 +125,14 @@ class GraphQLEndpoint:
         self.schema = schema
         self.trusted = trusted
         self.compiled = compiled
-        self.ide = GraphQL(schema, graphql_ide="graphiql" if db.settings.development else None,
-                           allow_queries_via_get=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if request.method == "GET":
-            # The only GET we answer is the IDE page, in development; operations are POSTed with a token.
+            # The only GET we answer is a browser's, in development (to the console); operations are POSTed.
+            page: Response
             if self.db.settings.development and "text/html" in request.headers.get("accept", ""):
-                page = await self.ide.render_graphql_ide(request)
+                page = RedirectResponse("/console", status_code=307)
             else:
                 page = failure_response(Failure("METHOD_NOT_ALLOWED", "Send GraphQL operations as POST.", 405))
             await page(scope, receive, send)

@@ -82,11 +82,9 @@ class RequestContext:
             telemetry.request_id.reset(token)
 
 
-# GraphiQL (development only) loads its scripts and styles from unpkg and runs an inline bootstrap script.
-_CSP_DEVELOPMENT = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-                    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
-                    "font-src 'self' data: https://unpkg.com; connect-src 'self'; "
-                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# Development serves the console and the dashboard, which load only their own files: no inline script, no CDN.
+_CSP_DEVELOPMENT = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _CSP_PRODUCTION = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 

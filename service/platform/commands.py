@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import IO
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from service.kernel.database import Database
-from service.kernel.errors import DomainError, InvalidInput
+from service.kernel.errors import DomainError, InvalidInput, NotFound
 from service.kernel.tenancy import tenant_transaction
 from service.platform import onboarding
 from service.platform.onboarding import Onboarding
@@ -27,8 +28,9 @@ from tenants.lifecycle import Transition
 from tenants.runner import MigrationInProgress, TenantResult
 from tenants.templates import DEFAULT_TEMPLATE, RULE_TEMPLATES
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a message is one line however narrow the terminal (or 80 columns when there is none); tables still fit.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 TRANSITIONS = {"activate": Transition.ACTIVATE, "suspend": Transition.SUSPEND,
                "reactivate": Transition.REACTIVATE, "archive": Transition.ARCHIVE}
 
@@ -54,6 +56,12 @@ def add_migrate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_tenant_commands(tsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create = tsub.add_parser("create", help="provision a tenant (PROVISIONING, with its practice rules); add sites "
+                                            "and an administrator, then activate it — or use onboard for all of it")
+    create.add_argument("slug")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", choices=["region", "cohort"], default="region")
+    create.add_argument("--rule-template", default=DEFAULT_TEMPLATE, choices=sorted(RULE_TEMPLATES))
     onboard = tsub.add_parser("onboard", help="onboard a region or cohort: tenant, sites, first admins (idempotent)")
     onboard.add_argument("slug")
     onboard.add_argument("--name", required=True)
@@ -97,6 +105,23 @@ def _steps(result: onboarding.Result) -> int:
     if result.error is not None:
         err.print(f"error: {result.error.message}")
         return 2
+    return 0
+
+
+async def create(db: Database, args: argparse.Namespace) -> int:
+    """The first step of onboarding on its own: the tenant starts PROVISIONING, as onboarding's does."""
+    spec = Onboarding(args.slug, args.name, args.kind.upper(), args.rule_template, activate=False)
+    result = await onboarding.onboard(db, spec, actor())
+    if result.error is not None:
+        err.print(f"error: {result.error.message}", markup=False)
+        return 2
+    assert result.tenant is not None
+    out.print(f"{result.tenant.slug}: {result.tenant.status} (schema {result.tenant.schema})", markup=False)
+    missing = [e.description for e in result.checklist if not e.done]
+    if missing:
+        out.print("still missing: " + "; ".join(missing), markup=False)
+        out.print(f"next: `tenants sites {args.slug} --add CODE=KIND:NAME`, `tenants grant {args.slug} SUBJECT`, "
+                  f"then `tenants activate {args.slug}`", markup=False)
     return 0
 
 
@@ -147,12 +172,27 @@ async def tenant_command(db: Database, args: argparse.Namespace) -> int | None:
     return None
 
 
+def private_file(path: Path) -> IO[str]:
+    """Open ``path`` for writing, readable by its owner only (0600) from the first byte: an export is case data.
+    An existing file is truncated and made private too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
 async def _export_or_restore(db: Database, args: argparse.Namespace) -> int:
-    tenant = await lifecycle.get(db.engine, args.slug)
+    try:
+        tenant = await lifecycle.get(db.engine, args.slug)
+    except NotFound:
+        if args.tenants_command != "restore":
+            raise
+        raise NotFound(f"There is no tenant {args.slug}. A restore loads into an empty tenant at the export's schema "
+                       f"revision: create it first (`tenants create {args.slug} --name NAME`), then restore.",
+                       field="slug") from None
     conn = await asyncpg.connect(lifecycle.asyncpg_dsn(db.admin_url))
     try:
         if args.tenants_command == "export":
-            target: IO[str] = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
+            target: IO[str] = sys.stdout if args.output is None else private_file(args.output)
             try:
                 manifest = await export.export_tenant(conn, tenant, target)
             finally:

@@ -63,6 +63,12 @@ def validate_subject(subject: str) -> str:
     if not 1 <= len(subject) <= 255:
         raise InvalidInput("A subject (the user's id at the identity provider) must be 1 to 255 characters.",
                            field="subject")
+    # A documentation placeholder pasted as is ("<the administrator's subject …>") would grant rights to nobody
+    # real: an identity provider's `sub` never holds angle brackets or spaces.
+    if any(c in subject for c in "<>") or any(c.isspace() for c in subject):
+        raise InvalidInput("A subject is the id your identity provider puts in the user's token (its `sub` claim); "
+                           "it has no spaces or angle brackets — replace the placeholder with the real one.",
+                           field="subject")
     return subject
 
 

@@ -86,7 +86,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Issuer, S
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    settings = Settings(environment=Environment.PRODUCTION, database_url="postgresql://unused", data_dir=tmp,
+    settings = Settings(environment=Environment.PRODUCTION, database_url="postgresql://unused",
+                        app_database_url="postgresql://ah_app@unused", data_dir=tmp,
                         auth_issuer=idp.base, auth_audience="always-hope", auth_ca_bundle=cert)
     settings.check()
     yield idp, settings
@@ -122,7 +123,8 @@ async def test_token_from_another_issuer_is_refused(issuer: tuple[Issuer, Settin
 
 def test_production_refuses_the_development_issuer(tmp_path: Path) -> None:
     from service.kernel.settings import SettingsError
+    app = {"APP_DATABASE_URL": "postgresql://ah_app:pw@db/x"}
     with pytest.raises(SettingsError, match="AUTH_ISSUER"):
-        Settings.from_env({"ALWAYS_HOPE_ENV": "production", "DATABASE_URL": "postgresql://x/y"})
+        Settings.from_env({"ALWAYS_HOPE_ENV": "production", "DATABASE_URL": "postgresql://x/y", **app})
     with pytest.raises(SettingsError, match="DATABASE_URL"):
-        Settings.from_env({"ALWAYS_HOPE_ENV": "production", "AUTH_ISSUER": "https://idp.example"})
+        Settings.from_env({"ALWAYS_HOPE_ENV": "production", "AUTH_ISSUER": "https://idp.example", **app})

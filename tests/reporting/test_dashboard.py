@@ -2,73 +2,25 @@
 service running under uvicorn on a loopback port and seeded rollups. It must show the API's figures and show
 suppressed cells as suppressed. A screenshot is saved to tests/artifacts/dashboard.png.
 
-In CI (CI=true) a missing browser fails the test; elsewhere it skips."""
+Nothing but loopback is reachable: the page must need nothing from the internet (tests/browser.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-import uvicorn
 
-from service.app.asgi import create_app
 from service.app.auth import DevIssuer
 from service.kernel.database import Database
 from service.kernel.principal import Role
-from service.kernel.settings import Settings
 from service.platform.grants import grant
 from service.reporting.service import refresh_tenant
+from tests.browser import ARTIFACTS, CHROMIUM, browser_or_skip, only_loopback
 from tests.conftest import CallerFactory, TenantFactory
 from tests.reporting.seed import D, Seeder
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 MARCH = "2018-03-01"
-
-
-def browser_or_skip() -> None:
-    missing = []
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        missing.append("the Python package `playwright` (pip install -e '.[dev]')")
-    if shutil.which(CHROMIUM) is None:
-        missing.append(f"Debian's `chromium` at {CHROMIUM} (apt-get install -y chromium)")
-    if missing:
-        message = "the dashboard browser test needs " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture
-def served(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a thread (its own event loop, pool and engine), on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    own = Database.connect(dataclasses.replace(settings, reporting_refresh_seconds=0))
-    server = uvicorn.Server(uvicorn.Config(create_app(own), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
@@ -106,6 +58,7 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
             "--disable-component-update", "--no-first-run"])
         try:
             page = await browser.new_page(viewport={"width": 1200, "height": 1600})
+            refused = await only_loopback(page)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(f"{served}/dashboard")
@@ -143,9 +96,17 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
             assert (await shown(c.slug))["text"] == "20"
             take_up = page.locator("[data-testid=headline-take_up] .value")
             assert await take_up.get_attribute("data-suppressed") in ("true", "false")
-            assert await page.locator("#series-chart").is_visible()
-            assert await page.locator("#tenant-chart").is_visible()
+            assert await page.locator("#series-chart svg path").count() == 3  # national, regions, cohorts
+            assert await page.locator("#tenant-chart svg").is_visible()
+            for slug in (a.slug, b.slug, c.slug):  # each tenant's bar: its value, or drawn as suppressed
+                bar = page.locator(f"#tenant-chart rect[data-key='{slug}']")
+                if by_slug[slug]["suppressed"]:
+                    assert await bar.get_attribute("data-suppressed") == "true"
+                    assert await bar.get_attribute("data-value") is None
+                else:
+                    assert float(await bar.get_attribute("data-value") or "nan") == by_slug[slug]["value"]
             assert errors == []
+            assert refused == []
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
         finally:

@@ -126,3 +126,24 @@ async def test_the_cli_migrates_and_reports_every_tenant(db: Database, make_tena
     assert code == 0, stderr
     assert tenant.slug in stdout
     assert "UP_TO_DATE" in stdout
+
+
+async def test_a_tenant_whose_own_version_table_is_behind_is_migrated_whatever_the_registry_says(
+        db: Database, admin_conn: asyncpg.Connection, tmp_path: Path, three_tenants: list[Tenant]) -> None:
+    head = migrations.head("tenant")
+    (tmp_path / "t9001_probe.py").write_text(PROBE_REVISION.format(head=head))
+    slugs = [t.slug for t in three_tenants]
+    first = await runner.run(db.engine, db.admin_url, db.settings.app_role, slugs=slugs, extra_locations=[tmp_path])
+    assert {r.outcome for r in first.tenants} == {"SUCCEEDED"}
+    # Someone takes one schema back by hand (a restore, a manual alembic downgrade); the registry still says t9001.
+    behind = three_tenants[0]
+    await admin_conn.execute(f'DROP TABLE "{behind.schema}".lifecycle_probe')
+    await admin_conn.execute(f'UPDATE "{behind.schema}".alembic_version SET version_num = $1', head)
+    assert await admin_conn.fetchval("SELECT schema_revision FROM control.tenant WHERE id = $1", behind.id) == "t9001"
+
+    second = await runner.run(db.engine, db.admin_url, db.settings.app_role, slugs=slugs, extra_locations=[tmp_path])
+    by_slug = {r.slug: r for r in second.tenants}
+    assert (by_slug[behind.slug].from_revision, by_slug[behind.slug].outcome) == (head, "SUCCEEDED")
+    assert {by_slug[t.slug].outcome for t in three_tenants[1:]} == {"UP_TO_DATE"}
+    assert await admin_conn.fetchval(f'SELECT version_num FROM "{behind.schema}".alembic_version') == "t9001"
+    assert await admin_conn.fetchval(f'SELECT count(*) FROM "{behind.schema}".lifecycle_probe') == 0

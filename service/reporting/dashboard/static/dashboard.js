@@ -8,7 +8,7 @@ const HEADLINES = ["referrals", "take_up", "plan_agreed_before_release", "joint_
                    "settled_on_release", "recalled_within_12_months"];
 const REASONS = { SMALL_COUNT: "small count", SECONDARY: "could reveal a small count",
                   SMALL_DENOMINATOR: "too few records" };
-const state = { catalogue: [], tenants: [], charts: {} };
+const state = { catalogue: [], tenants: [] };
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,11 +88,6 @@ async function renderHeadlines(sel) {
   $("headlines").replaceChildren(...cards);
 }
 
-function drawChart(id, config) {
-  if (state.charts[id]) state.charts[id].destroy();
-  state.charts[id] = new window.Chart($(id), config);
-}
-
 async function renderSeries(sel) {
   if (!state.periods.length) return;
   // the latest 24 periods (the API caps a series at 120 points)
@@ -102,14 +97,10 @@ async function renderSeries(sel) {
     const data = await gql("DashboardSeries", { m: sel.metric, g: sel.grain, f: from, t: to, k: extra.k || null });
     return { label, points: data.nationalSeries.points };
   }));
-  drawChart("series-chart", {
-    type: "line",
-    data: { labels: series[0].points.map((p) => p.periodStart),
-            datasets: series.map((s) => ({ label: s.label, spanGaps: false,
-              data: s.points.map((p) => (p.value.suppressed ? null : p.value.value)) })) },
-    options: { animation: false, maintainAspectRatio: false,
-               plugins: { subtitle: { display: true, text: "Gaps are suppressed figures." } } },
-  });
+  window.DashboardCharts.lineChart($("series-chart"), metricDef(sel.metric).title + " over time (gaps: suppressed)",
+    series[0].points.map((p) => p.periodStart),
+    series.map((s) => ({ label: s.label,
+                         points: s.points.map((p) => ({ value: p.value.suppressed ? null : p.value.value })) })));
 }
 
 async function renderComparison(sel) {
@@ -130,13 +121,9 @@ async function renderComparison(sel) {
     return tr;
   });
   $("tenant-table").tBodies[0].replaceChildren(...rows);
-  drawChart("tenant-chart", {
-    type: "bar",
-    data: { labels: data.nationalMetric.rows.map((r) => r.label),
-            datasets: [{ label: metric.title + " (" + sel.period + ")",
-                         data: data.nationalMetric.rows.map((r) => (r.value.suppressed ? null : r.value.value)) }] },
-    options: { animation: false, maintainAspectRatio: false },
-  });
+  window.DashboardCharts.barChart($("tenant-chart"), metric.title + " by tenant (" + sel.period + ")",
+    data.nationalMetric.rows.map((r) => ({ key: r.key, label: r.label,
+                                           value: r.value.suppressed ? null : r.value.value })));
 }
 
 async function render() {
