@@ -21,6 +21,7 @@ from service.assessments.api import YoungAdultAssessments
 from service.custody.api import YoungAdultCustody
 from service.kernel.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
+from service.moves.record import YoungAdultMoves
 from service.network.record import YoungAdultNetwork
 from service.people import loaders as people_loaders
 from service.people.api import Practitioner, Site, practitioner, site
@@ -145,7 +146,7 @@ class TimelineEntry:
 
 @strawberry.type(description="A care-experienced young adult in the programme: their record in full.")
 class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan, YoungAdultMeetings,
-                 YoungAdultNetwork):
+                 YoungAdultNetwork, YoungAdultMoves):
     raw_id: strawberry.Private[uuid.UUID]
     given_name: str
     family_name: str
@@ -182,7 +183,8 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
         return [Enrolment.from_row(r) for r in await loaders.enrolments_of(info.context).load(self.raw_id)]
 
     @strawberry.field(description="What is due, from the practice rules in force at the young adult's governing "
-                                  "site (their earliest-identified current enrolment), earliest first.")
+                                  "site (see the README: the site a transfer moved them to, else their "
+                                  "earliest-identified current enrolment), earliest first.")
     async def due_items(self, info: Info) -> list[rules_api.DueItem]:
         return await rules_api.due_items_of(info, self.raw_id)
 

@@ -16,7 +16,7 @@ def facts(**given: Any) -> dict[str, Any]:
         "consented_on": None, "identified_on": ON - timedelta(days=100), "episode_id": None, "reception_date": None,
         "earliest_release_date": None, "handover_date": None, "actual_release_date": None, "led": None,
         "first_planning_on": None, "last_review_on": None, "pre_release_held": False, "last_pa_visit_on": None,
-        "com_allocated_on": None, "lifelong_links_referred_on": None, "consent_granted_on": None,
+        "handover_checklist": None, "lifelong_links_referred_on": None, "consent_granted_on": None,
         "outcome_points": [], "committed_members": 0,
     }
     return base | given

@@ -1,0 +1,148 @@
+"""Transfers between tenants, as the two sides' users see them: request, withdraw, accept, decline, and the list.
+
+The request lives in the control plane (``control.tenant_transfer``); no tenant's data changes until the receiving
+side accepts, and then only through the hand-off job (service/moves/handoff.py). Each side sees its own transfers:
+the sending tenant those it requested, the receiving tenant those addressed to it. Another tenant's transfer id
+answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import asyncpg
+
+from service.audit.trail import AuditAction, AuditEvent
+from service.auth import Principal, Role
+from service.consent import repository as consent_repository
+from service.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.people.service import require_young_adult, text
+from service.people.visibility import Actor
+from tenants.isolation import Connection, Tenant
+from tenants.registry import tenant_by_slug
+
+COLUMNS = ("t.id, t.from_tenant_id, t.to_tenant_id, t.young_adult_id, t.state, t.consented_on, t.note, "
+           "t.requested_by, t.requested_at, t.decided_by, t.decided_at, t.decline_reason, t.to_site_code, "
+           "t.received_young_adult_id, t.completed_at, t.version, f.slug AS from_slug, f.name AS from_name, "
+           "r.slug AS to_slug, r.name AS to_name")
+FROM = ("FROM control.tenant_transfer t JOIN control.tenant f ON f.id = t.from_tenant_id "
+        "JOIN control.tenant r ON r.id = t.to_tenant_id")
+DECIDERS = (Role.TENANT_ADMIN, Role.SITE_MANAGER)
+
+
+def _tenant(principal: Principal) -> Tenant:
+    if principal.tenant is None:
+        raise AccessDenied("Transfers are made by users of a tenant.")
+    return principal.tenant
+
+
+async def request(actor: Actor, control: Connection, young_adult_id: uuid.UUID | None, to_slug: str,
+                  consented_on: date, note: str | None, today: date) -> asyncpg.Record:
+    """The sending side asks another tenant to take the young adult on, with the young adult's consent to the move
+    (recorded in the sending tenant as a SHARING consent naming the receiving tenant)."""
+    sending = _tenant(actor.principal)
+    young_adult_id = await require_young_adult(actor, young_adult_id)
+    receiving = await tenant_by_slug(control, to_slug)
+    if receiving is None or receiving.status != "ACTIVE" or receiving.id == sending.id:
+        raise NotFound("No such tenant to transfer to.", field="toTenant")
+    if consented_on > today:
+        raise InvalidInput("consentedOn must not be in the future.", field="consentedOn")
+    note = text(note, "note", 1000)
+    if not await consent_repository.active_exists(actor.session, young_adult_id, None, "SHARING", receiving.name):
+        consent = await consent_repository.insert(actor.session, young_adult_id, None, "SHARING", receiving.name,
+                                                  consented_on, actor.principal.subject)
+        await actor.audit([AuditEvent(AuditAction.CREATE, "Consent", consent["id"], young_adult_id,
+                                      ("granted_on", "organisation", "purpose"))])
+    try:
+        row = await control.fetchrow(
+            "WITH t AS (INSERT INTO control.tenant_transfer (from_tenant_id, to_tenant_id, young_adult_id, "
+            "consented_on, note, requested_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *) "
+            f"SELECT {COLUMNS} {FROM.replace('control.tenant_transfer t', 't')}",
+            sending.id, receiving.id, young_adult_id, consented_on, note, actor.principal.subject)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("This young adult already has an open transfer request; withdraw it first.",
+                       field="youngAdultId") from None
+    assert row is not None
+    await actor.audit([AuditEvent(AuditAction.CREATE, "TenantTransfer", row["id"], young_adult_id,
+                                  ("consented_on", "note", "to_tenant"))])
+    return row
+
+
+async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUID | None) -> asyncpg.Record:
+    """A transfer either side of which is the caller's tenant; otherwise NotFound, as for a missing id."""
+    tenant = _tenant(principal)
+    row = None if transfer_id is None else await control.fetchrow(
+        f"SELECT {COLUMNS} {FROM} WHERE t.id = $1 AND $2 IN (t.from_tenant_id, t.to_tenant_id)", transfer_id,
+        tenant.id)
+    if row is None:
+        raise NotFound("No such transfer.", field="id")
+    return row
+
+
+async def of_tenant(control: Connection, principal: Principal, incoming: bool) -> list[asyncpg.Record]:
+    tenant = _tenant(principal)
+    side = "t.to_tenant_id" if incoming else "t.from_tenant_id"
+    return await control.fetch(f"SELECT {COLUMNS} {FROM} WHERE {side} = $1 ORDER BY t.requested_at DESC, t.id",
+                               tenant.id)
+
+
+async def _decide(control: Connection, row: asyncpg.Record, version: int, state: str, subject: str,
+                  site_code: str | None, reason: str | None) -> asyncpg.Record:
+    updated = await control.fetchrow(
+        "WITH t AS (UPDATE control.tenant_transfer SET state = $3, decided_by = $4, decided_at = now(), "
+        "to_site_code = $5, decline_reason = $6, version = version + 1 "
+        "WHERE id = $1 AND version = $2 AND state = 'REQUESTED' RETURNING *) "
+        f"SELECT {COLUMNS} {FROM.replace('control.tenant_transfer t', 't')}",
+        row["id"], version, state, subject, site_code, reason)
+    if updated is None:
+        raise Conflict("The transfer was changed since you read it, or is no longer waiting for a decision.",
+                       field="version")
+    return updated
+
+
+def _waiting(row: asyncpg.Record) -> None:
+    if row["state"] != "REQUESTED":
+        raise InvalidInput(f"The transfer is {row['state']}; only a REQUESTED transfer can be decided or withdrawn.",
+                           field="id")
+
+
+async def withdraw(actor: Actor, control: Connection, transfer_id: uuid.UUID | None, version: int,
+                   ) -> asyncpg.Record:
+    """The sending side takes a request back before the receiving side accepts it."""
+    row = await by_id(control, actor.principal, transfer_id)
+    if row["from_tenant_id"] != _tenant(actor.principal).id:
+        raise NotFound("No such transfer.", field="id")
+    await require_young_adult(actor, row["young_adult_id"], "id")
+    _waiting(row)
+    updated = await _decide(control, row, version, "WITHDRAWN", actor.principal.subject, None, None)
+    await actor.audit([AuditEvent(AuditAction.ALTER, "TenantTransfer", row["id"], row["young_adult_id"],
+                                  ("state",))])
+    return updated
+
+
+async def decide(actor: Actor, control: Connection, transfer_id: uuid.UUID | None, version: int, accept: bool,
+                 site_code: str | None, reason: str | None) -> asyncpg.Record:
+    """The receiving side accepts (choosing the site that takes the young adult on) or declines (with a reason).
+    Tenant administrators decide for any site, site managers for their own sites."""
+    principal = actor.principal
+    if principal.role not in DECIDERS:
+        raise AccessDenied("Only a tenant administrator or a site manager of the receiving tenant decides.")
+    row = await by_id(control, principal, transfer_id)
+    if row["to_tenant_id"] != _tenant(principal).id:
+        raise NotFound("No such transfer.", field="id")
+    _waiting(row)
+    if not accept:
+        reason = text(reason, "reason", 1000, required=True)
+        updated = await _decide(control, row, version, "DECLINED", principal.subject, None, reason)
+    else:
+        site = await actor.session.fetchrow("SELECT id, code, closed_at FROM site WHERE code = $1",
+                                            (site_code or "").upper())
+        if site is None or (principal.role is Role.SITE_MANAGER and site["code"] not in principal.site_codes):
+            raise NotFound("No such site.", field="siteCode")
+        if site["closed_at"] is not None:
+            raise InvalidInput("That site is closed and takes no new work.", field="siteCode")
+        updated = await _decide(control, row, version, "ACCEPTED", principal.subject, site["code"], None)
+    await actor.audit([AuditEvent(AuditAction.ALTER, "TenantTransfer", row["id"], None,
+                                  ("state",) + (("to_site_code",) if accept else ("decline_reason",)))])
+    return updated
