@@ -1,4 +1,6 @@
-"""Transfers of a young adult between tenants: the request, its decision and the hand-off of the package.
+"""Transfers of a young adult between tenants (and the new handover_checklist rule in the "defaults" template).
+
+Transfers of a young adult between tenants: the request, its decision and the hand-off of the package.
 
 The only place the two tenants meet. Neither tenant's runtime role can read it (only the application login role,
 outside any tenant transaction): the sending side's job writes the package here as the sending tenant, the receiving
@@ -18,7 +20,13 @@ branch_labels = None
 depends_on = None
 
 
+# The handover_checklist rule's default (service/rules/catalogue.py), added to the frozen "defaults" template.
+HANDOVER_CHECKLIST = '["ACCOMMODATION_CONFIRMED", "FIRST_APPOINTMENT_BOOKED", "LICENCE_CONDITIONS_SHARED", "NETWORK_TOLD"]'
+
+
 def upgrade() -> None:
+    op.execute("UPDATE control.rule_template SET rule_values = jsonb_set(rule_values, '{tenant,handover_checklist}', "
+               f"'{HANDOVER_CHECKLIST}'::jsonb) WHERE name = 'defaults'")
     op.execute("""
         CREATE TABLE control.tenant_transfer (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -55,4 +63,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("UPDATE control.rule_template SET rule_values = rule_values #- '{tenant,handover_checklist}' "
+               "WHERE name = 'defaults'")
     op.execute("DROP TABLE control.tenant_transfer")

@@ -120,7 +120,6 @@ SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, 
        (SELECT max(m.held_on) FROM meeting m JOIN meeting_attendee ma ON ma.meeting_id = m.id
           JOIN practitioner p ON p.id = ma.practitioner_id
           WHERE m.young_adult_id = g.young_adult_id AND p.role = 'PERSONAL_ADVISER') AS last_pa_visit_on,
-       (SELECT min(t.started_on) FROM team_member t WHERE t.young_adult_id = g.young_adult_id
        (SELECT h.checklist FROM handover h WHERE h.young_adult_id = g.young_adult_id
           AND (ce.id IS NULL OR h.custody_episode_id IS NULL OR h.custody_episode_id = ce.id)
           ORDER BY h.handed_over_on DESC, h.created_at DESC LIMIT 1) AS handover_checklist,
