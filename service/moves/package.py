@@ -56,7 +56,9 @@ PARTS: tuple[tuple[str, str], ...] = (
         SELECT CASE WHEN {_SHARED} THEN to_jsonb(m)
                ELSE jsonb_build_object('id', m.id, 'young_adult_id', m.young_adult_id, 'case_id', m.case_id,
                                        'given_name', '{NOT_SHARED}', 'relationship', 'OTHER',
-                                       'known_before', false, 'shared', false, 'created_at', m.created_at) END
+                                       'known_before', false, 'shared', false, 'status', 'IDENTIFIED',
+                                       'vetting_outcome', 'NOT_STARTED', 'version', 1, 'created_at', m.created_at,
+                                       'updated_at', m.created_at) END
         FROM network_member m WHERE m.young_adult_id = $1"""),
     ("network_member_status_change", f"SELECT to_jsonb(t) FROM network_member_status_change t "
                                      f"WHERE member_id IN ({_SHARED_MEMBERS})"),
@@ -94,7 +96,8 @@ async def read(conn: Connection, young_adult_id: uuid.UUID, receiving_name: str)
         "array_agg(DISTINCT status) AS statuses FROM enrolment WHERE young_adult_id = $1 AND status <> 'EXITED'",
         young_adult_id)
     statuses = [s for s in (programme["statuses"] if programme else None) or () if s in _STATUS_ORDER]
-    parts = {table: [_json(r[0]) for r in await conn.fetch(sql, young_adult_id, receiving_name)]
+    parts = {table: [_json(r[0]) for r in await conn.fetch(sql, young_adult_id,
+                                                            *((receiving_name,) if "$2" in sql else ()))]
              for table, sql in PARTS}
     return {"young_adult": _json(record), "parts": parts,
             "enrolment": {"status": max(statuses, key=_STATUS_ORDER.index, default="IDENTIFIED"),
@@ -107,8 +110,10 @@ def _iso(day: date | None) -> str | None:
 
 
 async def _columns(conn: Connection, table: str) -> set[str]:
+    """The columns of the receiving table that take a value (not generated ones, such as the derived earliest
+    release date, which the receiving side computes itself)."""
     rows = await conn.fetch("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 "
-                            "AND NOT attisdropped", table)
+                            "AND NOT attisdropped AND attgenerated = '' AND attidentity = ''", table)
     return {r["attname"] for r in rows}
 
 

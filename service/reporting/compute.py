@@ -8,8 +8,8 @@ denominator of 1, and for medians the value) — and then aggregates them by mon
 for the whole tenant, in one GROUPING SETS pass. The rules the facts follow are written in catalogue.py.
 
 A young adult who moved between tenants counts in each tenant only for what happened while they were there
-(``young_adult.arrived_on`` / ``moved_on``): a move is not a new referral, and an outcome counts where the person
-was on its day. An enrolment opened by a site transfer is not a referral either.
+(``young_adult.arrived_on`` / ``moved_on``; the day of the move itself counts for the sending tenant): a move is
+not a new referral, and an outcome counts where the person was on its day. An enrolment opened by a site transfer is not a referral either.
 
 Dates of timestamps are taken in Europe/London (the programme's civil time), never in the session's time zone.
 """
@@ -200,8 +200,8 @@ AGGREGATE = """
     FROM facts f JOIN young_adult p ON p.id = f.young_adult_id
     CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) AS g (grain)
     WHERE f.event_on IS NOT NULL AND f.event_on <= $1::date
-      -- counted where the person was on the day: not before they arrived by a transfer, not after they moved away
-      AND (p.arrived_on IS NULL OR f.event_on >= p.arrived_on) AND (p.moved_on IS NULL OR f.event_on < p.moved_on)
+      -- counted where the person was on the day; the day of a move between tenants belongs to the sending tenant
+      AND (p.arrived_on IS NULL OR f.event_on > p.arrived_on) AND (p.moved_on IS NULL OR f.event_on <= p.moved_on)
     GROUP BY GROUPING SETS ((f.metric, g.grain, date_trunc(g.grain, f.event_on::timestamp), f.site_code),
                             (f.metric, g.grain, date_trunc(g.grain, f.event_on::timestamp)))"""
 
