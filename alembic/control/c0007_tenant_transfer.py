@@ -21,7 +21,8 @@ depends_on = None
 
 
 # The handover_checklist rule's default (service/rules/catalogue.py), added to the frozen "defaults" template.
-HANDOVER_CHECKLIST = '["ACCOMMODATION_CONFIRMED", "FIRST_APPOINTMENT_BOOKED", "LICENCE_CONDITIONS_SHARED", "NETWORK_TOLD"]'
+HANDOVER_CHECKLIST = ('["ACCOMMODATION_CONFIRMED", "FIRST_APPOINTMENT_BOOKED", "LICENCE_CONDITIONS_SHARED", '
+                      '"NETWORK_TOLD"]')
 
 
 def upgrade() -> None:

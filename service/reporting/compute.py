@@ -8,8 +8,9 @@ denominator of 1, and for medians the value) — and then aggregates them by mon
 for the whole tenant, in one GROUPING SETS pass. The rules the facts follow are written in catalogue.py.
 
 A young adult who moved between tenants counts in each tenant only for what happened while they were there
-(``young_adult.arrived_on`` / ``moved_on``; the day of the move itself counts for the sending tenant): a move is
-not a new referral, and an outcome counts where the person was on its day. An enrolment opened by a site transfer is not a referral either.
+(``young_adult.arrived_on`` / ``moved_on``; the day of the move itself counts for the sending tenant): a move
+is not a new referral, and an outcome counts where the person was on its day. An enrolment opened by a site
+transfer is not a referral either.
 
 Dates of timestamps are taken in Europe/London (the programme's civil time), never in the session's time zone.
 """

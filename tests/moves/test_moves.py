@@ -85,12 +85,14 @@ async def site_transfer(cw: Casework, login: CallerFactory, monkeypatch: pytest.
     refused = await ops.payload(pom, "TransferSite", {
         "youngAdultId": ya, "fromSiteId": cw.sites["BSI"], "toSiteId": cw.sites["BSI"], "effectiveOn": days_ahead(7),
         "reason": "Moved to a young adult establishment"})
-    assert refused["errors"][0]["field"] == "toSiteId" and refused["siteTransfer"] is None
+    assert refused["errors"][0]["field"] == "toSiteId"
+    assert refused["siteTransfer"] is None
     moved = await ops.ok(pom, "TransferSite", {
         "youngAdultId": ya, "fromSiteId": cw.sites["BSI"], "toSiteId": cw.sites["SHI"],
         "effectiveOn": effective.isoformat(), "reason": "Moved to a young adult establishment",
         "teamLeaves": ["OFFENDER_MANAGER"], "teamJoins": [{"practitionerId": shi_pom_id, "role": "OFFENDER_MANAGER"}]})
-    assert moved["siteTransfer"]["fromSite"]["code"] == "BSI" and moved["siteTransfer"]["toSite"]["code"] == "SHI"
+    assert moved["siteTransfer"]["fromSite"]["code"] == "BSI"
+    assert moved["siteTransfer"]["toSite"]["code"] == "SHI"
 
     # Until the effective day Brinsford still governs; the new offender manager already sees the record.
     still = await moves_of(ops, shi_pom, ya)
@@ -123,7 +125,8 @@ async def handover(cw: Casework, ya: str, shi_pom_id: str) -> None:
     not_on_team = await ops.payload(com, "RecordHandover", {
         "youngAdultId": ya, "handedOverOn": TODAY.isoformat(), "leadPractitionerId": cw.practitioner_ids["pa"],
         "checklist": []})
-    assert not_on_team["errors"][0]["field"] == "leadPractitionerId" and not_on_team["handover"] is None
+    assert not_on_team["errors"][0]["field"] == "leadPractitionerId"
+    assert not_on_team["handover"] is None
     first = await ops.ok(com, "RecordHandover", {
         "youngAdultId": ya, "handedOverOn": TODAY.isoformat(), "leadPractitionerId": cw.practitioner_ids["com"],
         "checklist": ["ACCOMMODATION_CONFIRMED", "FIRST_APPOINTMENT_BOOKED", "LICENCE_CONDITIONS_SHARED",
@@ -137,7 +140,8 @@ async def handover(cw: Casework, ya: str, shi_pom_id: str) -> None:
         "youngAdultId": ya, "handedOverOn": TODAY.isoformat(), "leadPractitionerId": cw.practitioner_ids["com"],
         "checklist": ["ACCOMMODATION_CONFIRMED", "FIRST_APPOINTMENT_BOOKED", "LICENCE_CONDITIONS_SHARED",
                       "NETWORK_TOLD", "GP_REGISTERED"]})
-    assert second["outstanding"] == [] and second["handover"]["fromLead"]["id"] == cw.practitioner_ids["com"]
+    assert second["outstanding"] == []
+    assert second["handover"]["fromLead"]["id"] == cw.practitioner_ids["com"]
     record = await moves_of(ops, com, ya)
     assert due(record, "HANDOVER")["status"] == "DONE"
     assert len(record["handovers"]) == 2
@@ -160,15 +164,18 @@ async def package_contents(cw: Casework, ya: str, receiving: Tenant) -> None:
     plan = await ops.ok(com, "CreatePlan", {"youngAdultId": ya})
     await ops.ok(com, "AddPlanGoal", {"planId": plan["plan"]["id"], "pathway": "ACCOMMODATION",
                                       "description": "A settled place to live on release"})
-    case = await named(ops, admin, "NetworkReferToLifelongLinks", "referToLifelongLinks", {"youngAdultId": ya, "siteId": cw.sites["WM-LL"]})
+    case = await named(ops, admin, "NetworkReferToLifelongLinks", "referToLifelongLinks",
+                       {"youngAdultId": ya, "siteId": cw.sites["WM-LL"]})
     case_id = case["lifelongLinksCase"]["id"]
-    shared = await named(ops, admin, "NetworkAddMember", "addNetworkMember", {"caseId": case_id, "givenName": "Maya",
-                                                      "familyName": "Example-Aunt", "relationship": "RELATIVE",
-                                                      "knownBefore": True})
-    await named(ops, admin, "NetworkAddMember", "addNetworkMember", {"caseId": case_id, "givenName": "Kit", "familyName": "Example-Teacher",
-                                             "relationship": "TEACHER", "knownBefore": True})
-    await named(ops, admin, "ConsentRecord", "recordConsent", {"youngAdultId": ya, "networkMemberId": shared["networkMember"]["id"],
-                                          "purpose": "SHARING", "organisation": receiving.name})
+    shared = await named(ops, admin, "NetworkAddMember", "addNetworkMember", {
+        "caseId": case_id, "givenName": "Maya", "familyName": "Example-Aunt", "relationship": "RELATIVE",
+        "knownBefore": True})
+    await named(ops, admin, "NetworkAddMember", "addNetworkMember", {
+        "caseId": case_id, "givenName": "Kit", "familyName": "Example-Teacher", "relationship": "TEACHER",
+        "knownBefore": True})
+    await named(ops, admin, "ConsentRecord", "recordConsent", {
+        "youngAdultId": ya, "networkMemberId": shared["networkMember"]["id"], "purpose": "SHARING",
+        "organisation": receiving.name})
 
 
 async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, login: CallerFactory, db: Database,
@@ -208,11 +215,13 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
     unknown = await ops.payload(com, "RequestTenantTransfer", {**request, "toTenant": "no-such-tenant"})
     assert unknown["errors"][0]["code"] == "NOT_FOUND"
     first = (await ops.ok(com, "RequestTenantTransfer", request))["tenantTransfer"]
-    assert first["state"] == "REQUESTED" and first["fromTenant"] == cw.tenant.slug
+    assert first["state"] == "REQUESTED"
+    assert first["fromTenant"] == cw.tenant.slug
     again = await ops.payload(com, "RequestTenantTransfer", request)
     assert again["errors"][0]["code"] == "CONFLICT"  # one open request at a time
     incoming = (await ops.data(wi_admin, "TenantTransfers", {"direction": "INCOMING"}))["tenantTransfers"]
-    assert [t["id"] for t in incoming] == [first["id"]] and incoming[0]["youngAdultId"] is None
+    assert [t["id"] for t in incoming] == [first["id"]]
+    assert incoming[0]["youngAdultId"] is None
     assert (await ops.data(wi_admin, "TenantTransfers", {"direction": "OUTGOING"}))["tenantTransfers"] == []
     practitioner = await ops.raw(com, "DeclineTenantTransfer", {"input": {"id": first["id"],
                                                                          "version": first["version"], "reason": "x"}})
@@ -284,7 +293,8 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
 
     # The receiving side: a live record with provenance; the non-consenting member arrives with no details.
     done = (await ops.data(wi_admin, "TenantTransfers", {"direction": "INCOMING"}))["tenantTransfers"][0]
-    assert done["state"] == "COMPLETED" and done["id"] == transfer_id
+    assert done["state"] == "COMPLETED"
+    assert done["id"] == transfer_id
     received = await moves_of(ops, wi_admin, done["youngAdultId"])
     assert received["familyName"] == "Example-Moves"
     assert received["arrivedFrom"] == {"tenant": cw.tenant.name, "on": TODAY.isoformat()}
@@ -310,7 +320,8 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
     assert {e["status"] for e in closed["enrolments"]} == {"EXITED"}
     refused = await ops.payload(cw.admin, "UpdateYoungAdult", {"id": ya, "version": closed["version"],
                                                               "laReference": "LA-1"})
-    assert refused["errors"][0]["code"] == "CONFLICT" and "closed" in refused["errors"][0]["message"]
+    assert refused["errors"][0]["code"] == "CONFLICT"
+    assert "closed" in refused["errors"][0]["message"]
     record = (await ops.data(cw.admin, "YoungAdultRecord", {"id": ya}))["youngAdult"]
     refused = await ops.payload(cw.admin, "AddLicenceCondition", {
         "custodyEpisodeId": record["custodyEpisodes"][0]["id"], "description": "Another"})
