@@ -16,6 +16,7 @@ import strawberry
 from service.api.common import UserError, attempt
 from service.api.context import Context, Info
 from service.api.relay import expect_id, to_global_id
+from service.kernel.tenancy import Connection
 from service.moves import service as moves
 from service.moves import transfers
 from service.moves.record import Handover, SiteTransfer
@@ -24,7 +25,6 @@ from service.people.loaders import actor
 from service.records.api import TeamRole
 from service.rules import loaders as rules_loaders
 from service.rules.catalogue import HandoverItem
-from tenants.isolation import Connection
 
 T = TypeVar("T")
 

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from service.kernel.tenancy import Connection, Tenant, tenant_transaction
 from service.moves import package
-from tenants.isolation import Connection, Tenant, tenant_transaction
 from tenants.registry import tenant_by_id
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from tenants.isolation import Connection
+from service.kernel.tenancy import Connection
 
 NOT_SHARED = "A member not shared"
 

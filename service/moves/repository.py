@@ -8,8 +8,8 @@ from datetime import date
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 SITE_TRANSFER_COLUMNS = ("st.id, st.young_adult_id, st.from_enrolment_id, st.to_enrolment_id, st.effective_on, "
                          "st.reason, st.recorded_by, st.created_at, "

@@ -13,12 +13,12 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.errors import Conflict, InvalidInput, NotFound
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import Conflict, InvalidInput, NotFound
+from service.kernel.visibility import Actor
 from service.moves import repository
 from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
 from service.records import service as records
 from service.rules.service import rules_for_young_adult
 

@@ -13,13 +13,13 @@ from datetime import date
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.auth import Principal, Role
 from service.consent import repository as consent_repository
-from service.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.principal import Principal, Role
+from service.kernel.tenancy import Connection, Tenant
+from service.kernel.visibility import Actor
 from service.people.service import require_young_adult, text
-from service.people.visibility import Actor
-from tenants.isolation import Connection, Tenant
 from tenants.registry import tenant_by_slug
 
 COLUMNS = ("t.id, t.from_tenant_id, t.to_tenant_id, t.young_adult_id, t.state, t.consented_on, t.note, "

@@ -13,12 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.auth import Role, Service
 from service.db import Database
+from service.kernel.principal import Role, Service
+from service.kernel.tenancy import Tenant
 from service.moves import handoff
 from service.reporting.service import refresh_tenant
 from service.rules import loaders as rules_loaders
-from tenants.isolation import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import SITES, TODAY, Casework, casework, days_ago, days_ahead, young_adult
