@@ -48,7 +48,8 @@ async def test_two_hand_offs_at_once_make_one_copy_and_the_closed_record_restore
                                  role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
     await restore_text(db, target.slug, "\n".join(lines) + "\n")
     again, restored = await export_text(db, target.slug)
-    assert again["tables"] == manifest["tables"] and restored[1:] == lines[1:]
+    assert again["tables"] == manifest["tables"]
+    assert restored[1:] == lines[1:]
     moved_to = await admin_conn.fetchval(f'SELECT moved_to FROM "{target.schema}".young_adult')
     assert moved_to == receiving.name
 
