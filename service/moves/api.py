@@ -77,8 +77,9 @@ class TenantTransfer:
 
 @asynccontextmanager
 async def control_plane(ctx: Context) -> AsyncIterator[Connection]:
-    """The request's control-plane connection for transfers (the one place; issue 12's ``ctx.control()`` replaces
-    it). Its transaction commits only when the tenant part of the mutation was not refused."""
+    """The request's control-plane connection for transfers: the one place to swap for issue 12's
+    ``ctx.control()``, which commits with the request. Until then a mutation's control-plane transaction is its own
+    (see attempt_with_control)."""
     pool = ctx.tenant().control
     assert pool is not None, "a request session has a control pool"
     async with pool.acquire() as conn:
@@ -87,6 +88,9 @@ async def control_plane(ctx: Context) -> AsyncIterator[Connection]:
 
 async def attempt_with_control(ctx: Context, action: Callable[[Connection], Awaitable[T]],
                                ) -> tuple[T | None, list[UserError]]:
+    """Run a mutation that writes the tenant (in a savepoint) and the control plane: both are undone when it is
+    refused. The control-plane write is committed before the request's tenant transaction (a small window until
+    issue 12's unit of work commits both together)."""
     async with control_plane(ctx) as conn:
         tx = conn.transaction()
         await tx.start()

@@ -1,4 +1,6 @@
-"""SQL for site transfers and handovers, in the request's tenant session. Reads filter by the caller's scope."""
+"""SQL for moves: site transfers, handovers and what arrived or left, in the request's tenant session (reads filter
+by the caller's scope); and transfers between tenants in the control plane (``control.tenant_transfer``), on the
+control-plane connection the caller holds."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import date
 import asyncpg
 
 from service.kernel.session import TenantSession
+from service.kernel.tenancy import Connection
 from service.kernel.visibility import Scope, visible_young_adult
 
 SITE_TRANSFER_COLUMNS = ("st.id, st.young_adult_id, st.from_enrolment_id, st.to_enrolment_id, st.effective_on, "
@@ -115,3 +118,48 @@ async def provenance_for(session: TenantSession, young_adult_ids: Sequence[uuid.
         "p.received_at FROM provenance p WHERE p.young_adult_id = ANY($1::uuid[]) "
         f"AND {visible_young_adult('p.young_adult_id', 2)} ORDER BY p.item_type, p.recorded_at, p.item_id",
         list(young_adult_ids), *scope.args)
+
+
+TRANSFER_COLUMNS = ("t.id, t.from_tenant_id, t.to_tenant_id, t.young_adult_id, t.state, t.consented_on, t.note, "
+                    "t.requested_by, t.requested_at, t.decided_by, t.decided_at, t.decline_reason, t.to_site_code, "
+                    "t.received_young_adult_id, t.completed_at, t.version, f.slug AS from_slug, "
+                    "f.name AS from_name, r.slug AS to_slug, r.name AS to_name")
+
+
+def _transfers(source: str = "control.tenant_transfer") -> str:
+    """The transfer rows of ``source`` (the table, or a CTE of rows just written) with both tenants' names."""
+    return (f"SELECT {TRANSFER_COLUMNS} FROM {source} t JOIN control.tenant f ON f.id = t.from_tenant_id "
+            "JOIN control.tenant r ON r.id = t.to_tenant_id")
+
+
+async def insert_transfer(control: Connection, from_tenant: uuid.UUID, to_tenant: uuid.UUID,
+                          young_adult_id: uuid.UUID, consented_on: date, note: str | None, requested_by: str,
+                          ) -> asyncpg.Record:
+    """A new REQUESTED transfer; UniqueViolationError when the young adult already has an open one."""
+    row = await control.fetchrow(
+        "WITH t AS (INSERT INTO control.tenant_transfer (from_tenant_id, to_tenant_id, young_adult_id, "
+        "consented_on, note, requested_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *) " + _transfers("t"),
+        from_tenant, to_tenant, young_adult_id, consented_on, note, requested_by)
+    assert row is not None
+    return row
+
+
+async def transfer_by_id(control: Connection, transfer_id: uuid.UUID, tenant_id: uuid.UUID) -> asyncpg.Record | None:
+    """The transfer if ``tenant_id`` is either side of it; None otherwise, as for a missing id."""
+    return await control.fetchrow(_transfers() + " WHERE t.id = $1 AND $2 IN (t.from_tenant_id, t.to_tenant_id)",
+                                  transfer_id, tenant_id)
+
+
+async def transfers_of(control: Connection, tenant_id: uuid.UUID, incoming: bool) -> list[asyncpg.Record]:
+    side = "t.to_tenant_id" if incoming else "t.from_tenant_id"
+    return await control.fetch(_transfers() + f" WHERE {side} = $1 ORDER BY t.requested_at DESC, t.id", tenant_id)
+
+
+async def decide_transfer(control: Connection, transfer_id: uuid.UUID, version: int, state: str, subject: str,
+                          site_code: str | None, reason: str | None) -> asyncpg.Record | None:
+    """Move a REQUESTED transfer to ``state`` if the stored version is ``version``; None when it is not."""
+    return await control.fetchrow(
+        "WITH t AS (UPDATE control.tenant_transfer SET state = $3, decided_by = $4, decided_at = now(), "
+        "to_site_code = $5, decline_reason = $6, version = version + 1 "
+        "WHERE id = $1 AND version = $2 AND state = 'REQUESTED' RETURNING *) " + _transfers("t"),
+        transfer_id, version, state, subject, site_code, reason)

@@ -83,7 +83,7 @@ async def transfer_site(actor: Actor, young_adult_id: uuid.UUID | None, from_sit
         member = next((m for m in current if m["team_role"] == role), None)
         if member is None:
             raise InvalidInput(f"The team has no current {role} to leave.", field="team")
-        await records.end_team_membership(actor, member["id"], member["version"], max(dated, date.min))
+        await records.end_team_membership(actor, member["id"], member["version"], dated)
     for practitioner_id, role in team.join:
         await records.add_team_member(actor, young_adult_id, practitioner_id, role, dated, today)
     return row

@@ -15,19 +15,15 @@ import asyncpg
 
 from service.consent import repository as consent_repository
 from service.kernel.audit import AuditAction, AuditEvent
-from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.principal import Principal, Role
 from service.kernel.tenancy import Connection, Tenant
 from service.kernel.visibility import Actor
+from service.moves import repository
 from service.people.service import require_young_adult, text
+from service.tenant_admin.repository import site_by_code
 from tenants.registry import tenant_by_slug
 
-COLUMNS = ("t.id, t.from_tenant_id, t.to_tenant_id, t.young_adult_id, t.state, t.consented_on, t.note, "
-           "t.requested_by, t.requested_at, t.decided_by, t.decided_at, t.decline_reason, t.to_site_code, "
-           "t.received_young_adult_id, t.completed_at, t.version, f.slug AS from_slug, f.name AS from_name, "
-           "r.slug AS to_slug, r.name AS to_name")
-FROM = ("FROM control.tenant_transfer t JOIN control.tenant f ON f.id = t.from_tenant_id "
-        "JOIN control.tenant r ON r.id = t.to_tenant_id")
 DECIDERS = (Role.TENANT_ADMIN, Role.SITE_MANAGER)
 
 
@@ -55,15 +51,11 @@ async def request(actor: Actor, control: Connection, young_adult_id: uuid.UUID |
         await actor.audit([AuditEvent(AuditAction.CREATE, "Consent", consent["id"], young_adult_id,
                                       ("granted_on", "organisation", "purpose"))])
     try:
-        row = await control.fetchrow(
-            "WITH t AS (INSERT INTO control.tenant_transfer (from_tenant_id, to_tenant_id, young_adult_id, "
-            "consented_on, note, requested_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *) "
-            f"SELECT {COLUMNS} {FROM.replace('control.tenant_transfer t', 't')}",
-            sending.id, receiving.id, young_adult_id, consented_on, note, actor.principal.subject)
+        row = await repository.insert_transfer(control, sending.id, receiving.id, young_adult_id, consented_on, note,
+                                               actor.principal.subject)
     except asyncpg.UniqueViolationError:
         raise Conflict("This young adult already has an open transfer request; withdraw it first.",
                        field="youngAdultId") from None
-    assert row is not None
     await actor.audit([AuditEvent(AuditAction.CREATE, "TenantTransfer", row["id"], young_adult_id,
                                   ("consented_on", "note", "to_tenant"))])
     return row
@@ -72,9 +64,7 @@ async def request(actor: Actor, control: Connection, young_adult_id: uuid.UUID |
 async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUID | None) -> asyncpg.Record:
     """A transfer either side of which is the caller's tenant; otherwise NotFound, as for a missing id."""
     tenant = _tenant(principal)
-    row = None if transfer_id is None else await control.fetchrow(
-        f"SELECT {COLUMNS} {FROM} WHERE t.id = $1 AND $2 IN (t.from_tenant_id, t.to_tenant_id)", transfer_id,
-        tenant.id)
+    row = None if transfer_id is None else await repository.transfer_by_id(control, transfer_id, tenant.id)
     if row is None:
         raise NotFound("No such transfer.", field="id")
     return row
@@ -82,22 +72,15 @@ async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUI
 
 async def of_tenant(control: Connection, principal: Principal, incoming: bool) -> list[asyncpg.Record]:
     tenant = _tenant(principal)
-    side = "t.to_tenant_id" if incoming else "t.from_tenant_id"
-    return await control.fetch(f"SELECT {COLUMNS} {FROM} WHERE {side} = $1 ORDER BY t.requested_at DESC, t.id",
-                               tenant.id)
+    return await repository.transfers_of(control, tenant.id, incoming)
 
 
 async def _decide(control: Connection, row: asyncpg.Record, version: int, state: str, subject: str,
                   site_code: str | None, reason: str | None) -> asyncpg.Record:
-    updated = await control.fetchrow(
-        "WITH t AS (UPDATE control.tenant_transfer SET state = $3, decided_by = $4, decided_at = now(), "
-        "to_site_code = $5, decline_reason = $6, version = version + 1 "
-        "WHERE id = $1 AND version = $2 AND state = 'REQUESTED' RETURNING *) "
-        f"SELECT {COLUMNS} {FROM.replace('control.tenant_transfer t', 't')}",
-        row["id"], version, state, subject, site_code, reason)
+    updated = await repository.decide_transfer(control, row["id"], version, state, subject, site_code, reason)
     if updated is None:
-        raise Conflict("The transfer was changed since you read it, or is no longer waiting for a decision.",
-                       field="version")
+        raise StaleVersion("The transfer was changed since you read it; reload it and try again.",
+                           field="version")
     return updated
 
 
@@ -136,8 +119,7 @@ async def decide(actor: Actor, control: Connection, transfer_id: uuid.UUID | Non
         reason = text(reason, "reason", 1000, required=True)
         updated = await _decide(control, row, version, "DECLINED", principal.subject, None, reason)
     else:
-        site = await actor.session.fetchrow("SELECT id, code, closed_at FROM site WHERE code = $1",
-                                            (site_code or "").upper())
+        site = await site_by_code(actor.session, (site_code or "").upper())
         if site is None or (principal.role is Role.SITE_MANAGER and site["code"] not in principal.site_codes):
             raise NotFound("No such site.", field="siteCode")
         if site["closed_at"] is not None:
