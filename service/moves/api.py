@@ -191,13 +191,13 @@ def _transfer(info: Info, row: asyncpg.Record | None, errors: list[UserError]) -
 
 @strawberry.type
 class MovesQuery:
-    @strawberry.field(description="Transfers between tenants your tenant requested (OUTGOING) or received "
-                                  "(INCOMING), newest first.")
+    @strawberry.field(description="Transfers between tenants your tenant requested (OUTGOING: those of young adults "
+                                  "you may see) or received (INCOMING: for tenant administrators and site managers), "
+                                  "newest first.")
     async def tenant_transfers(self, info: Info, direction: TransferDirection) -> list[TenantTransfer]:
-        await actor(info.context)  # tenant users with case access only
+        a = await actor(info.context)  # tenant users with case access only
         async with control_plane(info.context) as conn:
-            rows = await transfers.of_tenant(conn, info.context.principal,
-                                             direction is TransferDirection.INCOMING)
+            rows = await transfers.of_tenant(a, conn, direction is TransferDirection.INCOMING)
         return [TenantTransfer.from_row(r, info.context) for r in rows]
 
 

@@ -20,6 +20,7 @@ from service.kernel.principal import Principal, Role
 from service.kernel.tenancy import Connection, Tenant
 from service.kernel.visibility import Actor
 from service.moves import repository
+from service.people import repository as people_repository
 from service.people.service import require_young_adult, text
 from service.tenant_admin.repository import site_by_code
 from tenants.registry import tenant_by_slug
@@ -70,9 +71,18 @@ async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUI
     return row
 
 
-async def of_tenant(control: Connection, principal: Principal, incoming: bool) -> list[asyncpg.Record]:
-    tenant = _tenant(principal)
-    return await repository.transfers_of(control, tenant.id, incoming)
+async def of_tenant(actor: Actor, control: Connection, incoming: bool) -> list[asyncpg.Record]:
+    """The tenant's transfers one way. Incoming ones are for those who decide them (tenant administrators and site
+    managers); outgoing ones only for young adults the caller may see."""
+    tenant = _tenant(actor.principal)
+    if incoming and actor.principal.role not in DECIDERS:
+        return []
+    rows = await repository.transfers_of(control, tenant.id, incoming)
+    if incoming or not rows:
+        return rows
+    seen = await people_repository.visible_young_adult_ids(actor.session, [r["young_adult_id"] for r in rows],
+                                                           actor.scope)
+    return [r for r in rows if r["young_adult_id"] in seen]
 
 
 async def _decide(control: Connection, row: asyncpg.Record, version: int, state: str, subject: str,

@@ -223,6 +223,11 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
     assert [t["id"] for t in incoming] == [first["id"]]
     assert incoming[0]["youngAdultId"] is None
     assert (await ops.data(wi_admin, "TenantTransfers", {"direction": "OUTGOING"}))["tenantTransfers"] == []
+    # A practitioner sees outgoing transfers of the young adults they may see, and no incoming ones.
+    stranger = await login(Role.PRACTITIONER, cw.tenant, service=Service.PROBATION, sites=("BHM-PDU",))
+    assert (await ops.data(stranger, "TenantTransfers", {"direction": "OUTGOING"}))["tenantTransfers"] == []
+    assert len((await ops.data(cw.admin, "TenantTransfers", {"direction": "OUTGOING"}))["tenantTransfers"]) == 1
+    assert (await ops.data(com, "TenantTransfers", {"direction": "INCOMING"}))["tenantTransfers"] == []
     practitioner = await ops.raw(com, "DeclineTenantTransfer", {"input": {"id": first["id"],
                                                                          "version": first["version"], "reason": "x"}})
     assert practitioner["errors"][0]["extensions"]["code"] == "FORBIDDEN"
