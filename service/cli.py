@@ -146,8 +146,8 @@ async def _transfers(settings: Settings) -> int:
 
     db = Database.connect(settings)
     try:
-        await db.migrate()
-        print(f"{await run_pending(await db.open_pool())} transfer(s) completed")
+        await migrate(db)
+        print(f"{await run_pending(await db.open_jobs_pool())} transfer(s) completed")
         return 0
     finally:
         await db.close()

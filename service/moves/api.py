@@ -6,27 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import TypeVar
 
 import asyncpg
 import strawberry
 
 from service.api.common import UserError, attempt
-from service.api.context import Context, Info
+from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
-from service.kernel.tenancy import Connection
+from service.kernel.work import UnitOfWork
 from service.moves import service as moves
 from service.moves import transfers
 from service.moves.record import Handover, SiteTransfer
 from service.people.api import ServiceKind
 from service.people.loaders import actor
 from service.records.api import TeamRole
-from service.rules import loaders as rules_loaders
 from service.rules.catalogue import HandoverItem
 
-T = TypeVar("T")
 
 @strawberry.enum(description="REQUESTED → ACCEPTED / DECLINED / WITHDRAWN; ACCEPTED → COMPLETED when the hand-off "
                              "has copied the package and closed the sending record.")
@@ -63,7 +58,7 @@ class TenantTransfer:
                     "one (once completed) for the receiving tenant.")
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record, ctx: Context) -> TenantTransfer:
+    def from_row(cls, row: asyncpg.Record, ctx: UnitOfWork) -> TenantTransfer:
         tenant = ctx.principal.tenant
         mine = row["young_adult_id"] if tenant is not None and row["from_tenant_id"] == tenant.id else \
             row["received_young_adult_id"]
@@ -73,37 +68,6 @@ class TenantTransfer:
                    decline_reason=row["decline_reason"], site_code=row["to_site_code"],
                    completed_at=row["completed_at"], version=row["version"],
                    young_adult_id=None if mine is None else strawberry.ID(to_global_id("YoungAdult", mine)))
-
-
-@asynccontextmanager
-async def control_plane(ctx: Context) -> AsyncIterator[Connection]:
-    """The request's control-plane connection for transfers: the one place to swap for issue 12's
-    ``ctx.control()``, which commits with the request. Until then a mutation's control-plane transaction is its own
-    (see attempt_with_control)."""
-    pool = ctx.tenant().control
-    assert pool is not None, "a request session has a control pool"
-    async with pool.acquire() as conn:
-        yield conn
-
-
-async def attempt_with_control(ctx: Context, action: Callable[[Connection], Awaitable[T]],
-                               ) -> tuple[T | None, list[UserError]]:
-    """Run a mutation that writes the tenant (in a savepoint) and the control plane: both are undone when it is
-    refused. The control-plane write is committed before the request's tenant transaction (a small window until
-    issue 12's unit of work commits both together)."""
-    async with control_plane(ctx) as conn:
-        tx = conn.transaction()
-        await tx.start()
-        try:
-            result, errors = await attempt(ctx, lambda: action(conn))
-        except BaseException:
-            await tx.rollback()
-            raise
-        if errors:
-            await tx.rollback()
-        else:
-            await tx.commit()
-        return result, errors
 
 
 @strawberry.input(description="A practitioner joining the young adult's team with a site transfer.")
@@ -196,8 +160,7 @@ class MovesQuery:
                                   "newest first.")
     async def tenant_transfers(self, info: Info, direction: TransferDirection) -> list[TenantTransfer]:
         a = await actor(info.context)  # tenant users with case access only
-        async with control_plane(info.context) as conn:
-            rows = await transfers.of_tenant(a, conn, direction is TransferDirection.INCOMING)
+        rows = await transfers.of_tenant(a, info.context.control(), direction is TransferDirection.INCOMING)
         return [TenantTransfer.from_row(r, info.context) for r in rows]
 
 
@@ -213,7 +176,7 @@ class MovesMutation:
             join=tuple((expect_id(j.practitioner_id, "Practitioner", "teamJoins"), j.role.value)
                        for j in input.team_joins),
             leave=tuple(r.value for r in input.team_leaves))
-        today = rules_loaders.today(info.context)
+        today = info.context.today
         row, errors = await attempt(info.context, lambda: moves.transfer_site(
             a, ya, from_site, to_site, input.effective_on, input.reason, team, today))
         return SiteTransferPayload(site_transfer=None if row is None else SiteTransfer.from_row(row), errors=errors)
@@ -223,7 +186,7 @@ class MovesMutation:
         a = await actor(info.context)
         ya = expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
         lead = expect_id(input.lead_practitioner_id, "Practitioner", "leadPractitionerId")
-        today = rules_loaders.today(info.context)
+        today = info.context.today
         result, errors = await attempt(info.context, lambda: moves.record_handover(
             a, ya, input.handed_over_on, input.from_service.value, [s.value for s in input.to_services], lead,
             [i.value for i in input.checklist], today))
@@ -237,32 +200,32 @@ class MovesMutation:
     async def request_tenant_transfer(self, info: Info, input: RequestTenantTransferInput) -> TenantTransferPayload:
         a = await actor(info.context)
         ya = expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
-        today = rules_loaders.today(info.context)
-        row, errors = await attempt_with_control(info.context, lambda control: transfers.request(
-            a, control, ya, input.to_tenant, input.consented_on, input.note, today))
+        today = info.context.today
+        row, errors = await attempt(info.context, lambda: transfers.request(
+            a, info.context.control(), ya, input.to_tenant, input.consented_on, input.note, today))
         return _transfer(info, row, errors)
 
     @strawberry.mutation(description="Take a transfer request back before it is accepted.")
     async def withdraw_tenant_transfer(self, info: Info, input: WithdrawTenantTransferInput,
                                        ) -> TenantTransferPayload:
         a, raw = await actor(info.context), _transfer_id(input.id)
-        row, errors = await attempt_with_control(info.context, lambda control: transfers.withdraw(
-            a, control, raw, input.version))
+        row, errors = await attempt(info.context, lambda: transfers.withdraw(
+            a, info.context.control(), raw, input.version))
         return _transfer(info, row, errors)
 
     @strawberry.mutation(description="Accept a transfer into your tenant, at the site you choose.")
     async def accept_tenant_transfer(self, info: Info, input: AcceptTenantTransferInput) -> TenantTransferPayload:
         a, raw = await actor(info.context), _transfer_id(input.id)
-        row, errors = await attempt_with_control(info.context, lambda control: transfers.decide(
-            a, control, raw, input.version, True, input.site_code, None))
+        row, errors = await attempt(info.context, lambda: transfers.decide(
+            a, info.context.control(), raw, input.version, True, input.site_code, None))
         return _transfer(info, row, errors)
 
     @strawberry.mutation(description="Decline a transfer into your tenant, with the reason.")
     async def decline_tenant_transfer(self, info: Info, input: DeclineTenantTransferInput,
                                       ) -> TenantTransferPayload:
         a, raw = await actor(info.context), _transfer_id(input.id)
-        row, errors = await attempt_with_control(info.context, lambda control: transfers.decide(
-            a, control, raw, input.version, False, None, input.reason))
+        row, errors = await attempt(info.context, lambda: transfers.decide(
+            a, info.context.control(), raw, input.version, False, None, input.reason))
         return _transfer(info, row, errors)
 
 

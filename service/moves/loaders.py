@@ -7,33 +7,33 @@ import uuid
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from service.api.context import Context
+from service.kernel.work import UnitOfWork
 from service.moves import repository
 from service.people.loaders import by_id, grouped, scope
 
 
-def site_transfers(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def site_transfers(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.site_transfers_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
-    return ctx.loader("moves.site_transfers", lambda _session: load)
+    return ctx.loader("moves.site_transfers", load)
 
 
-def handovers(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def handovers(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.handovers_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
-    return ctx.loader("moves.handovers", lambda _session: load)
+    return ctx.loader("moves.handovers", load)
 
 
-def moves(ctx: Context) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
+def moves(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
     async def load(keys: list[uuid.UUID]) -> list[asyncpg.Record | None]:
         return by_id(await repository.moves_of(ctx.tenant(), keys, await scope(ctx)), keys)
-    return ctx.loader("moves.tenant_moves", lambda _session: load)
+    return ctx.loader("moves.tenant_moves", load)
 
 
-def provenance(ctx: Context) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+def provenance(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         rows = await repository.provenance_for(ctx.tenant(), keys, await scope(ctx))
         return grouped(rows, keys, "young_adult_id")
-    return ctx.loader("moves.provenance", lambda _session: load)
+    return ctx.loader("moves.provenance", load)

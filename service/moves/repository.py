@@ -10,8 +10,7 @@ from datetime import date
 
 import asyncpg
 
-from service.kernel.session import TenantSession
-from service.kernel.tenancy import Connection
+from service.kernel.session import Statements, TenantSession
 from service.kernel.visibility import Scope, visible_young_adult
 
 SITE_TRANSFER_COLUMNS = ("st.id, st.young_adult_id, st.from_enrolment_id, st.to_enrolment_id, st.effective_on, "
@@ -132,7 +131,7 @@ def _transfers(source: str = "control.tenant_transfer") -> str:
             "JOIN control.tenant r ON r.id = t.to_tenant_id")
 
 
-async def insert_transfer(control: Connection, from_tenant: uuid.UUID, to_tenant: uuid.UUID,
+async def insert_transfer(control: Statements, from_tenant: uuid.UUID, to_tenant: uuid.UUID,
                           young_adult_id: uuid.UUID, consented_on: date, note: str | None, requested_by: str,
                           ) -> asyncpg.Record:
     """A new REQUESTED transfer; UniqueViolationError when the young adult already has an open one."""
@@ -144,18 +143,18 @@ async def insert_transfer(control: Connection, from_tenant: uuid.UUID, to_tenant
     return row
 
 
-async def transfer_by_id(control: Connection, transfer_id: uuid.UUID, tenant_id: uuid.UUID) -> asyncpg.Record | None:
+async def transfer_by_id(control: Statements, transfer_id: uuid.UUID, tenant_id: uuid.UUID) -> asyncpg.Record | None:
     """The transfer if ``tenant_id`` is either side of it; None otherwise, as for a missing id."""
     return await control.fetchrow(_transfers() + " WHERE t.id = $1 AND $2 IN (t.from_tenant_id, t.to_tenant_id)",
                                   transfer_id, tenant_id)
 
 
-async def transfers_of(control: Connection, tenant_id: uuid.UUID, incoming: bool) -> list[asyncpg.Record]:
+async def transfers_of(control: Statements, tenant_id: uuid.UUID, incoming: bool) -> list[asyncpg.Record]:
     side = "t.to_tenant_id" if incoming else "t.from_tenant_id"
     return await control.fetch(_transfers() + f" WHERE {side} = $1 ORDER BY t.requested_at DESC, t.id", tenant_id)
 
 
-async def decide_transfer(control: Connection, transfer_id: uuid.UUID, version: int, state: str, subject: str,
+async def decide_transfer(control: Statements, transfer_id: uuid.UUID, version: int, state: str, subject: str,
                           site_code: str | None, reason: str | None) -> asyncpg.Record | None:
     """Move a REQUESTED transfer to ``state`` if the stored version is ``version``; None when it is not."""
     return await control.fetchrow(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from service.db import Database
+from service.kernel.database import Database
 from service.moves.handoff import run_pending
 
 logger = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 async def hand_off_forever(db: Database) -> None:
     while True:
         try:
-            done = await run_pending(await db.open_pool())
+            done = await run_pending(await db.open_jobs_pool())
             if done:
                 logger.info("handed off %d tenant transfer(s)", done)
         except asyncio.CancelledError:

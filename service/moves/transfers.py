@@ -17,7 +17,8 @@ from service.consent import repository as consent_repository
 from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound, StaleVersion
 from service.kernel.principal import Principal, Role
-from service.kernel.tenancy import Connection, Tenant
+from service.kernel.session import Statements
+from service.kernel.tenancy import Tenant
 from service.kernel.visibility import Actor
 from service.moves import repository
 from service.people import repository as people_repository
@@ -34,7 +35,7 @@ def _tenant(principal: Principal) -> Tenant:
     return principal.tenant
 
 
-async def request(actor: Actor, control: Connection, young_adult_id: uuid.UUID | None, to_slug: str,
+async def request(actor: Actor, control: Statements, young_adult_id: uuid.UUID | None, to_slug: str,
                   consented_on: date, note: str | None, today: date) -> asyncpg.Record:
     """The sending side asks another tenant to take the young adult on, with the young adult's consent to the move
     (recorded in the sending tenant as a SHARING consent naming the receiving tenant)."""
@@ -62,7 +63,7 @@ async def request(actor: Actor, control: Connection, young_adult_id: uuid.UUID |
     return row
 
 
-async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUID | None) -> asyncpg.Record:
+async def by_id(control: Statements, principal: Principal, transfer_id: uuid.UUID | None) -> asyncpg.Record:
     """A transfer either side of which is the caller's tenant; otherwise NotFound, as for a missing id."""
     tenant = _tenant(principal)
     row = None if transfer_id is None else await repository.transfer_by_id(control, transfer_id, tenant.id)
@@ -71,7 +72,7 @@ async def by_id(control: Connection, principal: Principal, transfer_id: uuid.UUI
     return row
 
 
-async def of_tenant(actor: Actor, control: Connection, incoming: bool) -> list[asyncpg.Record]:
+async def of_tenant(actor: Actor, control: Statements, incoming: bool) -> list[asyncpg.Record]:
     """The tenant's transfers one way. Incoming ones are for those who decide them (tenant administrators and site
     managers); outgoing ones only for young adults the caller may see."""
     tenant = _tenant(actor.principal)
@@ -85,7 +86,7 @@ async def of_tenant(actor: Actor, control: Connection, incoming: bool) -> list[a
     return [r for r in rows if r["young_adult_id"] in seen]
 
 
-async def _decide(control: Connection, row: asyncpg.Record, version: int, state: str, subject: str,
+async def _decide(control: Statements, row: asyncpg.Record, version: int, state: str, subject: str,
                   site_code: str | None, reason: str | None) -> asyncpg.Record:
     updated = await repository.decide_transfer(control, row["id"], version, state, subject, site_code, reason)
     if updated is None:
@@ -100,7 +101,7 @@ def _waiting(row: asyncpg.Record) -> None:
                            field="id")
 
 
-async def withdraw(actor: Actor, control: Connection, transfer_id: uuid.UUID | None, version: int,
+async def withdraw(actor: Actor, control: Statements, transfer_id: uuid.UUID | None, version: int,
                    ) -> asyncpg.Record:
     """The sending side takes a request back before the receiving side accepts it."""
     row = await by_id(control, actor.principal, transfer_id)
@@ -114,7 +115,7 @@ async def withdraw(actor: Actor, control: Connection, transfer_id: uuid.UUID | N
     return updated
 
 
-async def decide(actor: Actor, control: Connection, transfer_id: uuid.UUID | None, version: int, accept: bool,
+async def decide(actor: Actor, control: Statements, transfer_id: uuid.UUID | None, version: int, accept: bool,
                  site_code: str | None, reason: str | None) -> asyncpg.Record:
     """The receiving side accepts (choosing the site that takes the young adult on) or declines (with a reason).
     Tenant administrators decide for any site, site managers for their own sites."""

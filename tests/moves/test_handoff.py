@@ -9,7 +9,7 @@ import secrets
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.moves import handoff
 from tenants.provisioning import NewTenant, create_tenant
@@ -32,7 +32,7 @@ async def test_two_hand_offs_at_once_make_one_copy_and_the_closed_record_restore
     await ops.ok(other_admin, "AcceptTenantTransfer", {"id": asked["id"], "version": asked["version"],
                                                        "siteCode": "EWI"})
 
-    pool = await db.open_pool()
+    pool = await db.open_jobs_pool()
     await asyncio.gather(handoff.run_pending(pool), handoff.run_pending(pool), handoff.run_pending(pool))
     await handoff.run_pending(pool)  # whatever raced, the next run finishes it
     copies = await admin_conn.fetchval(f'SELECT count(*) FROM "{receiving.schema}".young_adult')

@@ -13,12 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.db import Database
+from service.kernel import clock
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
 from service.moves import handoff
 from service.reporting.service import refresh_tenant
-from service.rules import loaders as rules_loaders
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import SITES, TODAY, Casework, casework, days_ago, days_ahead, young_adult
@@ -101,10 +101,10 @@ async def site_transfer(cw: Casework, login: CallerFactory, monkeypatch: pytest.
     assert enrolments["BSI"]["exitedOn"] == effective.isoformat()
     assert enrolments["SHI"]["identifiedOn"] == effective.isoformat()
     assert enrolments["SHI"]["referredOn"] == enrolments["BSI"]["referredOn"]  # a move is not a new referral
-    monkeypatch.setattr(rules_loaders, "clock", lambda: effective)
+    monkeypatch.setattr(clock, "today", lambda zone=clock.DEFAULT_ZONE: effective)
     after = await moves_of(ops, shi_pom, ya)
     assert due(after, "PLAN_REVIEW")["dueOn"] == (review + dt.timedelta(weeks=13)).isoformat()  # Swinfen Hall's
-    monkeypatch.setattr(rules_loaders, "clock", lambda: effective - dt.timedelta(days=1))
+    monkeypatch.setattr(clock, "today", lambda zone=clock.DEFAULT_ZONE: effective - dt.timedelta(days=1))
     assert due(await moves_of(ops, shi_pom, ya), "PLAN_REVIEW")["dueOn"] == (
         review + dt.timedelta(weeks=6)).isoformat()
     monkeypatch.undo()
@@ -269,7 +269,7 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
                     await admin_conn.fetchval(sql)
 
     # A crash after the package is stored, before it is received: no copy anywhere.
-    pool = await db.open_pool()
+    pool = await db.open_jobs_pool()
 
     async def crash(*_: Any) -> None:
         raise RuntimeError("the process died here")
