@@ -12,12 +12,12 @@ import strawberry
 
 from service.api.common import UserError, attempt
 from service.api.context import Info
+from service.api.enums import ServiceKind
 from service.api.relay import expect_id, to_global_id
 from service.kernel.work import UnitOfWork
+from service.moves import loaders, transfers
 from service.moves import service as moves
-from service.moves import transfers
-from service.moves.record import Handover, SiteTransfer
-from service.people.api import ServiceKind
+from service.moves.record import Handover, SiteTransfer, YoungAdultMoves
 from service.people.loaders import actor
 from service.records.api import TeamRole
 from service.rules.catalogue import HandoverItem
@@ -155,6 +155,17 @@ def _transfer(info: Info, row: asyncpg.Record | None, errors: list[UserError]) -
 
 @strawberry.type
 class MovesQuery:
+    @strawberry.field(description="A young adult's site transfers, handovers and moves between tenants; null when "
+                                  "the young adult does not exist or is not yours to see.")
+    async def young_adult_moves(self, info: Info, young_adult_id: strawberry.ID) -> YoungAdultMoves | None:
+        await actor(info.context)  # tenant users with case access only
+        raw = expect_id(young_adult_id, "YoungAdult", "youngAdultId")
+        row = None if raw is None else await loaders.moves(info.context).load(raw)
+        if row is None:
+            return None
+        info.context.consults.consulted("YoungAdultMoves", row["id"], row["id"])
+        return YoungAdultMoves(raw_id=row["id"], young_adult_id=young_adult_id)
+
     @strawberry.field(description="Transfers between tenants your tenant requested (OUTGOING: those of young adults "
                                   "you may see) or received (INCOMING: for tenant administrators and site managers), "
                                   "newest first.")

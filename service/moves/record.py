@@ -1,5 +1,7 @@
-"""The parts of a young adult's record that show their moves: site transfers, handovers, and a transfer between
-tenants (where the person went or came from, and the provenance of what arrived). Composed into ``YoungAdult``."""
+"""The part of a young adult's record that shows their moves: site transfers, handovers, and a transfer between
+tenants (where the person went or came from, and the provenance of what arrived). Served by the root field
+``youngAdultMoves`` rather than composed into ``YoungAdult``: moves sit above records in the layers (they change
+enrolments and the team through records' own service), so records may not import them."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import asyncpg
 import strawberry
 
 from service.api.context import Info
+from service.api.enums import ServiceKind
 from service.api.relay import to_global_id
 from service.moves import loaders
-from service.people.api import Practitioner, ServiceKind, Site, practitioner, site
+from service.people.api import Practitioner, Site, practitioner, site
 from service.rules.catalogue import HandoverItem
 
 strawberry.enum(
@@ -86,9 +89,10 @@ class TenantMove:
     on: dt.date
 
 
-@strawberry.type
+@strawberry.type(description="A young adult's moves: what `youngAdultMoves(youngAdultId:)` answers.")
 class YoungAdultMoves:
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.ID
 
     @strawberry.field(description="Transfers between the tenant's sites, oldest first.")
     async def site_transfers(self, info: Info) -> list[SiteTransfer]:

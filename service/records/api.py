@@ -21,7 +21,6 @@ from service.assessments.api import YoungAdultAssessments
 from service.custody.api import YoungAdultCustody
 from service.kernel.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
-from service.moves.record import YoungAdultMoves
 from service.network.record import YoungAdultNetwork
 from service.people import loaders as people_loaders
 from service.people.api import Practitioner, Site, practitioner, site
@@ -146,7 +145,7 @@ class TimelineEntry:
 
 @strawberry.type(description="A care-experienced young adult in the programme: their record in full.")
 class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan, YoungAdultMeetings,
-                 YoungAdultNetwork, YoungAdultMoves):
+                 YoungAdultNetwork):
     raw_id: strawberry.Private[uuid.UUID]
     given_name: str
     family_name: str

@@ -36,8 +36,15 @@ def due(record: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 async def moves_of(ops: Operations, caller: Caller, ya: str) -> dict[str, Any]:
-    record: dict[str, Any] = (await ops.data(caller, "YoungAdultMoves", {"id": ya}))["youngAdult"]
+    """The record's enrolments and due items with its moves (the caller must see it)."""
+    data = await ops.data(caller, "YoungAdultMoves", {"id": ya})
+    record: dict[str, Any] = data["youngAdult"] | data["youngAdultMoves"]
     return record
+
+
+async def unseen(ops: Operations, caller: Caller, ya: str) -> bool:
+    data = await ops.data(caller, "YoungAdultMoves", {"id": ya})
+    return data["youngAdult"] is None and data["youngAdultMoves"] is None
 
 
 async def national_referrals(analyst: Caller, db: Database, *tenants: Tenant) -> dict[str, Any]:
@@ -282,7 +289,7 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
     monkeypatch.setattr(handoff, "mark_received", crash)
     assert await handoff.run_pending(pool) == 0
     assert await copies() == 1
-    assert (await moves_of(ops, com, ya))["movedAway"] is None
+    assert (await moves_of(ops, cw.admin, ya))["movedAway"] is None
     # A crash after the sending record closed, before the transfer was marked complete.
     monkeypatch.undo()
     monkeypatch.setattr(handoff, "complete", crash)
@@ -319,7 +326,7 @@ async def test_moves_within_and_between_tenants(make_tenant: TenantFactory, logi
 
     # The sending side: closed, read-only, saying where and when the person went.
     # (The team ends with the move: a practitioner sees it only through a site it was enrolled at.)
-    assert await moves_of(ops, com, ya) is None
+    assert await unseen(ops, com, ya)
     closed = await moves_of(ops, cw.admin, ya)
     assert closed["movedAway"] == {"tenant": womens.name, "on": TODAY.isoformat()}
     assert {e["status"] for e in closed["enrolments"]} == {"EXITED"}
