@@ -8,14 +8,14 @@ side's job reads it and writes the copy as the receiving tenant, each in a trans
 cleared when the transfer completes, so case data rests here only while a hand-off is under way.
 
 Revision ID: c0007
-Revises: c0004
+Revises: c0006
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "c0007"
-down_revision = "c0004"
+down_revision = "c0006"
 branch_labels = None
 depends_on = None
 
