@@ -1,4 +1,4 @@
-"""`always-hope`: serve, migrate, tenants, reporting, token."""
+"""`always-hope`: serve, migrate, tenants, reporting, transfers, token."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
     rsub = reporting.add_subparsers(dest="reporting_command", required=True)
     refresh = rsub.add_parser("refresh", help="recompute the rollups now, one tenant at a time")
     refresh.add_argument("--tenant", help="only this tenant (slug); every active tenant by default")
+
+    transfers = sub.add_parser("transfers", help="transfers between tenants")
+    xsub = transfers.add_subparsers(dest="transfers_command", required=True)
+    xsub.add_parser("run", help="hand off every accepted transfer now (each tenant's part as its own role)")
 
     token = sub.add_parser("token", help="grant a development user a role and print a token for them")
     token.add_argument("--tenant", help="tenant slug (not for national analysts and platform admins)")
@@ -132,6 +136,18 @@ async def _tenants(settings: Settings, args: argparse.Namespace) -> int:
         async with pool.acquire() as conn:
             for t in await registry.all_tenants(conn):
                 print(f"{t.slug}\t{t.kind}\t{t.status}\t{t.name}")
+        return 0
+    finally:
+        await db.close()
+
+
+async def _transfers(settings: Settings) -> int:
+    from service.moves.handoff import run_pending
+
+    db = Database.connect(settings)
+    try:
+        await migrate(db)
+        print(f"{await run_pending(await db.open_jobs_pool())} transfer(s) completed")
         return 0
     finally:
         await db.close()
@@ -230,6 +246,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_tenants(settings, args))
     if args.command == "reporting":
         return asyncio.run(_reporting(settings, args))
+    if args.command == "transfers":
+        return asyncio.run(_transfers(settings))
     return asyncio.run(_token(settings, args))
 
 

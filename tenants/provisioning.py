@@ -75,6 +75,8 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
                               f"{condition}"))
     # The platform-level audit trail (service/audit/platform.py): appended to and read, never changed.
     conn.execute(text(f"GRANT SELECT, INSERT ON control.platform_audit_event TO {role}"))
+    # Transfers between tenants: requested, decided and handed off through this table (service/moves/).
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.tenant_transfer TO {role}"))
 
 
 def national_role(app_role: str) -> str:

@@ -20,7 +20,8 @@ def names() -> list[str]:
 # Operations whose own feature suites run every one of them (tests/network/world.py checks the Network and Consent
 # files; tests/rules/test_published_operations.py the practice-rule ones; tests/api/test_compiled.py CaseloadPage;
 # tests/reporting/test_dashboard_operations.py the dashboard's; tests/tenant_admin/test_bring_in.py
-# BringInPractitioner; tests/audit/test_audit_queries.py AuditEvents, AuditEventsCsv and PlatformAuditTrail).
+# BringInPractitioner; tests/audit/test_audit_queries.py AuditEvents, AuditEventsCsv and PlatformAuditTrail;
+# tests/moves/test_moves.py the moves').
 # The walk in tests/test_operations.py runs the rest; tests/api/test_operation_coverage.py runs the administrators'
 # and the national team's (ADMINISTRATION).
 # Run by tests/api/test_operation_coverage.py, through trusted documents.
@@ -32,6 +33,8 @@ ADMINISTRATION = (
 RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "RuleCatalogue", "PracticeRules",
                          "PracticeRuleHistory", "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload",
                          "SiteCompliance", "BringInPractitioner", "AuditEvents", "PlatformAuditTrail",
+                         "TransferSite", "RecordHandover", "RequestTenantTransfer", "WithdrawTenantTransfer",
+                         "AcceptTenantTransfer", "DeclineTenantTransfer", "TenantTransfers", "YoungAdultMoves",
                          *ADMINISTRATION)
 
 

@@ -100,6 +100,12 @@ def user_errors(exc: DomainError) -> list[UserError]:
     return [user_error(e) for e in (exc.errors if isinstance(exc, Refusals) else (exc,))]
 
 
+# The SQLSTATE of the trigger that keeps a record read-only once the young adult moved to another tenant
+# (alembic/tenant/t0006_moves.py): whichever mutation touches such a record is refused as data, not as a fault.
+RECORD_CLOSED = "AH017"
+CLOSED = "This record is closed: the young adult moved to another tenant, and the record is kept read-only."
+
+
 async def attempt(ctx: UnitOfWork, action: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
     """Run a tenant mutation in a savepoint: an expected refusal undoes everything it wrote and becomes data."""
     session = ctx.tenant()
@@ -108,6 +114,10 @@ async def attempt(ctx: UnitOfWork, action: Callable[[], Awaitable[T]]) -> tuple[
             return await action(), []
     except DomainError as exc:
         return None, user_errors(exc)
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate != RECORD_CLOSED:
+            raise
+        return None, [UserError(code=ErrorCode.CONFLICT, message=CLOSED)]
 
 
 def given_fields(input_: Any, names: tuple[str, ...]) -> dict[str, Any]:

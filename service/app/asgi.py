@@ -35,6 +35,7 @@ from service.app.schema import build_schema
 from service.console.routes import console_routes
 from service.kernel import telemetry
 from service.kernel.database import Database
+from service.moves import scheduler as handoff_scheduler
 from service.reporting import scheduler
 from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema
@@ -71,12 +72,12 @@ def create_app(db: Database) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
-        refresher = scheduler.start(db)
+        tasks = [t for t in (scheduler.start(db), handoff_scheduler.start(db)) if t is not None]
         yield
-        if refresher is not None:
-            refresher.cancel()
+        for task in tasks:
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await refresher
+                await task
         await db.close_pools()
 
     middleware = [Middleware(RequestContext), Middleware(SecurityHeaders, headers=security_headers(settings))]

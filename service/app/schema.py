@@ -21,6 +21,7 @@ from service.audit.platform import PlatformReadTrail
 from service.consent import api as consent
 from service.custody import api as custody
 from service.meetings import api as meetings
+from service.moves.api import MovesMutation, MovesQuery
 from service.network import api as network
 from service.network.mutations import NetworkMutation
 from service.people import api as people
@@ -46,7 +47,8 @@ NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **asses
 
 @strawberry.type
 class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
-            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery, PlatformAuditQuery):
+            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery, PlatformAuditQuery,
+            MovesQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -59,7 +61,8 @@ class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, cons
 @strawberry.type
 class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
                plans.PlansMutation, meetings.MeetingsMutation, NetworkMutation, consent.ConsentMutation,
-               RulesMutation, ReportingMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation):
+               RulesMutation, ReportingMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation,
+               MovesMutation):
     pass
 
 

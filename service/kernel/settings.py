@@ -107,6 +107,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Seconds between scheduled refreshes of the national reporting rollups (one tenant at a time); 0 turns it off.
     reporting_refresh_seconds: int = 900
+    # Seconds between runs of the hand-off job of accepted transfers between tenants (service/moves/); 0: off.
+    transfer_handoff_seconds: int = 30
 
     @property
     def development(self) -> bool:
@@ -171,7 +173,8 @@ class Settings:
                 kwargs[name] = env[var]
         for var, name in (("DATABASE_POOL_MIN", "pool_min_size"), ("DATABASE_POOL_MAX", "pool_max_size"),
                           ("DATABASE_JOBS_POOL_MAX", "jobs_pool_max_size"),
-                          ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds"), *_OPS_INTEGERS):
+                          ("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS", "reporting_refresh_seconds"),
+                          ("ALWAYS_HOPE_TRANSFER_HANDOFF_SECONDS", "transfer_handoff_seconds"), *_OPS_INTEGERS):
             if env.get(var):
                 try:
                     kwargs[name] = int(env[var])
@@ -190,6 +193,8 @@ class Settings:
     def check(self) -> None:
         if self.reporting_refresh_seconds < 0:
             raise SettingsError("ALWAYS_HOPE_REPORTING_REFRESH_SECONDS must be 0 (off) or a number of seconds")
+        if self.transfer_handoff_seconds < 0:
+            raise SettingsError("ALWAYS_HOPE_TRANSFER_HANDOFF_SECONDS must be 0 (off) or a number of seconds")
         if self.environment is Environment.PRODUCTION and (missing := self.missing_for_production()):
             raise SettingsError("production needs " + "; ".join(f"{name} ({PRODUCTION_REQUIRED[name]})"
                                                                 for name in missing))

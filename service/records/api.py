@@ -182,7 +182,8 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
         return [Enrolment.from_row(r) for r in await loaders.enrolments_of(info.context).load(self.raw_id)]
 
     @strawberry.field(description="What is due, from the practice rules in force at the young adult's governing "
-                                  "site (their earliest-identified current enrolment), earliest first.")
+                                  "site (see the README: the site a transfer moved them to, else their "
+                                  "earliest-identified current enrolment), earliest first.")
     async def due_items(self, info: Info) -> list[rules_api.DueItem]:
         return await rules_api.due_items_of(info, self.raw_id)
 

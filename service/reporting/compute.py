@@ -7,6 +7,11 @@ row per record that counts (metric, the date that places it in a period, the sit
 denominator of 1, and for medians the value) — and then aggregates them by month, quarter and year, per site and
 for the whole tenant, in one GROUPING SETS pass. The rules the facts follow are written in catalogue.py.
 
+A young adult who moved between tenants counts in each tenant only for what happened while they were there
+(``young_adult.arrived_on`` / ``moved_on``; the day of the move itself counts for the sending tenant): a move
+is not a new referral, and an outcome counts where the person was on its day. An enrolment opened by a site
+transfer is not a referral either.
+
 Dates of timestamps are taken in Europe/London (the programme's civil time), never in the session's time zone.
 """
 
@@ -63,13 +68,15 @@ FACTS: dict[Family, tuple[bool, str]] = {
     Family.ENROLMENT: (False, """
         SELECT m.metric, e.referred_on AS event_on, s.code AS site_code,
                CASE WHEN m.metric = 'take_up' THEN (e.consented_on IS NOT NULL)::int END AS num,
-               1 AS den, NULL::float8 AS val
+               1 AS den, NULL::float8 AS val, e.young_adult_id
         FROM enrolment e JOIN reportable r ON r.id = e.young_adult_id JOIN site s ON s.id = e.site_id
         CROSS JOIN (VALUES ('referrals'), ('take_up')) AS m (metric)
-        WHERE e.referred_on IS NOT NULL"""),
+        WHERE e.referred_on IS NOT NULL
+          -- an enrolment a site transfer opened carries the referral of the one it replaced: not a new referral
+          AND NOT EXISTS (SELECT 1 FROM site_transfer st WHERE st.to_enrolment_id = e.id)"""),
     Family.PLAN: (False, f"""
         SELECT 'days_to_agreed_plan', fa.agreed_on, r.site_code, NULL::int, 1,
-               greatest(fa.agreed_on - en.consented_on, 0)::float8
+               greatest(fa.agreed_on - en.consented_on, 0)::float8, r.id
         FROM reportable r
         JOIN (SELECT ip.young_adult_id, min(pv.agreed_at AT TIME ZONE {LOCAL})::date AS agreed_on
               FROM integrated_plan ip JOIN plan_version pv ON pv.plan_id = ip.id
@@ -84,7 +91,7 @@ FACTS: dict[Family, tuple[bool, str]] = {
                    WHEN 'lifelong_links_meeting_before_release' THEN (lo.id IS NOT NULL)::int
                    WHEN 'released_with_committed_network' THEN (coalesce(co.n, 0) >= {TARGET_COMMITTED_MEMBERS})::int
                    ELSE (rc.id IS NOT NULL)::int
-               END, 1, NULL::float8
+               END, 1, NULL::float8, rl.young_adult_id
         FROM releases rl
         LEFT JOIN (SELECT DISTINCT rl.id FROM releases rl JOIN agreements a ON a.young_adult_id = rl.young_adult_id
                    AND a.agreed_on BETWEEN rl.reception_date AND rl.released_on - {PLAN_LEAD_WEEKS * 7}) po
@@ -104,24 +111,27 @@ FACTS: dict[Family, tuple[bool, str]] = {
                            ('recalled_within_12_months')) AS m (metric)
         WHERE m.metric <> 'recalled_within_12_months' OR rl.released_on <= $1::date - 365"""),
     Family.NETWORK: (True, """
-        SELECT 'network_size_at_referral', c.referred_on, r.site_code, NULL::int, 1, coalesce(k.n, 0)::float8
+        SELECT 'network_size_at_referral', c.referred_on, r.site_code, NULL::int, 1, coalesce(k.n, 0)::float8,
+               c.young_adult_id
         FROM lifelong_links_case c JOIN reportable r ON r.id = c.young_adult_id
         LEFT JOIN (SELECT young_adult_id, count(*) AS n FROM member WHERE known_before GROUP BY young_adult_id) k
                ON k.young_adult_id = c.young_adult_id
         UNION ALL
-        SELECT 'network_size_at_plan', pd.entered_on, r.site_code, NULL::int, 1, count(mb.id)::float8
+        SELECT 'network_size_at_plan', pd.entered_on, r.site_code, NULL::int, 1, count(mb.id)::float8,
+               c.young_adult_id
         FROM lifelong_links_case c JOIN reportable r ON r.id = c.young_adult_id
         JOIN lifelong_links_stage_change pd ON pd.case_id = c.id AND pd.stage = 'PLAN_AGREED'
         LEFT JOIN member mb ON mb.young_adult_id = c.young_adult_id AND mb.identified_on <= pd.entered_on
              AND NOT EXISTS (SELECT 1 FROM network_member_status_change d WHERE d.member_id = mb.id
                              AND d.status = 'DECLINED' AND d.changed_on <= pd.entered_on)
-        GROUP BY c.id, pd.entered_on, r.site_code
+        GROUP BY c.id, pd.entered_on, r.site_code, c.young_adult_id
         UNION ALL
         SELECT 'network_committed', mb.identified_on, mb.site_code,
-               (c.member_id IS NOT NULL OR mb.status IN ('COMMITTED', 'ACTIVE'))::int, 1, NULL::float8
+               (c.member_id IS NOT NULL OR mb.status IN ('COMMITTED', 'ACTIVE'))::int, 1, NULL::float8,
+               mb.young_adult_id
         FROM member mb LEFT JOIN committed c ON c.member_id = mb.id"""),
     Family.OBJECTIVE: (False, """
-        SELECT 'objectives_met', o.assessed_on, r.site_code, o.met::int, 1, NULL::float8
+        SELECT 'objectives_met', o.assessed_on, r.site_code, o.met::int, 1, NULL::float8, c.young_adult_id
         FROM lifelong_links_objective o JOIN lifelong_links_case c ON c.id = o.case_id
         JOIN reportable r ON r.id = c.young_adult_id
         WHERE o.met IS NOT NULL AND o.assessed_on IS NOT NULL"""),
@@ -131,7 +141,7 @@ FACTS: dict[Family, tuple[bool, str]] = {
                    WHEN 'ete_at_6_months' THEN o.in_education_training_employment::int
                    WHEN 'network_retained_at_12_months' THEN (o.network_contacts_last_30_days > 0)::int
                    ELSE (o.accommodation = 'SETTLED')::int
-               END, 1, NULL::float8
+               END, 1, NULL::float8, o.young_adult_id
         FROM outcome_observation o JOIN reportable r ON r.id = o.young_adult_id
         JOIN (VALUES ('settled_on_release', 'RELEASE_DAY'), ('settled_at_3_months', 'MONTH_3'),
                      ('settled_at_12_months', 'MONTH_12'), ('ete_at_6_months', 'MONTH_6'),
@@ -143,7 +153,8 @@ FACTS: dict[Family, tuple[bool, str]] = {
                   ELSE o.accommodation IS NOT NULL
               END"""),
     Family.REVIEW: (False, f"""
-        SELECT 'reviews_on_time', d.due_on, r.site_code, (met.held_on IS NOT NULL)::int, 1, NULL::float8
+        SELECT 'reviews_on_time', d.due_on, r.site_code, (met.held_on IS NOT NULL)::int, 1, NULL::float8,
+               d.young_adult_id
         FROM (SELECT DISTINCT young_adult_id, held_on,
                      (held_on + interval '{REVIEW_INTERVAL_MONTHS} months')::date AS due_on
               FROM meeting WHERE kind IN ('INTEGRATED_PLANNING', 'REVIEW')) d
@@ -187,8 +198,11 @@ AGGREGATE = """
            sum(f.num) AS numerator, sum(f.den) AS denominator,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY f.val) AS median,
            array_agg(f.val) FILTER (WHERE f.val IS NOT NULL) AS vals
-    FROM facts f CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) AS g (grain)
+    FROM facts f JOIN young_adult p ON p.id = f.young_adult_id
+    CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) AS g (grain)
     WHERE f.event_on IS NOT NULL AND f.event_on <= $1::date
+      -- counted where the person was on the day; the day of a move between tenants belongs to the sending tenant
+      AND (p.arrived_on IS NULL OR f.event_on > p.arrived_on) AND (p.moved_on IS NULL OR f.event_on <= p.moved_on)
     GROUP BY GROUPING SETS ((f.metric, g.grain, date_trunc(g.grain, f.event_on::timestamp), f.site_code),
                             (f.metric, g.grain, date_trunc(g.grain, f.event_on::timestamp)))"""
 
@@ -200,7 +214,7 @@ def family_sql(family: Family) -> str:
         ctes.append(MEMBERS)
     if family is Family.RELEASE:
         ctes.append(RELEASE_CTES)
-    ctes.append(f"facts (metric, event_on, site_code, num, den, val) AS ({facts}\n    )")
+    ctes.append(f"facts (metric, event_on, site_code, num, den, val, young_adult_id) AS ({facts}\n    )")
     return "WITH" + ",".join(ctes) + AGGREGATE
 
 

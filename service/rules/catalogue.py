@@ -19,6 +19,20 @@ SERVICES = values(Service)
 OUTCOME_TIME_POINTS = ("RELEASE_DAY", "MONTH_3", "MONTH_6", "MONTH_12")
 
 
+class HandoverItem(enum.StrEnum):
+    """What a release handover can confirm; the handover_checklist rule picks which must be confirmed."""
+
+    ACCOMMODATION_CONFIRMED = "ACCOMMODATION_CONFIRMED"
+    FIRST_APPOINTMENT_BOOKED = "FIRST_APPOINTMENT_BOOKED"
+    LICENCE_CONDITIONS_SHARED = "LICENCE_CONDITIONS_SHARED"
+    NETWORK_TOLD = "NETWORK_TOLD"
+    PERSONAL_ADVISER_INTRODUCED = "PERSONAL_ADVISER_INTRODUCED"
+    GP_REGISTERED = "GP_REGISTERED"
+
+
+HANDOVER_CHECKLIST_ITEMS = tuple(i.value for i in HandoverItem)
+
+
 class RuleType(enum.StrEnum):
     INTEGER = "INTEGER"
     INTEGER_RANGE = "INTEGER_RANGE"  # {"min": int, "max": int}, min <= max, both within the rule's bounds
@@ -78,6 +92,8 @@ CATALOGUE: tuple[RuleDefinition, ...] = (
          "The pre-release meeting is due this many weeks before the earliest release date."),
     _int("handover_alert_weeks", RuleUnit.WEEKS, 4, 1, 12,
          "The prison-to-probation handover shows as due soon this many weeks before the handover date."),
+    _choices("handover_checklist", HANDOVER_CHECKLIST_ITEMS, HANDOVER_CHECKLIST_ITEMS[:4],
+             "Items a release handover must confirm before the handover counts as done."),
     _int("post_release_weekly_review_weeks", RuleUnit.WEEKS, 4, 0, 12,
          "After release the plan is reviewed weekly for this many weeks, then monthly until licence end."),
     _int("pa_visit_interval_weeks", RuleUnit.WEEKS, 8, 1, 26,

@@ -6,7 +6,8 @@ site, and the day. No I/O: the same code answers "what is due" and "what would b
 
 Where the facts come from: reviews are INTEGRATED_PLANNING, THREE_WAY and REVIEW meetings and plan agreements;
 a personal-adviser visit is a meeting a practitioner with role PERSONAL_ADVISER attended; the handover is done
-when a community offender manager is on the team; working days are Monday to Friday (bank holidays are not
+when a handover is recorded (service/moves/) whose checklist confirms every item the handover_checklist rule asks
+for — never inferred from who is on the team; working days are Monday to Friday (bank holidays are not
 known to the platform).
 """
 
@@ -124,7 +125,9 @@ def due_items(facts: Facts, rules: Mapping[str, Any], on: date) -> list[DueItem]
         add(ItemKind.PA_VISIT, base + timedelta(weeks=rules["pa_visit_interval_weeks"]), False,
             "pa_visit_interval_weeks")
         if facts["handover_date"] is not None:
-            add(ItemKind.HANDOVER, facts["handover_date"], facts["com_allocated_on"] is not None,
+            confirmed = facts["handover_checklist"]
+            add(ItemKind.HANDOVER, facts["handover_date"],
+                confirmed is not None and set(rules["handover_checklist"]) <= set(confirmed),
                 "handover_alert_weeks", window=7 * rules["handover_alert_weeks"])
         if erd is not None:
             add(ItemKind.PRE_RELEASE_MEETING, erd - timedelta(weeks=rules["pre_release_meeting_weeks"]),

@@ -38,7 +38,7 @@ def due_items_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[DueItem]]:
     async def load(keys: list[uuid.UUID]) -> list[list[DueItem]]:
         book = await rule_book(ctx)
         on = today(ctx)
-        rows = await repository.case_facts(ctx.tenant(), young_adult_ids=keys)
+        rows = await repository.case_facts(ctx.tenant(), on, young_adult_ids=keys)
         found = {r["young_adult_id"]: due_items(r, book.values(r["site_code"]), on) for r in rows}
         return [found.get(k, []) for k in keys]
     return ctx.loader("rules.due_items", load)
@@ -48,7 +48,7 @@ def rules_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, dict[str, Any]]:
     """Rule values in force today at each young adult's governing site, batched (one statement for a page)."""
     async def load(keys: list[uuid.UUID]) -> list[dict[str, Any]]:
         book = await rule_book(ctx)
-        codes = await repository.governing_site_codes(ctx.tenant(), keys)
+        codes = await repository.governing_site_codes(ctx.tenant(), keys, today(ctx))
         return [book.values(codes.get(k)) for k in keys]
     return ctx.loader("rules.of_young_adult", load)
 

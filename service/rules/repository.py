@@ -66,32 +66,45 @@ async def template_values(q: Statements, name: str) -> dict[str, Any] | None:
     return None if value is None else dict(decode(value))
 
 
-async def governing_site_codes(session: TenantSession, young_adult_ids: Sequence[uuid.UUID],
+def governing(day: str, where: str) -> str:
+    """SQL (a CTE body) giving each young adult's governing site on the day in parameter ``day`` — the one rule,
+    used by due items and by every feature that enforces a practice rule:
+
+    among the enrolments current on that day (identified on or before it, not exited by it), the one that the
+    latest site transfer effective on or before the day brought in; with no such transfer, the earliest-identified
+    (the site that brought them in); ties by when the enrolment was recorded, then its id. Never by site code.
+    ``where`` adds conditions on the enrolment ``e``."""
+    return f"""
+    SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, e.site_id, s.code AS site_code, e.identified_on,
+           e.consented_on
+    FROM enrolment e JOIN site s ON s.id = e.site_id
+    LEFT JOIN site_transfer st ON st.to_enrolment_id = e.id AND st.effective_on <= {day}
+    WHERE e.identified_on <= {day} AND (e.status <> 'EXITED' OR e.exited_on > {day}) AND {where}
+    ORDER BY e.young_adult_id, st.effective_on DESC NULLS LAST, st.created_at DESC NULLS LAST, e.identified_on,
+             e.created_at, e.id"""
+
+
+async def governing_site_codes(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], on: date,
                                ) -> dict[uuid.UUID, str]:
-    """Each young adult's governing site (as FACTS defines it): the earliest-identified current enrolment."""
+    """Each young adult's governing site on ``on`` (see :func:`governing`)."""
     rows = await session.fetch(
-        "SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, s.code FROM enrolment e "
-        "JOIN site s ON s.id = e.site_id WHERE e.young_adult_id = ANY($1::uuid[]) AND e.status <> 'EXITED' "
-        "ORDER BY e.young_adult_id, e.identified_on, s.code", list(young_adult_ids))
-    return {r["young_adult_id"]: r["code"] for r in rows}
+        f"WITH g AS ({governing('$2::date', 'e.young_adult_id = ANY($1::uuid[])')}) SELECT young_adult_id, site_code "
+        "FROM g", list(young_adult_ids), on)
+    return {r["young_adult_id"]: r["site_code"] for r in rows}
 
 
 async def site_codes(session: TenantSession) -> set[str]:
     return {r["code"] for r in await session.fetch("SELECT code FROM site")}
 
 
-# One row per young adult with a current (not exited) enrolment, the facts every due item needs. The governing
-# site is the earliest-identified current enrolment (ties: site code): the site that brought them in.
+# One row per young adult with a current enrolment on the day ($6), the facts every due item needs, at their
+# governing site (see governing()).
+_PICKED = ("($1::uuid[] IS NULL OR e.young_adult_id = ANY($1::uuid[])) "
+           "AND ($2::uuid IS NULL OR e.young_adult_id IN "
+           "     (SELECT a.young_adult_id FROM enrolment a WHERE a.site_id = $2)) "
+           f"AND {visible_young_adult('e.young_adult_id', 4)}")
 FACTS = f"""
-WITH governing AS (
-    SELECT DISTINCT ON (e.young_adult_id) e.young_adult_id, e.site_id, s.code AS site_code, e.identified_on,
-           e.consented_on
-    FROM enrolment e JOIN site s ON s.id = e.site_id
-    WHERE e.status <> 'EXITED'
-      AND ($1::uuid[] IS NULL OR e.young_adult_id = ANY($1::uuid[]))
-      AND ($2::uuid IS NULL OR e.young_adult_id IN (SELECT a.young_adult_id FROM enrolment a WHERE a.site_id = $2))
-      AND {visible_young_adult('e.young_adult_id', 4)}
-    ORDER BY e.young_adult_id, e.identified_on, s.code
+WITH governing AS ({governing("$6::date", _PICKED)}
 )
 SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, g.identified_on, g.consented_on,
        ce.id AS episode_id, ce.reception_date, ce.earliest_release_date, ce.handover_date, ce.actual_release_date,
@@ -107,8 +120,9 @@ SELECT g.young_adult_id, ya.family_name, ya.given_name, g.site_id, g.site_code, 
        (SELECT max(m.held_on) FROM meeting m JOIN meeting_attendee ma ON ma.meeting_id = m.id
           JOIN practitioner p ON p.id = ma.practitioner_id
           WHERE m.young_adult_id = g.young_adult_id AND p.role = 'PERSONAL_ADVISER') AS last_pa_visit_on,
-       (SELECT min(t.started_on) FROM team_member t WHERE t.young_adult_id = g.young_adult_id
-          AND t.team_role = 'COMMUNITY_OFFENDER_MANAGER' AND t.ended_on IS NULL) AS com_allocated_on,
+       (SELECT h.checklist FROM handover h WHERE h.young_adult_id = g.young_adult_id
+          AND (ce.id IS NULL OR h.custody_episode_id IS NULL OR h.custody_episode_id = ce.id)
+          ORDER BY h.handed_over_on DESC, h.created_at DESC LIMIT 1) AS handover_checklist,
        (SELECT min(l.referred_on) FROM lifelong_links_case l WHERE l.young_adult_id = g.young_adult_id)
           AS lifelong_links_referred_on,
        (SELECT max(c.granted_on) FROM consent c WHERE c.young_adult_id = g.young_adult_id
@@ -129,11 +143,12 @@ WHERE ($3::uuid IS NULL OR g.site_id = $3)
 """
 
 
-async def case_facts(session: TenantSession, *, young_adult_ids: Sequence[uuid.UUID] | None = None,
+async def case_facts(session: TenantSession, on: date, *, young_adult_ids: Sequence[uuid.UUID] | None = None,
                      enrolled_at: uuid.UUID | None = None, governed_by: uuid.UUID | None = None,
                      scope: Scope | None = None) -> list[asyncpg.Record]:
-    """Facts for the young adults picked by id, by any enrolment at a site, or by governing site; always limited
-    to those ``scope`` may see (see service.kernel.visibility) when it is given (None: the whole tenant)."""
+    """Facts on day ``on`` for the young adults picked by id, by any enrolment at a site, or by governing site;
+    always limited to those ``scope`` may see (see service.kernel.visibility) when it is given (None: the whole
+    tenant)."""
     return await session.fetch(
         FACTS, None if young_adult_ids is None else list(young_adult_ids), enrolled_at, governed_by,
-        *(scope or Scope(None)).args)
+        *(scope or Scope(None)).args, on)

@@ -142,7 +142,7 @@ async def rules_for_young_adult(session: TenantSession, young_adult_id: uuid.UUI
     """The rule values in force on ``on`` at the young adult's governing site, for the features that enforce a rule
     (plan sign-off, network vetting, committed members). Rules live in the control plane, read through the session's
     control-plane statements (the login role may read them; the tenant role may not)."""
-    code = (await repository.governing_site_codes(session, [young_adult_id])).get(young_adult_id)
+    code = (await repository.governing_site_codes(session, [young_adult_id], on)).get(young_adult_id)
     book = await rule_book(session.control, session.tenant.id, on)
     return book.values(code)
 
@@ -232,7 +232,7 @@ def diff_items(before: Sequence[DueItem], after: Sequence[DueItem]) -> tuple[Due
 async def preview(session: TenantSession, current: RuleBook, proposed: RuleBook, on: date) -> list[YoungAdultDiff]:
     """The young adults whose due items would differ on ``on`` under ``proposed`` rather than ``current``."""
     out = []
-    for facts in await repository.case_facts(session):
+    for facts in await repository.case_facts(session, on):
         code = facts["site_code"]
         before = due_items(facts, current.values(code), on)
         after = due_items(facts, proposed.values(code), on)
@@ -250,7 +250,7 @@ async def caseload_by_due(session: TenantSession, book: RuleBook, site_id: uuid.
         raise InvalidInput("dueWithinDays must be between 0 and 366.", field="dueWithinDays")
     horizon = date.max if due_within_days is None else on + timedelta(days=due_within_days)
     picked = []
-    for facts in await repository.case_facts(session, enrolled_at=site_id, scope=scope):
+    for facts in await repository.case_facts(session, on, enrolled_at=site_id, scope=scope):
         items = due_items(facts, book.values(facts["site_code"]), on)
         open_items = [i for i in items if i.status is ItemStatus.OVERDUE or (i.open and not overdue_only)]
         soonest = min((i.due_on for i in open_items), default=None)
@@ -270,7 +270,7 @@ class Compliance:
 
 
 async def site_compliance(session: TenantSession, book: RuleBook, site_id: uuid.UUID, on: date) -> Compliance:
-    rows = await repository.case_facts(session, governed_by=site_id)
+    rows = await repository.case_facts(session, on, governed_by=site_id)
     by_status = dict.fromkeys(ItemStatus, 0)
     by_kind: dict[ItemKind, dict[ItemStatus, int]] = {}
     for facts in rows:

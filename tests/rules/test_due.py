@@ -16,7 +16,7 @@ def facts(**given: Any) -> dict[str, Any]:
         "consented_on": None, "identified_on": ON - timedelta(days=100), "episode_id": None, "reception_date": None,
         "earliest_release_date": None, "handover_date": None, "actual_release_date": None, "led": None,
         "first_planning_on": None, "last_review_on": None, "pre_release_held": False, "last_pa_visit_on": None,
-        "com_allocated_on": None, "lifelong_links_referred_on": None, "consent_granted_on": None,
+        "handover_checklist": None, "lifelong_links_referred_on": None, "consent_granted_on": None,
         "outcome_points": [], "committed_members": 0,
     }
     return base | given
@@ -98,3 +98,18 @@ def test_a_release_recorded_ahead_of_the_day_has_not_happened() -> None:
     items = due_items(facts(episode_id=1, reception_date=ON - timedelta(weeks=10),
                             actual_release_date=ON + timedelta(days=1)), DEFAULTS, ON)
     assert [i.kind for i in items] == [ItemKind.PA_VISIT]
+
+
+def test_the_handover_is_done_by_a_recorded_handover_confirming_the_rules_checklist() -> None:
+    custody = {"episode_id": 1, "reception_date": ON - timedelta(days=90), "handover_date": ON + timedelta(days=10)}
+    handover = (ItemKind.HANDOVER, None)
+    wanted = ["ACCOMMODATION_CONFIRMED", "NETWORK_TOLD"]
+    rules = DEFAULTS | {"handover_checklist": wanted}
+    assert by_kind(due_items(facts(**custody), rules, ON))[handover][1] is ItemStatus.DUE_SOON  # none recorded
+    partly = facts(**custody, handover_checklist=["NETWORK_TOLD", "GP_REGISTERED"])
+    assert by_kind(due_items(partly, rules, ON))[handover][1] is ItemStatus.DUE_SOON
+    whole = facts(**custody, handover_checklist=[*wanted, "GP_REGISTERED"])
+    assert by_kind(due_items(whole, rules, ON))[handover][1] is ItemStatus.DONE
+    # The same handover is not done where the rules want more.
+    stricter = rules | {"handover_checklist": [*wanted, "FIRST_APPOINTMENT_BOOKED"]}
+    assert by_kind(due_items(whole, stricter, ON))[handover][1] is ItemStatus.DUE_SOON
