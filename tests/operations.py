@@ -32,7 +32,7 @@ ADMINISTRATION = (
 RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "RuleCatalogue", "PracticeRules",
                          "PracticeRuleHistory", "PreviewPracticeRuleChanges", "ChangePracticeRules", "DueCaseload",
                          "SiteCompliance", "BringInPractitioner", "AuditEvents", "PlatformAuditTrail",
-                         *ADMINISTRATION)
+                         "RecordOutcomeCheckIn", "MyWork", *ADMINISTRATION)
 
 
 @cache

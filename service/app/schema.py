@@ -23,6 +23,7 @@ from service.custody import api as custody
 from service.meetings import api as meetings
 from service.network import api as network
 from service.network.mutations import NetworkMutation
+from service.outcomes import api as outcomes
 from service.people import api as people
 from service.plans import api as plans
 from service.platform.api import PlatformMutation, PlatformQuery
@@ -37,11 +38,11 @@ NODE_TYPES = [people.Site, people.Practitioner, records.YoungAdult, records.Enro
               custody.CustodyEpisode, assessments.Assessment, plans.IntegratedPlan, plans.PlanVersion,
               plans.PlanGoal, plans.PlanAction, meetings.Meeting, network.LifelongLinksCase,
               network.LifelongLinksObjective, network.NetworkMember, network.NetworkCommitment,
-              network.NetworkMeeting, consent.Consent]
+              network.NetworkMeeting, consent.Consent, outcomes.OutcomeCheckIn]
 
 # type name -> resolver for `node(id:)` (and resolve_node); each feature contributes its own entries.
 NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES, **plans.NODES,
-                       **meetings.NODES, **network.NODES, **consent.NODES})
+                       **meetings.NODES, **network.NODES, **consent.NODES, **outcomes.NODES})
 
 
 @strawberry.type
@@ -59,6 +60,7 @@ class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, cons
 @strawberry.type
 class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
                plans.PlansMutation, meetings.MeetingsMutation, NetworkMutation, consent.ConsentMutation,
+               outcomes.OutcomesMutation,
                RulesMutation, ReportingMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation):
     pass
 
