@@ -20,6 +20,7 @@ from service.kernel.audit import write as audit
 from service.kernel.errors import Checks, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope
 from service.network import repository
 from service.network.service import (
     CONTACT_FIELDS,
@@ -289,25 +290,39 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     wanted = {p for p in practitioner_ids if p is not None}
     if None in practitioner_ids or len(await repository.existing_practitioners(session, list(wanted))) < len(wanted):
         checks.add(NotFound("No such practitioner.", field="practitionerIds"))
-    members = {r["id"]: r for r in await repository.members_by_id(
-        session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
-    if None in member_ids or len(members) < len(set(member_ids)):
-        checks.add(NotFound("No such network member of this young adult.", field="memberIds"))
-    for place, member_id in enumerate(member_ids, start=1):  # members by their place in the list: no names here
-        member = members.get(member_id) if member_id is not None else None
-        if member is None:
-            continue
-        if member["status"] not in ENGAGED:
-            checks.add(prerequisite("AGREEMENT_REQUIRED", f"Member {place} of memberIds attends once they have "
-                                    "AGREED to take part.", "memberIds"))
-        with checks.check():
-            _check_contact_consent(member, f"Member {place} of memberIds attending", "memberIds")
+    members: list[uuid.UUID] = []
+    with checks.check():
+        members = await attending_members(session, scope, young_adult_id, member_ids, "memberIds")
     if not wanted and not members:
         checks.add(InvalidInput("A meeting needs at least one attendee.", field="practitionerIds"))
     checks.done()
     row = await repository.insert_meeting(session, young_adult_id, held_on, clean_text(outcome, "outcome", 4000),
-                                          sorted(wanted), sorted(members))
+                                          sorted(wanted), members)
     await audit(session, principal, request_id, [AuditEvent(
         AuditAction.CREATE, "NetworkMeeting", row["id"], young_adult_id,
         ("attendees", "held_on") + (("outcome",) if row["outcome"] else ()))])
     return row
+
+
+async def attending_members(session: TenantSession, scope: Scope, young_adult_id: uuid.UUID,
+                            member_ids: list[uuid.UUID | None], field: str) -> list[uuid.UUID]:
+    """The network members of this young adult who may attend a meeting, of any kind: they have agreed to take part
+    (AGREED, COMMITTED or ACTIVE) and their consent to be contacted is in force. Every refusal at once, each member
+    named by their place in the list (no names here), with its code (AGREEMENT_REQUIRED, CONSENT_WITHDRAWN,
+    CONSENT_REQUIRED); another young adult's member is not found."""
+    members = {r["id"]: r for r in await repository.members_by_id(
+        session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
+    checks = Checks()
+    if None in member_ids or len(members) < len(set(member_ids)):
+        checks.add(NotFound("No such network member of this young adult.", field=field))
+    for place, member_id in enumerate(member_ids, start=1):
+        member = members.get(member_id) if member_id is not None else None
+        if member is None:
+            continue
+        if member["status"] not in ENGAGED:
+            checks.add(prerequisite("AGREEMENT_REQUIRED", f"Member {place} of {field} attends once they have "
+                                    "AGREED to take part.", field))
+        with checks.check():
+            _check_contact_consent(member, f"Member {place} of {field} attending", field)
+    checks.done()
+    return sorted(members)
