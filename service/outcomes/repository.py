@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from service.api.session import TenantSession
-from service.people.visibility import Scope, visible_young_adult
+from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope, visible_young_adult
 
 COLUMNS = ("o.id, o.young_adult_id, o.custody_episode_id, o.time_point, o.observed_on, o.accommodation, "
            "o.in_education_training_employment, o.recalled, o.network_contacts_last_30_days, o.version")

@@ -16,11 +16,11 @@ from typing import Any
 
 import asyncpg
 
-from service.audit.trail import AuditAction, AuditEvent
-from service.errors import Conflict, InvalidInput
+from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.errors import Conflict, InvalidInput
+from service.kernel.visibility import Actor
 from service.outcomes import repository
 from service.people.service import require_young_adult
-from service.people.visibility import Actor
 from service.rules.due import OUTCOME_MONTHS, add_months
 from service.rules.service import rules_for_young_adult
 

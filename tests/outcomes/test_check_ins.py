@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from service.api.relay import to_global_id
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.reporting.seed import D, Seeder
