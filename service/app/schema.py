@@ -21,6 +21,7 @@ from service.audit.platform import PlatformReadTrail
 from service.consent import api as consent
 from service.custody import api as custody
 from service.meetings import api as meetings
+from service.my_work.api import MyWorkQuery
 from service.network import api as network
 from service.network.mutations import NetworkMutation
 from service.outcomes import api as outcomes
@@ -46,8 +47,9 @@ NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **asses
 
 
 @strawberry.type
-class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
-            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery, PlatformAuditQuery):
+class Query(people.PeopleQuery, records.RecordsQuery, MyWorkQuery, network.NetworkQuery, consent.ConsentQuery,
+            RulesQuery, AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery,
+            PlatformAuditQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
