@@ -98,6 +98,7 @@ async def test_my_work_lists_what_is_mine_overdue_first(world: tuple[Caller, Ten
     rest = [(who, what, due) for who, what, due, _ in everything[2:]]
     assert rest[-1] == ("Example-Late", "Prison's, undated", None)  # no due date: last
     dated = [due or "" for _, _, due in rest[:-1]]
+    assert "" not in dated
     assert dated == sorted(dated)
     assert ("Example-Late", "Mine, soon", (TODAY + timedelta(days=5)).isoformat()) in rest
     assert ("Example-Soon", "PLAN_REVIEW", (TODAY + timedelta(weeks=1)).isoformat()) in rest
