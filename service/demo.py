@@ -9,7 +9,8 @@ and consent, the integrated plan signed off by prison, probation and leaving car
 consenting, agreeing and committing, releases and recalls, and outcome check-ins at each time point reached.
 
 The stories are spread over the last two years, and one group in each tenant is referred and one released in the
-current month, so the dashboard's default view (the latest month) shows real figures above the disclosure limits.
+current month, so the dashboard's default view (the latest month) shows real figures above the disclosure limits
+(16 referrals, 9 of them consented; 16 releases, all after a joint meeting, 8 to settled accommodation).
 Deterministic: one seeded random generator drives every choice; only "today" moves the dates.
 
 Every name is invented and marked as such (family names start with "Example"); prison numbers use the Z-prefix,
@@ -222,6 +223,16 @@ async def _network(world: World, ya: uuid.UUID, case_id: uuid.UUID, coordinator:
     return agreed
 
 
+def _quiet(today: dt.date, day: dt.date) -> dt.date:
+    """Keep referrals and releases out of the months of the current quarter before the current month. The dashboard
+    opens on the latest month; a small count in an earlier month of its quarter would be suppressed, and the month
+    beside it with it (a month can be worked out from its quarter and the other months)."""
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    while quarter_start <= day < today.replace(day=1):
+        day -= dt.timedelta(days=92)
+    return day
+
+
 async def _move(world: World, who: Principal, member_id: uuid.UUID, status: str, on: dt.date) -> None:
     version = await world.session.fetchval("SELECT version FROM network_member WHERE id = $1", member_id)
     await members.move_status(world.session, who, REQUEST, member_id, version, status, on, on)
@@ -236,21 +247,21 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
     pom = await world.actor(prison.principal)
     month_start = today.replace(day=1)
     this_month = month_start + dt.timedelta(days=rng.randrange((today - month_start).days + 1))
-    if story == "intake":
-        identified = this_month
+    if story == "intake":  # identified before today, so the prison stays the home site (see _quiet)
+        identified = month_start + dt.timedelta(days=rng.randrange(max((today - month_start).days, 1)))
         release = add_months(today, rng.randrange(7, 14))
     elif story == "custody":
-        identified = today - dt.timedelta(days=rng.randrange(60, 300))
+        identified = _quiet(today, today - dt.timedelta(days=rng.randrange(60, 300)))
         release = add_months(today, rng.randrange(2, 8))
     elif story == "released_now":
         release = this_month
-        identified = release - dt.timedelta(days=rng.randrange(250, 420))
+        identified = _quiet(today, release - dt.timedelta(days=rng.randrange(250, 420)))
     elif story == "released":
-        release = today - dt.timedelta(days=rng.randrange(40, 330))
-        identified = release - dt.timedelta(days=rng.randrange(250, 420))
+        release = _quiet(today, today - dt.timedelta(days=rng.randrange(40, 330)))
+        identified = _quiet(today, release - dt.timedelta(days=rng.randrange(250, 420)))
     else:  # released more than a year ago: every outcome time point reached
-        release = today - dt.timedelta(days=rng.randrange(380, 520))
-        identified = release - dt.timedelta(days=rng.randrange(250, 420))
+        release = _quiet(today, today - dt.timedelta(days=rng.randrange(380, 520)))
+        identified = _quiet(today, release - dt.timedelta(days=rng.randrange(250, 420)))
     number = 1000 + index
     reception = identified - dt.timedelta(days=rng.randrange(10, 60))
     ya = (await records.create_young_adult(pom, world.sites[prison_code], {
@@ -262,15 +273,18 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
         "prison_site_id": world.sites[prison_code], "reception_date": reception, "sentence_type": "DETERMINATE",
         "sentence_start": reception, "crd": release, "sed": add_months(release, 12), "led": add_months(release, 12),
         "handover_date": release - dt.timedelta(weeks=rng.randrange(12, 20))}, identified)
+    # Known to leaving care and probation from the next day: the prison, where they were identified, is their home
+    # site (the one national figures count them at).
+    known = world.day(identified + dt.timedelta(days=1))
     for code in (area.leaving_care, area.probation):
-        await records.enrol(admin, ya, world.sites[code], identified, identified)
+        await records.enrol(admin, ya, world.sites[code], known, known)
     enrolment = await world.session.fetchrow("SELECT id, version FROM enrolment WHERE young_adult_id = $1 "
                                              "AND site_id = $2", ya, world.sites[prison_code])
     assert enrolment is not None
-    referred = world.day(identified + dt.timedelta(days=rng.randrange(0, 5)))
+    referred = identified
     row = await records.change_enrolment_status(pom, enrolment["id"], enrolment["version"], "REFERRED", referred,
                                                 None, referred)
-    if story == "intake" and index % 4 == 1:
+    if story == "intake" and index % 10 == 1 and index < 50:
         return  # referred this month, not (yet) consented
     consented = world.day(referred + dt.timedelta(days=rng.randrange(0, 10)))
     await records.change_enrolment_status(pom, row["id"], row["version"], "CONSENTED", consented, None, consented)
@@ -306,7 +320,7 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
         observed = add_months(release, months) + dt.timedelta(days=rng.randrange(0, 8) if months else 0)
         if observed > today:
             break
-        settled = rng.random() < 0.6 if point == "RELEASE_DAY" else rng.random() < 0.7
+        settled = index % 2 == 0 if point == "RELEASE_DAY" else rng.random() < 0.7
         await outcomes.record_check_in(pom, ya, point, observed, {
             "accommodation": "SETTLED" if settled else rng.choice(["TEMPORARY", "UNKNOWN", "ROUGH_SLEEPING"]),
             "in_education_training_employment": rng.random() < 0.5, "recalled": recalled and months >= 3,
