@@ -119,13 +119,13 @@ class World:
     rng: random.Random
     sites: dict[str, uuid.UUID] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)  # by site code
-    scopes: dict[str, Actor] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)  # by subject
 
     async def actor(self, who: Principal) -> Actor:
-        found = self.scopes.get(who.subject)
+        found = self.actors.get(who.subject)
         if found is None:
             found = Actor(self.session, who, REQUEST, await people.scope_for(self.session, who))
-            self.scopes[who.subject] = found
+            self.actors[who.subject] = found
         return found
 
     def day(self, on: dt.date) -> dt.date:
