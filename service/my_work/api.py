@@ -61,7 +61,7 @@ class MyWorkQuery:
         where = service.WorkFilter(within_days, None if kinds is None else frozenset(kinds),
                                    None if due_item_kinds is None else frozenset(due_item_kinds))
         items = await service.work_list(ctx.tenant(), ctx.principal, scoped, await rules_loaders.rule_book(ctx),
-                                        rules_loaders.today(ctx), where)
+                                        ctx.today, where)
         rows = service.page(items, after, first)
         edges = [Edge(node=MyWorkItem.of(info, i), cursor=service.encode_cursor(i.sort_key)) for i in rows[:first]]
         return Connection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,

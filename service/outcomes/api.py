@@ -15,7 +15,6 @@ from service.api.relay import expect_id, to_global_id
 from service.outcomes import loaders
 from service.outcomes import service as outcomes
 from service.people.loaders import actor
-from service.rules.loaders import today
 
 
 @strawberry.enum(description="When a check-in is due: the release day, or 3, 6 or 12 months after release.")
@@ -101,8 +100,7 @@ class OutcomesMutation:
         a, ya = await actor(info.context), expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
         values = given_fields(input, ("accommodation", "in_education_training_employment", "recalled",
                                       "network_contacts_last_30_days"))
-        day = today(info.context)
         row, errors = await attempt(info.context, lambda: outcomes.record_check_in(
-            a, ya, input.time_point.value, input.observed_on, values, day))
+            a, ya, input.time_point.value, input.observed_on, values, info.context.today))
         return OutcomeCheckInPayload(outcome_check_in=None if row is None else OutcomeCheckIn.from_row(row),
                                      errors=errors)

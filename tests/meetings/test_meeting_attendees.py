@@ -4,13 +4,13 @@ meeting, shared); a refusal says which with its code and writes nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 import asyncpg
 
 from service.api.relay import from_global_id, to_global_id
+from service.kernel import clock
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import casework, days_ago, young_adult
@@ -29,7 +29,7 @@ async def member(conn: asyncpg.Connection, schema: str, ya: str, given: str, sta
         await conn.execute(
             f'INSERT INTO "{schema}".consent (young_adult_id, network_member_id, purpose, granted_on, withdrawn_on, '
             "recorded_by) VALUES ($1, $2, 'CONTACT', current_date - 30, $3, 'test')", decoded[1], member_id,
-            None if consent == "GRANTED" else dt.date.today())
+            None if consent == "GRANTED" else clock.today())
     return to_global_id("NetworkMember", member_id)
 
 

@@ -4,21 +4,22 @@ paged with cursors that neither repeat nor skip, at a statement count that does 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
 from service.api.relay import to_global_id
+from service.kernel import clock
 from service.kernel.principal import Role, Service
-from service.kernel.session import TenantSession
+from service.kernel.session import RequestConnection
 from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.rules.cases import young_adult
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 async def practitioner(conn: asyncpg.Connection, tenant: Tenant, subject: str, service: str) -> uuid.UUID:
@@ -147,13 +148,13 @@ async def test_statements_per_page_do_not_grow_with_page_size(world: tuple[Calle
         await young_adult(admin_conn, tenant, "BSI", f"Example-{i:02d}", identified_on=TODAY - timedelta(days=10),
                           reception=TODAY - timedelta(days=10), reviews=[TODAY - timedelta(weeks=14)])
     counts: list[int] = []
-    original = TenantSession.finish
+    original = RequestConnection.finish
 
-    async def counting_finish(self: TenantSession, *, commit: bool) -> None:
+    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
         counts.append(self.statements)
         await original(self, commit=commit)
 
-    monkeypatch.setattr(TenantSession, "finish", counting_finish)
+    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
     ops, by_size = Operations(), {}
     for first in (12, 20):  # both pages hold due items and actions (with and without an owner) of many people
         counts.clear()

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from service.api.relay import to_global_id
+from service.kernel import clock
 from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
@@ -52,7 +53,7 @@ async def test_check_in_rules_due_item_and_audit(make_tenant: TenantFactory, log
     elsewhere = await login(Role.PRACTITIONER, tenant, service=Service.LEAVING_CARE, sites=("BRM-LC",))
     assert await outcome_status(pom, ya, "RELEASE_DAY") == "OVERDUE"
 
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = clock.today() + dt.timedelta(days=1)
     assert refusal(await ops.payload(pom, "RecordOutcomeCheckIn", check_in(ya, observed=tomorrow))) == [
         ("INVALID", "observedOn")]
     assert refusal(await ops.payload(pom, "RecordOutcomeCheckIn", check_in(ya, observed=D(2017, 3, 5)))) == [
