@@ -5,12 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import asyncpg
 import strawberry
 
-from service.api.common import ErrorCode, Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import (
+    ErrorCode,
+    Node,
+    NodeResolver,
+    UserError,
+    attempt,
+    audited_node,
+    given_fields,
+    node_of,
+)
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.meetings import loaders
@@ -46,12 +55,9 @@ class MeetingAttendee:
                                   "follow need-to-know, as everywhere).")
     async def network_member(self, info: Info,
                              ) -> Annotated[NetworkMember, strawberry.lazy("service.network.api")] | None:
-        from service.network.api import member  # the network API imports the record, which imports meetings
-        from service.network.loaders import members
         if self.network_member_id is None:
             return None
-        row = await members(info.context).load(self.network_member_id)
-        return None if row is None else member(info.context, row)
+        return cast("NetworkMember | None", await node_of(info, "NetworkMember", self.network_member_id))
 
 
 @strawberry.type(description="A meeting about the young adult: when, who came, what was decided.")

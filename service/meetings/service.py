@@ -1,6 +1,6 @@
 """Rules for meetings: a known kind, real practitioners attending, network members attending only once they have
 agreed to take part and while their consent to be contacted stands (the same rule as the Lifelong Links meeting:
-service.network.members.attending_members), and a plan version agreed there that belongs to this young adult and has
+service.people.service.attending_members), and a plan version agreed there that belongs to this young adult and has
 in fact been agreed. Whether the young adult attended is recorded on the meeting."""
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.errors import Checks, InvalidInput, NotFound, StaleVersion, prerequisite
 from service.kernel.visibility import Actor
 from service.meetings import repository
-from service.network.members import attending_members
 from service.people import repository as people_repository
-from service.people.service import require_young_adult, text
+from service.people.service import attending_members, require_young_adult, text
 
 KINDS = ("INTEGRATED_PLANNING", "THREE_WAY", "PRE_RELEASE", "REVIEW", "LIFELONG_LINKS")
 STALE = "This meeting was changed by someone else since you read it; reload it and try again."

@@ -10,9 +10,9 @@ import strawberry
 from service.api.context import Info
 from service.api.relay import Connection, Edge, PageInfo, check_first
 from service.my_work import service
+from service.people import loaders as people_loaders
 from service.people.loaders import scope
 from service.plans.api import PlanAction
-from service.records import loaders as records_loaders
 from service.records.api import YoungAdult, seen
 from service.rules import api as rules_api
 from service.rules import loaders as rules_loaders
@@ -41,7 +41,7 @@ class MyWorkItem:
 
     @strawberry.field
     async def young_adult(self, info: Info) -> YoungAdult:
-        row = await records_loaders.young_adults(info.context).load(self.young_adult_id)
+        row = await people_loaders.young_adults(info.context).load(self.young_adult_id)
         assert row is not None, "the item was found through the same scope in the same transaction"
         return seen(info, row)
 
