@@ -224,9 +224,10 @@ async def _network(world: World, ya: uuid.UUID, case_id: uuid.UUID, coordinator:
 
 
 def _quiet(today: dt.date, day: dt.date) -> dt.date:
-    """Keep referrals and releases out of the months of the current quarter before the current month. The dashboard
-    opens on the latest month; a small count in an earlier month of its quarter would be suppressed, and the month
-    beside it with it (a month can be worked out from its quarter and the other months)."""
+    """Keep referrals (to the programme and to Lifelong Links) and releases out of the months of the current quarter
+    before the current month. The dashboard opens on the latest month; a small count in an earlier month of its
+    quarter would be suppressed, and the month beside it with it (a month can be worked out from its quarter and the
+    other months)."""
     quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     while quarter_start <= day < today.replace(day=1):
         day -= dt.timedelta(days=92)
@@ -307,6 +308,8 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
                                       list(three), [], review)
     stage = LL_STAGES[index % len(LL_STAGES)] if story != "intake" else "REFERRED"
     links_referred = world.day(consented + dt.timedelta(days=rng.randrange(5, 25)))
+    if _quiet(today, links_referred) != links_referred:  # a referral (to Lifelong Links) too: this month instead
+        links_referred = today
     agreed = await _lifelong_links(world, spec, ya, area, goal, stage, links_referred)
     if story in ("intake", "custody"):
         return
