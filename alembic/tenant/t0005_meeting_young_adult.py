@@ -3,14 +3,14 @@
 Expand only: a new column with a default, so a service that does not know it keeps working.
 
 Revision ID: t0005
-Revises: t0002
+Revises: t0004
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "t0005"
-down_revision = "t0002"
+down_revision = "t0004"
 branch_labels = None
 depends_on = None
 
