@@ -291,7 +291,7 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     members: list[uuid.UUID] = []
     with checks.check():
         members = await attending_members(session, scope, young_adult_id, member_ids, "memberIds")
-    if not wanted and not members:
+    if not wanted and not member_ids:
         checks.add(InvalidInput("A meeting needs at least one attendee.", field="practitionerIds"))
     checks.done()
     row = await repository.insert_meeting(session, young_adult_id, held_on, clean_text(outcome, "outcome", 4000),
