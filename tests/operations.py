@@ -35,7 +35,7 @@ RUN_BY_FEATURE_SUITES = ("Network", "Consent", "CaseloadPage", "Dashboard", "Rul
                          "SiteCompliance", "BringInPractitioner", "AuditEvents", "PlatformAuditTrail",
                          "TransferSite", "RecordHandover", "RequestTenantTransfer", "WithdrawTenantTransfer",
                          "AcceptTenantTransfer", "DeclineTenantTransfer", "TenantTransfers", "YoungAdultMoves",
-                         *ADMINISTRATION)
+                         "RecordOutcomeCheckIn", "MyWork", *ADMINISTRATION)
 
 
 @cache

@@ -12,14 +12,14 @@
   migrates and restores exports).
 
 Revision ID: t0006
-Revises: t0004
+Revises: t0005
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "t0006"
-down_revision = "t0004"
+down_revision = "t0005"
 branch_labels = None
 depends_on = None
 

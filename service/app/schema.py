@@ -22,8 +22,10 @@ from service.consent import api as consent
 from service.custody import api as custody
 from service.meetings import api as meetings
 from service.moves.api import MovesMutation, MovesQuery
+from service.my_work.api import MyWorkQuery
 from service.network import api as network
 from service.network.mutations import NetworkMutation
+from service.outcomes import api as outcomes
 from service.people import api as people
 from service.plans import api as plans
 from service.platform.api import PlatformMutation, PlatformQuery
@@ -38,17 +40,17 @@ NODE_TYPES = [people.Site, people.Practitioner, records.YoungAdult, records.Enro
               custody.CustodyEpisode, assessments.Assessment, plans.IntegratedPlan, plans.PlanVersion,
               plans.PlanGoal, plans.PlanAction, meetings.Meeting, network.LifelongLinksCase,
               network.LifelongLinksObjective, network.NetworkMember, network.NetworkCommitment,
-              network.NetworkMeeting, consent.Consent]
+              network.NetworkMeeting, consent.Consent, outcomes.OutcomeCheckIn]
 
 # type name -> resolver for `node(id:)` (and resolve_node); each feature contributes its own entries.
 NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **assessments.NODES, **plans.NODES,
-                       **meetings.NODES, **network.NODES, **consent.NODES})
+                       **meetings.NODES, **network.NODES, **consent.NODES, **outcomes.NODES})
 
 
 @strawberry.type
-class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, consent.ConsentQuery, RulesQuery,
-            AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery, PlatformAuditQuery,
-            MovesQuery):
+class Query(people.PeopleQuery, records.RecordsQuery, MyWorkQuery, network.NetworkQuery, consent.ConsentQuery,
+            RulesQuery, AuditQuery, ReportingQuery, PlatformQuery, LifecycleQuery, TenantAdminQuery,
+            PlatformAuditQuery, MovesQuery):
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = from_global_id(str(id))
@@ -61,6 +63,7 @@ class Query(people.PeopleQuery, records.RecordsQuery, network.NetworkQuery, cons
 @strawberry.type
 class Mutation(people.PeopleMutation, RecordsMutation, custody.CustodyMutation, assessments.AssessmentsMutation,
                plans.PlansMutation, meetings.MeetingsMutation, NetworkMutation, consent.ConsentMutation,
+               outcomes.OutcomesMutation,
                RulesMutation, ReportingMutation, PlatformMutation, LifecycleMutation, TenantAdminMutation,
                MovesMutation):
     pass

@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import TYPE_CHECKING, Annotated, cast
 
 import asyncpg
 import strawberry
 
-from service.api.common import ErrorCode, Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import (
+    ErrorCode,
+    Node,
+    NodeResolver,
+    UserError,
+    attempt,
+    audited_node,
+    given_fields,
+    node_of,
+)
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.meetings import loaders
@@ -18,6 +28,9 @@ from service.people.api import Practitioner, practitioner
 from service.people.loaders import actor
 from service.plans import loaders as plan_loaders
 from service.plans.api import PlanVersion
+
+if TYPE_CHECKING:
+    from service.network.api import NetworkMember
 
 
 @strawberry.enum
@@ -29,13 +42,22 @@ class MeetingKind(enum.Enum):
     LIFELONG_LINKS = "LIFELONG_LINKS"
 
 
-@strawberry.type(description="Someone at a meeting: a practitioner (network members come with the support network).")
+@strawberry.type(description="Someone at a meeting: a practitioner or a member of the young adult's support network.")
 class MeetingAttendee:
     practitioner_id: strawberry.Private[uuid.UUID | None]
+    network_member_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="The practitioner attending, when the attendee is one.")
     async def practitioner(self, info: Info) -> Practitioner | None:
         return await practitioner(info, self.practitioner_id)
+
+    @strawberry.field(description="The network member attending, when the attendee is one (their contact details "
+                                  "follow need-to-know, as everywhere).")
+    async def network_member(self, info: Info,
+                             ) -> Annotated[NetworkMember, strawberry.lazy("service.network.api")] | None:
+        if self.network_member_id is None:
+            return None
+        return cast("NetworkMember | None", await node_of(info, "NetworkMember", self.network_member_id))
 
 
 @strawberry.type(description="A meeting about the young adult: when, who came, what was decided.")
@@ -45,17 +67,19 @@ class Meeting(Node):
     kind: MeetingKind
     held_on: dt.date
     outcome: str | None
+    young_adult_attended: bool = strawberry.field(description="Whether the young adult was at the meeting.")
     version: int
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Meeting:
         return cls(id=strawberry.ID(to_global_id("Meeting", row["id"])), raw_id=row["id"],
                    agreed_plan_version_id=row["agreed_plan_version_id"], kind=MeetingKind(row["kind"]),
-                   held_on=row["held_on"], outcome=row["outcome"], version=row["version"])
+                   held_on=row["held_on"], outcome=row["outcome"], young_adult_attended=row["young_adult_attended"],
+                   version=row["version"])
 
     @strawberry.field
     async def attendees(self, info: Info) -> list[MeetingAttendee]:
-        return [MeetingAttendee(practitioner_id=r["practitioner_id"])
+        return [MeetingAttendee(practitioner_id=r["practitioner_id"], network_member_id=r["network_member_id"])
                 for r in await loaders.attendees_of(info.context).load(self.raw_id)]
 
     @strawberry.field(description="The plan version agreed at this meeting, if one was.")
@@ -83,10 +107,11 @@ class YoungAdultMeetings:
 NODES: dict[str, NodeResolver] = {"Meeting": audited_node("Meeting", loaders.meetings, Meeting.from_row)}
 
 
-@strawberry.input(description="An attendee: give exactly one of the ids (network members come with the support "
-                              "network, as a second field).")
+@strawberry.input(description="An attendee: give exactly one of the ids. A network member attends once they have "
+                              "agreed to take part and while their consent to be contacted stands.")
 class MeetingAttendeeInput:
     practitioner_id: strawberry.ID | None = None
+    network_member_id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -97,6 +122,7 @@ class RecordMeetingInput:
     attendees: list[MeetingAttendeeInput]
     outcome: str | None = None
     agreed_plan_version_id: strawberry.ID | None = None
+    young_adult_attended: bool = False
 
 
 @strawberry.input(description="Change a meeting you read at `version`; only the fields you give change.")
@@ -106,6 +132,7 @@ class UpdateMeetingInput:
     held_on: dt.date | None = strawberry.UNSET
     outcome: str | None = strawberry.UNSET
     agreed_plan_version_id: strawberry.ID | None = strawberry.UNSET
+    young_adult_attended: bool | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -128,19 +155,23 @@ class MeetingsMutation:
     @strawberry.mutation(description="Record a meeting about a young adult, with who attended.")
     async def record_meeting(self, info: Info, input: RecordMeetingInput) -> MeetingPayload:
         a, ya = await actor(info.context), expect_id(input.young_adult_id, "YoungAdult", "youngAdultId")
-        values = _fields(input, ("kind", "held_on", "outcome", "agreed_plan_version_id"))
-        if any(x.practitioner_id is None for x in input.attendees):
-            return MeetingPayload(meeting=None, errors=[UserError(code=ErrorCode.INVALID, field="attendees",
-                                                                  message="Each attendee names a practitioner.")])
-        attending = [expect_id(x.practitioner_id or "", "Practitioner", "attendees") for x in input.attendees]
-        row, errors = await attempt(info.context, lambda: meetings.record_meeting(a, ya, values, attending,
+        values = _fields(input, ("kind", "held_on", "outcome", "agreed_plan_version_id", "young_adult_attended"))
+        if any((x.practitioner_id is None) == (x.network_member_id is None) for x in input.attendees):
+            return MeetingPayload(meeting=None, errors=[UserError(
+                code=ErrorCode.INVALID, field="attendees",
+                message="Each attendee names a practitioner or a network member, not both.")])
+        attending = [expect_id(x.practitioner_id, "Practitioner", "attendees") for x in input.attendees
+                     if x.practitioner_id is not None]
+        members = [expect_id(x.network_member_id, "NetworkMember", "attendees") for x in input.attendees
+                   if x.network_member_id is not None]
+        row, errors = await attempt(info.context, lambda: meetings.record_meeting(a, ya, values, attending, members,
                                                                                   info.context.today))
         return MeetingPayload(meeting=None if row is None else Meeting.from_row(row), errors=errors)
 
     @strawberry.mutation(description="Change a meeting's date, outcome or the plan version agreed there.")
     async def update_meeting(self, info: Info, input: UpdateMeetingInput) -> MeetingPayload:
         a, raw = await actor(info.context), expect_id(input.id, "Meeting", "id")
-        changes = _fields(input, ("held_on", "outcome", "agreed_plan_version_id"))
+        changes = _fields(input, ("held_on", "outcome", "agreed_plan_version_id", "young_adult_attended"))
         row, errors = await attempt(info.context, lambda: meetings.update_meeting(a, raw, input.version, changes,
                                                                                   info.context.today))
         return MeetingPayload(meeting=None if row is None else Meeting.from_row(row), errors=errors)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -12,7 +11,8 @@ import asyncpg
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope, visible_young_adult
 
-COLUMNS = "m.id, m.young_adult_id, m.kind, m.held_on, m.outcome, m.agreed_plan_version_id, m.version"
+COLUMNS = ("m.id, m.young_adult_id, m.kind, m.held_on, m.outcome, m.agreed_plan_version_id, m.young_adult_attended, "
+           "m.version")
 VISIBLE = visible_young_adult("m.young_adult_id", 2)
 
 
@@ -44,17 +44,21 @@ async def plan_version_of(session: TenantSession, version_id: uuid.UUID) -> asyn
         "WHERE v.id = $1", version_id)
 
 
-async def insert_meeting(session: TenantSession, young_adult_id: uuid.UUID, kind: str, held_on: date,
-                         outcome: str | None, agreed_plan_version_id: uuid.UUID | None,
-                         practitioner_ids: Sequence[uuid.UUID]) -> asyncpg.Record:
-    """The meeting and its practitioner attendees, in one statement."""
+async def insert_meeting(session: TenantSession, young_adult_id: uuid.UUID, values: dict[str, Any],
+                         practitioner_ids: Sequence[uuid.UUID], member_ids: Sequence[uuid.UUID]) -> asyncpg.Record:
+    """The meeting and its attendees (practitioners and network members), in one statement."""
     row = await session.fetchrow(
-        "WITH m AS (INSERT INTO meeting (young_adult_id, kind, held_on, outcome, agreed_plan_version_id) "
-        "           VALUES ($1, $2, $3, $4, $5) RETURNING id, young_adult_id, kind, held_on, outcome, "
-        "           agreed_plan_version_id, version), "
-        "x AS (INSERT INTO meeting_attendee (meeting_id, practitioner_id) SELECT m.id, p FROM m, unnest($6::uuid[]) p) "
-        f"SELECT {COLUMNS} FROM m", young_adult_id, kind, held_on, outcome, agreed_plan_version_id,
-        list(practitioner_ids))
+        "WITH m AS (INSERT INTO meeting (young_adult_id, kind, held_on, outcome, agreed_plan_version_id, "
+        "           young_adult_attended) VALUES ($1, $2, $3, $4, $5, $6) "
+        "           RETURNING id, young_adult_id, kind, held_on, outcome, agreed_plan_version_id, "
+        "           young_adult_attended, version), "
+        "p AS (INSERT INTO meeting_attendee (meeting_id, practitioner_id) "
+        "      SELECT m.id, p FROM m, unnest($7::uuid[]) p), "
+        "n AS (INSERT INTO meeting_attendee (meeting_id, network_member_id) "
+        "      SELECT m.id, n FROM m, unnest($8::uuid[]) n) "
+        f"SELECT {COLUMNS} FROM m", young_adult_id, values["kind"], values["held_on"], values.get("outcome"),
+        values.get("agreed_plan_version_id"), bool(values.get("young_adult_attended")), list(practitioner_ids),
+        list(member_ids))
     assert row is not None
     return row
 
@@ -62,7 +66,7 @@ async def insert_meeting(session: TenantSession, young_adult_id: uuid.UUID, kind
 async def update_meeting(session: TenantSession, meeting_id: uuid.UUID, version: int, changes: dict[str, Any],
                          ) -> asyncpg.Record | None:
     assert changes
-    assert set(changes) <= {"held_on", "outcome", "agreed_plan_version_id"}
+    assert set(changes) <= {"held_on", "outcome", "agreed_plan_version_id", "young_adult_attended"}
     names = sorted(changes)
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=3))
     return await session.fetchrow(

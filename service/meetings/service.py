@@ -1,5 +1,7 @@
-"""Rules for meetings: a known kind, real practitioners attending, and a plan version agreed there that belongs to
-this young adult and has in fact been agreed."""
+"""Rules for meetings: a known kind, real practitioners attending, network members attending only once they have
+agreed to take part and while their consent to be contacted stands (the same rule as the Lifelong Links meeting:
+service.people.service.attending_members), and a plan version agreed there that belongs to this young adult and has
+in fact been agreed. Whether the young adult attended is recorded on the meeting."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from service.kernel.errors import Checks, InvalidInput, NotFound, StaleVersion, 
 from service.kernel.visibility import Actor
 from service.meetings import repository
 from service.people import repository as people_repository
-from service.people.service import require_young_adult, text
+from service.people.service import attending_members, require_young_adult, text
 
 KINDS = ("INTEGRATED_PLANNING", "THREE_WAY", "PRE_RELEASE", "REVIEW", "LIFELONG_LINKS")
 STALE = "This meeting was changed by someone else since you read it; reload it and try again."
@@ -40,7 +42,8 @@ def _check_outcome(held_on: date, outcome: str | None, today: date) -> str | Non
 
 
 async def record_meeting(actor: Actor, young_adult_id: uuid.UUID | None, values: dict[str, Any],
-                         practitioner_ids: list[uuid.UUID | None], today: date) -> asyncpg.Record:
+                         practitioner_ids: list[uuid.UUID | None], member_ids: list[uuid.UUID | None],
+                         today: date) -> asyncpg.Record:
     young_adult_id = await require_young_adult(actor, young_adult_id)
     checks = Checks()  # every refusal at once
     if values["kind"] not in KINDS:
@@ -50,17 +53,19 @@ async def record_meeting(actor: Actor, young_adult_id: uuid.UUID | None, values:
         actor.session, [p for p in wanted if p is not None])}
     if any(p is None or p not in known for p in wanted):
         checks.add(NotFound("No such practitioner.", field="attendees"))
-    outcome = None
+    members: list[uuid.UUID] = []
     with checks.check():
-        outcome = _check_outcome(values["held_on"], values.get("outcome"), today)
+        members = await attending_members(actor.session, actor.scope, young_adult_id, member_ids, "attendees")
+    with checks.check():
+        values = {**values, "outcome": _check_outcome(values["held_on"], values.get("outcome"), today)}
     with checks.check():
         await _check_plan_version(actor, young_adult_id, values.get("agreed_plan_version_id"))
     checks.done()
-    row = await repository.insert_meeting(actor.session, young_adult_id, values["kind"], values["held_on"], outcome,
-                                          values.get("agreed_plan_version_id"),
-                                          [p for p in wanted if p is not None])
+    row = await repository.insert_meeting(actor.session, young_adult_id, values,
+                                          [p for p in wanted if p is not None], members)
     await actor.audit([AuditEvent(AuditAction.CREATE, "Meeting", row["id"], young_adult_id,
-                                  (*tuple(sorted(k for k, v in values.items() if v is not None)), "attendees"))])
+                                  (*tuple(sorted(k for k, v in values.items() if v not in (None, False))),
+                                   "attendees"))])
     return row
 
 
@@ -74,6 +79,8 @@ async def update_meeting(actor: Actor, meeting_id: uuid.UUID | None, version: in
         raise InvalidInput("Nothing to change: give at least one field.")
     if changes.get("held_on", current["held_on"]) is None:
         raise InvalidInput("heldOn is required.", field="held_on")
+    if "young_adult_attended" in changes and changes["young_adult_attended"] is None:
+        raise InvalidInput("youngAdultAttended is true or false.", field="young_adult_attended")
     merged = {**dict(current), **changes}
     outcome = _check_outcome(merged["held_on"], merged["outcome"], today)
     if "outcome" in changes:

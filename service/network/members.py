@@ -24,7 +24,6 @@ from service.network import repository
 from service.network.service import (
     CONTACT_FIELDS,
     CONTACT_MOVES,
-    ENGAGED,
     MEMBER_NEXT,
     RELATIONSHIPS,
     STALE,
@@ -34,7 +33,15 @@ from service.network.service import (
     member_in_scope,
     vetting_services_required,
 )
-from service.people.service import check_date, clean_text, scope_for, visible_young_adult
+from service.people.service import (
+    ENGAGED,
+    attending_members,
+    check_contact_consent,
+    check_date,
+    clean_text,
+    scope_for,
+    visible_young_adult,
+)
 
 TEXT_LIMITS = {"given_name": 100, "family_name": 100, "relationship_detail": 200, "phone": 40, "email": 254,
                "address": 500}
@@ -148,7 +155,7 @@ async def move_status(session: TenantSession, principal: Principal, request_id: 
                    f"the date the member became {member['status']}")
     if status in CONTACT_MOVES:
         with checks.check():
-            _check_contact_consent(member, status)
+            check_contact_consent(member, status)
     if status == "CONTACTED":
         required = await vetting_services_required(session, member["young_adult_id"])
         signoffs = await repository.vetting_signoffs(session, [member["id"]])
@@ -170,14 +177,6 @@ async def move_status(session: TenantSession, principal: Principal, request_id: 
     await audit(session, principal, request_id, [AuditEvent(
         AuditAction.ALTER, "NetworkMember", member["id"], member["young_adult_id"], ("status",))])
     return member["id"]  # type: ignore[no-any-return]
-
-
-def _check_contact_consent(member: asyncpg.Record, what: str, field: str = "status") -> None:
-    if member["contact_consent"] == "WITHDRAWN":
-        raise prerequisite("CONSENT_WITHDRAWN", f"{what} is refused: the member has withdrawn consent to be "
-                           "contacted.", field)
-    if member["contact_consent"] != "ACTIVE":
-        raise prerequisite("CONSENT_REQUIRED", f"{what} needs the member's consent to be contacted first.", field)
 
 
 async def sign_off_vetting(session: TenantSession, principal: Principal, request_id: str,
@@ -214,7 +213,7 @@ async def add_commitment(session: TenantSession, principal: Principal, request_i
         checks.add(prerequisite("AGREEMENT_REQUIRED", "A commitment needs the member to have AGREED to take part "
                                 "first.", "memberId"))
     with checks.check():
-        _check_contact_consent(member, "A commitment", "memberId")
+        check_contact_consent(member, "A commitment", "memberId")
     with checks.check():
         goal_lineage_id = await _commitment_target(session, member["young_adult_id"], goal_lineage_id,
                                                    action_lineage_id)
@@ -289,24 +288,14 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     wanted = {p for p in practitioner_ids if p is not None}
     if None in practitioner_ids or len(await repository.existing_practitioners(session, list(wanted))) < len(wanted):
         checks.add(NotFound("No such practitioner.", field="practitionerIds"))
-    members = {r["id"]: r for r in await repository.members_by_id(
-        session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
-    if None in member_ids or len(members) < len(set(member_ids)):
-        checks.add(NotFound("No such network member of this young adult.", field="memberIds"))
-    for place, member_id in enumerate(member_ids, start=1):  # members by their place in the list: no names here
-        member = members.get(member_id) if member_id is not None else None
-        if member is None:
-            continue
-        if member["status"] not in ENGAGED:
-            checks.add(prerequisite("AGREEMENT_REQUIRED", f"Member {place} of memberIds attends once they have "
-                                    "AGREED to take part.", "memberIds"))
-        with checks.check():
-            _check_contact_consent(member, f"Member {place} of memberIds attending", "memberIds")
-    if not wanted and not members:
+    members: list[uuid.UUID] = []
+    with checks.check():
+        members = await attending_members(session, scope, young_adult_id, member_ids, "memberIds")
+    if not wanted and not member_ids:
         checks.add(InvalidInput("A meeting needs at least one attendee.", field="practitionerIds"))
     checks.done()
     row = await repository.insert_meeting(session, young_adult_id, held_on, clean_text(outcome, "outcome", 4000),
-                                          sorted(wanted), sorted(members))
+                                          sorted(wanted), members)
     await audit(session, principal, request_id, [AuditEvent(
         AuditAction.CREATE, "NetworkMeeting", row["id"], young_adult_id,
         ("attendees", "held_on") + (("outcome",) if row["outcome"] else ()))])

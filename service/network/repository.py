@@ -17,13 +17,10 @@ import asyncpg
 
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope, visible
+from service.people.repository import CONTACT_CONSENT
 
 CASE_COLUMNS = ("c.id, c.young_adult_id, c.coordinator_id, c.stage, c.referred_on, c.connection_score_start, "
                 "c.connection_score_follow_up, c.version")
-# The state of a member's own consent to be contacted: ACTIVE (a grant not withdrawn), WITHDRAWN, or NONE.
-CONTACT_CONSENT = (
-    "(SELECT CASE WHEN bool_or(k.withdrawn_on IS NULL) THEN 'ACTIVE' WHEN count(*) > 0 THEN 'WITHDRAWN' "
-    "ELSE 'NONE' END FROM consent k WHERE k.network_member_id = m.id AND k.purpose = 'CONTACT')")
 MEMBER_COLUMNS = (
     "m.id, m.young_adult_id, m.case_id, m.given_name, m.family_name, m.relationship, m.relationship_detail, "
     "m.known_before, m.status, m.vetting_outcome, m.privacy_notice_on, m.version, "

@@ -41,8 +41,6 @@ MEMBER_NEXT: dict[str, tuple[str, ...]] = {
 }
 # Moves that mean reaching the member: refused once they have withdrawn consent to be contacted.
 CONTACT_MOVES = frozenset({"CONTACTED", "AGREED", "COMMITTED", "ACTIVE"})
-# Members who have agreed to take part: they may attend the Lifelong Links meeting and make commitments.
-ENGAGED = frozenset({"AGREED", "COMMITTED", "ACTIVE"})
 RELATIONSHIPS = ("RELATIVE", "FORMER_FOSTER_CARER", "FORMER_RESIDENTIAL_CARER", "TEACHER", "PROFESSIONAL", "FRIEND",
                  "MENTOR", "OTHER")
 CONTACT_FIELDS = ("phone", "email", "address")

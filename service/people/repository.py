@@ -12,6 +12,11 @@ from service.kernel.visibility import Scope, visible, visible_young_adult
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 PRACTITIONER_COLUMNS = "p.id, p.given_name, p.family_name, p.service, p.role, p.version"
+# The state of a network member's (alias ``m``) own consent to be contacted: ACTIVE (a grant not withdrawn),
+# WITHDRAWN, or NONE.
+CONTACT_CONSENT = (
+    "(SELECT CASE WHEN bool_or(k.withdrawn_on IS NULL) THEN 'ACTIVE' WHEN count(*) > 0 THEN 'WITHDRAWN' "
+    "ELSE 'NONE' END FROM consent k WHERE k.network_member_id = m.id AND k.purpose = 'CONTACT')")
 
 
 async def sites(session: TenantSession) -> list[asyncpg.Record]:
@@ -117,3 +122,12 @@ async def add_practitioner_sites(session: TenantSession, practitioner_id: uuid.U
         "WITH added AS (INSERT INTO practitioner_site (practitioner_id, site_id) SELECT $1, unnest($2::uuid[]) "
         "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM added", practitioner_id, list(site_ids))
     return added
+
+
+async def network_members_attending(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
+                                    ) -> list[asyncpg.Record]:
+    """Network members by id, as a meeting's attendance rule reads them: young adult, status, contact consent."""
+    return await session.fetch(
+        f"SELECT m.id, m.young_adult_id, m.status, {CONTACT_CONSENT} AS contact_consent FROM network_member m "
+        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE m.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
+        list(ids), *scope.args)

@@ -10,7 +10,7 @@ import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
 from service.kernel.domain import values
-from service.kernel.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from service.kernel.errors import AccessDenied, Checks, Conflict, InvalidInput, NotFound, prerequisite
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Actor, Scope
@@ -146,3 +146,42 @@ async def ensure_practitioner(actor: Actor, subject: str, fields: dict[str, Any]
     await repository.add_practitioner_sites(actor.session, link, site_ids)
     await actor.audit([AuditEvent(AuditAction.ALTER, "Practitioner", link, None, ("site_ids", "subject"))])
     return link, Outcome.UPDATED
+
+
+# Network members who have agreed to take part: they may attend meetings (the Lifelong Links meeting and every other
+# kind) and make commitments (service.network).
+ENGAGED = frozenset({"AGREED", "COMMITTED", "ACTIVE"})
+
+
+async def attending_members(session: TenantSession, scope: Scope, young_adult_id: uuid.UUID,
+                            member_ids: list[uuid.UUID | None], field: str) -> list[uuid.UUID]:
+    """The network members of this young adult who may attend a meeting, of any kind (the Lifelong Links meeting and
+    the integrated ones): they have agreed to take part and their consent to be contacted is in force. Every refusal
+    at once, each member named by their place in the list (no names here), with its code (AGREEMENT_REQUIRED,
+    CONSENT_WITHDRAWN, CONSENT_REQUIRED); another young adult's member is not found."""
+    members = {r["id"]: r for r in await repository.network_members_attending(
+        session, [m for m in member_ids if m is not None], scope) if r["young_adult_id"] == young_adult_id}
+    checks = Checks()
+    if None in member_ids or len(members) < len(set(member_ids)):
+        checks.add(NotFound("No such network member of this young adult.", field=field))
+    for place, member_id in enumerate(member_ids, start=1):
+        member = members.get(member_id) if member_id is not None else None
+        if member is None:
+            continue
+        if member["status"] not in ENGAGED:
+            checks.add(prerequisite("AGREEMENT_REQUIRED", f"Member {place} of {field} attends once they have "
+                                    "AGREED to take part.", field))
+        with checks.check():
+            check_contact_consent(member, f"Member {place} of {field} attending", field)
+    checks.done()
+    return sorted(members)
+
+
+def check_contact_consent(member: asyncpg.Record, what: str, field: str = "status") -> None:
+    """A network member's own consent to be contacted (``contact_consent``: ACTIVE, WITHDRAWN or NONE) allows
+    ``what``; used for every contact-related move, commitment and meeting attendance."""
+    if member["contact_consent"] == "WITHDRAWN":
+        raise prerequisite("CONSENT_WITHDRAWN", f"{what} is refused: the member has withdrawn consent to be "
+                           "contacted.", field)
+    if member["contact_consent"] != "ACTIVE":
+        raise prerequisite("CONSENT_REQUIRED", f"{what} needs the member's consent to be contacted first.", field)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -74,6 +75,18 @@ async def actions_for(session: TenantSession, goal_ids: Sequence[uuid.UUID], sco
 async def actions_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:
     return await session.fetch(f"SELECT {ACTION_COLUMNS} {FROM_ACTION} WHERE a.id = ANY($1::uuid[]) AND {VISIBLE}",
                                list(ids), *scope.args)
+
+
+async def open_actions_owned(session: TenantSession, scope: Scope, practitioner_id: uuid.UUID | None,
+                             service: str | None, due_by: date | None) -> list[asyncpg.Record]:
+    """Open actions (not DONE or DECLINED) owned by the practitioner or their service, in each plan's version in
+    force (the AGREED one, else the DRAFT), of young adults the scope sees; ``due_by`` keeps those due by that day."""
+    return await session.fetch(
+        f"SELECT {ACTION_COLUMNS} {FROM_ACTION} WHERE a.status NOT IN ('DONE', 'DECLINED') "
+        "AND (a.owner_id = $4::uuid OR a.owner_service = $5::text) AND ($1::date IS NULL OR a.due_on <= $1) "
+        "AND (v.status = 'AGREED' OR (v.status = 'DRAFT' AND NOT EXISTS (SELECT 1 FROM plan_version w "
+        f"     WHERE w.plan_id = v.plan_id AND w.status = 'AGREED'))) AND {VISIBLE}",
+        due_by, *scope.args, practitioner_id, service)
 
 
 async def signoffs_for(session: TenantSession, version_ids: Sequence[uuid.UUID], scope: Scope,

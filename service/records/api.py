@@ -22,6 +22,7 @@ from service.custody.api import YoungAdultCustody
 from service.kernel.errors import InvalidInput, NotFound
 from service.meetings.api import YoungAdultMeetings
 from service.network.record import YoungAdultNetwork
+from service.outcomes.api import YoungAdultOutcomes
 from service.people import loaders as people_loaders
 from service.people.api import Practitioner, Site, practitioner, site
 from service.people.loaders import scope
@@ -145,7 +146,7 @@ class TimelineEntry:
 
 @strawberry.type(description="A care-experienced young adult in the programme: their record in full.")
 class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan, YoungAdultMeetings,
-                 YoungAdultNetwork):
+                 YoungAdultNetwork, YoungAdultOutcomes):
     raw_id: strawberry.Private[uuid.UUID]
     given_name: str
     family_name: str

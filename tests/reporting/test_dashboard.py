@@ -12,6 +12,8 @@ import asyncpg
 import pytest
 
 from service.app.auth import DevIssuer
+from service.demo import DEMO_TENANTS, seed_demo
+from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.platform.grants import grant
@@ -109,5 +111,64 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
             assert refused == []
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+        finally:
+            await browser.close()
+
+
+async def test_a_fresh_demo_shows_real_unsuppressed_figures(
+        db: Database, admin_conn: asyncpg.Connection, login: CallerFactory, issuer: DevIssuer, served: str) -> None:
+    """What a fresh `serve` shows: the demo tenants seeded (and refreshed) through the service functions give the
+    dashboard's default view (the latest month) real national figures above the disclosure limits."""
+    browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    await seed_demo(db)  # as `serve` does; a no-op when an earlier test has seeded the demo already
+    demo = [r["id"] for r in await admin_conn.fetch("SELECT id FROM control.tenant WHERE slug = ANY($1::text[])",
+                                                    list(DEMO_TENANTS))]
+    # Other tests' tenants with figures this year would only add small cells beside the demo's: leave them out.
+    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start >= date_trunc('year', "
+                             "current_date) AND NOT tenant_id = ANY($1::uuid[])", demo)
+    analyst = await login(Role.NATIONAL_ANALYST, subject="demo-dashboard-analyst")
+    latest = (await analyst.data("{ reportingPeriods(grain: MONTH) }"))["reportingPeriods"][-1]
+    assert latest == clock.today(db.settings.time_zone).replace(day=1).isoformat()
+    expected = {}
+    for metric in ("referrals", "take_up", "joint_meeting_before_release", "settled_on_release"):
+        total = (await analyst.data(
+            "query($m: String!, $p: Date!) { nationalMetric(metric: $m, grain: MONTH, periodStart: $p) "
+            "{ total { value suppressed } } }", {"m": metric, "p": latest}))["nationalMetric"]["total"]
+        assert total["suppressed"] is False, metric
+        assert total["value"] is not None, metric
+        assert total["value"] > 0, metric
+        expected[metric] = total["value"]
+    token = issuer.issue("demo-dashboard-analyst", None)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 1600})
+            refused = await only_loopback(page)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{served}/dashboard")
+            await page.fill("#token", token)
+            await page.click("#sign-in-form button[type=submit]")
+            try:
+                await page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+            except Exception:
+                pytest.fail(f"the dashboard did not load: {await page.locator('#status').inner_text()!r} {errors}")
+            assert await page.locator("#period").input_value() == latest  # the default view: the latest month
+            for metric, value in expected.items():
+                shown = page.locator(f"[data-testid=headline-{metric}] .value")
+                assert await shown.get_attribute("data-suppressed") == "false", metric
+                assert float(await shown.get_attribute("data-value") or "nan") == value, metric
+                assert not (await shown.inner_text()).startswith("Suppressed"), metric
+            for slug in DEMO_TENANTS:
+                await page.wait_for_selector(f"[data-testid=tenant-row-{slug}]")
+            assert errors == []
+            assert refused == []
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "dashboard-demo.png"), full_page=True)
         finally:
             await browser.close()

@@ -156,7 +156,7 @@ async def test_a_tenant_starts_from_a_template_copied_not_linked(make_tenant: Te
 
 
 async def test_the_demo_west_midlands_runs_the_pilot_rules(db: Database, login: CallerFactory) -> None:
-    await seed_demo(db, people_per_site=1)
+    await seed_demo(db)
     pool = await db.open_pool()
     async with pool.acquire() as conn:
         west_midlands = await registry.tenant_by_slug(conn, "west-midlands")
