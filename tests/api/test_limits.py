@@ -1,4 +1,5 @@
-"""Each query limit, hit: depth, tokens, aliases, estimated cost (reported in extensions), introspection."""
+"""Each query limit, hit: depth, tokens, aliases, repeats, fragments, estimated cost (reported in extensions),
+introspection; and the analyses behind them, held to linear work on a fragment fan-out (issue 14)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ import pytest
 from graphql import DocumentNode, FragmentDefinitionNode, SelectionNode, SelectionSetNode, parse
 from graphql.utilities import get_operation_ast
 
-from service.api.limits import CEILING, MAX_REPEATS, CostEstimate, DocumentLimits, Shape, estimate_cost, fragments_of
+from service.api.limits import (
+    CEILING,
+    MAX_FRAGMENTS,
+    MAX_REPEATS,
+    CostEstimate,
+    DocumentLimits,
+    Shape,
+    estimate_cost,
+    fragments_of,
+)
 from service.app.schema import schema
 from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -211,14 +221,34 @@ async def test_a_fan_out_document_is_refused_as_too_costly(client: httpx.AsyncCl
     assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 2 ** 22, "limit": 100_000}
 
 
-async def test_a_long_chain_of_fragments_is_refused_as_too_deep(client_with: ClientFactory, admin_token: str) -> None:
-    """Our analyses follow spreads without recursion, and graphql-core gives up on a chain deeper than its stack
-    guard: a coded refusal, not a RecursionError and a 500."""
+async def test_a_long_chain_of_fragments_is_analysed_without_recursion_and_refused(client_with: ClientFactory,
+                                                                                  admin_token: str) -> None:
+    """Our analyses follow spreads without recursion, so a chain longer than Python's stack is no RecursionError
+    and no 500: the document is refused for its number of fragments, before graphql-core validates it."""
     client = await client_with(max_query_tokens=20_000)
     chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(1500))
     body = await post(client, admin_token, f"{{ ...F0 }} {chain} fragment F1500 on Query {{ me {{ subject }} }}")
     assert body["data"] is None
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_DEEP"]
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_LARGE"]
+    assert f"defines 1501 fragments; at most {MAX_FRAGMENTS}" in body["errors"][0]["message"]
+
+
+async def test_many_fragments_in_one_selection_are_refused_before_validation(client: httpx.AsyncClient,
+                                                                            admin_token: str) -> None:
+    """graphql-core compares every pair of fragments spread together: 150 of them took two seconds."""
+    def spreading(n: int) -> str:
+        return "{ " + " ".join(f"...A{i}" for i in range(n)) + " } " + " ".join(
+            f"fragment A{i} on Query {{ me {{ subject }} }}" for i in range(n))
+
+    assert "errors" not in await post(client, admin_token, spreading(MAX_FRAGMENTS))
+    body = await post(client, admin_token, spreading(150))
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+
+
+async def test_selections_nested_past_the_parsers_guard_are_too_deep(client: httpx.AsyncClient,
+                                                                     admin_token: str) -> None:
+    body = await post(client, admin_token, "{ " + "me { " * 200 + "subject" + " }" * 201)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
 
 
 async def test_a_field_repeated_past_the_budget_is_refused_before_validation(client: httpx.AsyncClient,
