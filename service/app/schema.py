@@ -15,6 +15,7 @@ from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, OperationKind
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
+from service.api.text import check_text_inputs
 from service.assessments import api as assessments
 from service.audit.api import AuditQuery, PlatformAuditQuery
 from service.audit.platform import PlatformReadTrail
@@ -78,14 +79,17 @@ class Schema(strawberry.Schema):
 def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, suggestions: bool = True,
                  ) -> strawberry.Schema:
     """The schema; the service adds its limit extensions (service.api.limits) and may turn field suggestions off.
-    The exported contract is the same either way."""
-    return Schema(
+    The exported contract is the same either way. Every field that takes text has it checked first
+    (service.api.text)."""
+    built = Schema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
         extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
+    check_text_inputs(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -111,6 +111,7 @@ async def test_same_answers_and_audit_for_every_page_and_caller(
 @pytest.mark.parametrize(("variables", "executed"), [
     ({"first": 0}, None), ({"first": 101}, None), ({"after": "not-a-cursor"}, None), ({"first": "3"}, None),
     ({"siteId": "U2l0ZTpub3BlCg=="}, "compiled"),  # an unknown site filters to nothing, as in the resolver
+    ({"after": "Y3Vyc29yOg==\x00"}, None),  # text with a control character: the one text check refuses it
 ])
 async def test_refusals_are_the_resolvers_own(make_tenant: TenantFactory, login: CallerFactory,
                                                admin_conn: asyncpg.Connection, client: httpx.AsyncClient,

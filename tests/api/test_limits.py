@@ -1,4 +1,5 @@
-"""Each query limit, hit: depth, tokens, aliases, estimated cost (reported in extensions), introspection."""
+"""Each query limit, hit: depth, tokens, aliases, repeats, fragments, estimated cost (reported in extensions),
+introspection; and the analyses behind them, held to linear work on a fragment fan-out (issue 14)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,19 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import FragmentDefinitionNode, parse
+from graphql import DocumentNode, FragmentDefinitionNode, SelectionNode, SelectionSetNode, parse
 from graphql.utilities import get_operation_ast
 
-from service.api.limits import estimate_cost
+from service.api.limits import (
+    CEILING,
+    MAX_FRAGMENTS,
+    MAX_REPEATS,
+    CostEstimate,
+    DocumentLimits,
+    Shape,
+    estimate_cost,
+    fragments_of,
+)
 from service.app.schema import schema
 from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -122,3 +132,132 @@ def test_every_published_operation_fits_the_default_cost_limit() -> None:
         fragments = {d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)}
         cost = estimate_cost(schema._schema, operation, fragments, {"first": 100}, settings.default_list_size)
         assert cost <= settings.max_query_cost, (name, cost)
+
+
+def fan_out(levels: int) -> str:
+    """Issue 14: each fragment spreads the next twice, so the document names 2^levels copies of the last one."""
+    fragments = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"query FanOut {{ ...F0 }} {fragments} fragment F{levels} on Query {{ me {{ subject }} }}"
+
+
+class CountedSelectionSet(SelectionSetNode):
+    """A selection set that counts how often its selections are read: the work an analysis does on it."""
+
+    __slots__ = ("_selections", "reads")
+    _selections: tuple[SelectionNode, ...]
+    reads: int
+
+    def __init__(self, original: SelectionSetNode) -> None:  # nodes are frozen dataclasses: set past that
+        object.__setattr__(self, "_selections", original.selections)
+        object.__setattr__(self, "reads", 0)
+        object.__setattr__(self, "loc", None)
+
+    @property  # shadows the field of the same name: reading it is what is counted
+    def selections(self) -> tuple[SelectionNode, ...]:
+        object.__setattr__(self, "reads", self.reads + 1)
+        return self._selections
+
+
+def counted(document: DocumentNode) -> list[CountedSelectionSet]:
+    """Replace every selection set of the document by a counting one; return them all."""
+    found: list[CountedSelectionSet] = []
+
+    def swap(owner: Any) -> None:
+        if getattr(owner, "selection_set", None) is None:
+            return
+        replacement = CountedSelectionSet(owner.selection_set)
+        object.__setattr__(owner, "selection_set", replacement)
+        found.append(replacement)
+        for selection in replacement._selections:
+            swap(selection)
+
+    for definition in document.definitions:
+        swap(definition)
+    return found
+
+
+@pytest.mark.parametrize("levels", [4, 12, 21])
+def test_each_fragment_is_analysed_once_however_often_it_is_spread(levels: int) -> None:
+    document = parse(fan_out(levels))
+    selection_sets = counted(document)
+    assert len(selection_sets) == levels + 3  # the operation's, one per fragment, and `me { subject }`'s
+    limits = DocumentLimits(max_depth=10, max_aliases=15, max_cost=100_000, default_list_size=10)
+
+    refusal = limits.refusal(schema._schema, document, None, {})
+
+    # Depth, aliases, repeats and cost each read a selection set once, and the order of fragments is found once
+    # for each of the two analyses: at most 4 reads each, so the work is linear in the fragments, where walking
+    # every spread again read `me { subject }` 2^levels times.
+    assert max(s.reads for s in selection_sets) <= 4
+    assert sum(s.reads for s in selection_sets) <= 4 * (levels + 3)
+    # ...and the estimate is still what the fan-out asks for: 2^levels copies of `me { subject }` (cost 2).
+    assert limits.requested == 2 ** levels * 2
+    if 2 ** levels * 2 > 100_000:
+        assert refusal is not None
+        assert refusal.extensions == {"code": "QUERY_TOO_COSTLY", "cost": 2 ** (levels + 1), "limit": 100_000}
+    else:
+        assert refusal is None
+
+
+def test_the_work_counted_by_the_analyses_is_the_documents_size() -> None:
+    for levels in (5, 21, 200):
+        document = parse(fan_out(levels), max_tokens=5000)
+        fragments = fragments_of(document)
+        operation = get_operation_ast(document)
+        assert operation is not None
+        shape = Shape(fragments)
+        shape.of(operation.selection_set)
+        estimate = CostEstimate(schema._schema, fragments, {}, 10)
+        cost = estimate.cost(operation.selection_set, schema._schema.query_type)
+        selections = 1 + 2 * levels + 2  # `...F0`, two spreads per fragment, `me` and `subject`
+        assert shape.visits == selections
+        assert estimate.visits == selections
+        assert cost == min(2 ** (levels + 1), CEILING)  # saturates instead of building a 200-bit integer
+
+
+async def test_a_fan_out_document_is_refused_as_too_costly(client: httpx.AsyncClient, admin_token: str) -> None:
+    body = await post(client, admin_token, fan_out(21))
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 2 ** 22, "limit": 100_000}
+
+
+async def test_a_long_chain_of_fragments_is_analysed_without_recursion_and_refused(client_with: ClientFactory,
+                                                                                  admin_token: str) -> None:
+    """Our analyses follow spreads without recursion, so a chain longer than Python's stack is no RecursionError
+    and no 500: the document is refused for its number of fragments, before graphql-core validates it."""
+    client = await client_with(max_query_tokens=20_000)
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(1500))
+    body = await post(client, admin_token, f"{{ ...F0 }} {chain} fragment F1500 on Query {{ me {{ subject }} }}")
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_LARGE"]
+    assert f"defines 1501 fragments; at most {MAX_FRAGMENTS}" in body["errors"][0]["message"]
+
+
+async def test_many_fragments_in_one_selection_are_refused_before_validation(client: httpx.AsyncClient,
+                                                                            admin_token: str) -> None:
+    """graphql-core compares every pair of fragments spread together: 150 of them took two seconds."""
+    def spreading(n: int) -> str:
+        return "{ " + " ".join(f"...A{i}" for i in range(n)) + " } " + " ".join(
+            f"fragment A{i} on Query {{ me {{ subject }} }}" for i in range(n))
+
+    assert "errors" not in await post(client, admin_token, spreading(MAX_FRAGMENTS))
+    body = await post(client, admin_token, spreading(150))
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+
+
+async def test_selections_nested_past_the_parsers_guard_are_too_deep(client: httpx.AsyncClient,
+                                                                     admin_token: str) -> None:
+    body = await post(client, admin_token, "{ " + "me { " * 200 + "subject" + " }" * 201)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+
+
+async def test_a_field_repeated_past_the_budget_is_refused_before_validation(client: httpx.AsyncClient,
+                                                                           admin_token: str) -> None:
+    """graphql-core compares every pair of same-named fields; the copies are bounded before it sees them."""
+    allowed = await post(client, admin_token, "{ " + "me { subject } " * MAX_REPEATS + "}")
+    assert "errors" not in allowed
+    for document in ("{ " + "me { subject } " * 490 + "}",
+                     "{ me { subject } } fragment Unused on Query { " + "me { subject } " * 490 + "}"):
+        body = await post(client, admin_token, document)
+        assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE", body
+        assert f"more than {MAX_REPEATS} times" in body["errors"][0]["message"]

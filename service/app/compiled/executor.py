@@ -11,6 +11,7 @@ from typing import Any
 from graphql import GraphQLSchema
 
 from service.api.limits import estimate_cost
+from service.api.text import refusal as text_refusal
 from service.api.trusted import published_operations
 from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
 from service.app.compiled.roots import ROOTS
@@ -49,6 +50,9 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
     as for the ordinary executor."""
     principal = work.principal
     if principal.tenant is None or not principal.reads_case_data:
+        return None
+    root = schema.query_type.fields[operation.root.name] if schema.query_type else None
+    if root is None or text_refusal(root, operation.argument_values(variables)) is not None:
         return None
     settings = work.settings
     cost = estimate_cost(schema, operation.operation, operation.fragments, variables, settings.default_list_size)
