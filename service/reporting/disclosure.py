@@ -27,7 +27,7 @@ Zero is a count like any other and is shown. Cells absent from the cube are zero
 from __future__ import annotations
 
 import enum
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -39,6 +39,9 @@ Entity: TypeAlias = tuple[str, ...]          # ("N",), ("K", kind), ("T", tenant
 Key: TypeAlias = tuple[Entity, str, str]      # (entity, grain, ISO period start)
 NATIONAL: Entity = ("N",)
 PRIME = 2**61 - 1
+SHARED = -1          # the group of the kind and national cells, which every tenant group's system includes
+GROUP_SIZE = 8       # tenants audited together (see Cube._protect)
+WITNESS_GROUPS = 4   # groups tried for a witness of a hidden shared cell before hiding more
 
 
 class Reason(enum.StrEnum):
@@ -140,6 +143,11 @@ def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
         yield "P", (entity, "YEAR", f"{period[:4]}-01-01")
 
 
+def _block(key: Key) -> tuple[int, str, Key]:
+    entity = key[0]
+    return (0, entity[1], key) if entity[0] in ("T", "S") else (1, "", key)
+
+
 class Cube:
     """One metric's publishable figures and the additive relations between them."""
 
@@ -151,12 +159,33 @@ class Cube:
             for relation, parent in _parents(key, kind_of):
                 groups[(relation, parent)].append(key)
         # Each relation: its total, then its parts. Zero cells are left out: never hidden, never a candidate.
-        self.relations: list[tuple[Key, list[Key]]] = [(parent, sorted(parts)) for (_, parent), parts
-                                                       in sorted(groups.items())]
+        self.relations: list[tuple[Key, list[Key]]] = sorted(
+            ((parent, sorted(parts)) for (_, parent), parts in groups.items()), key=lambda r: _block(r[0]))
         self.member_of: dict[Key, list[int]] = defaultdict(list)
         for i, (total, parts) in enumerate(self.relations):
             for member in (total, *parts):
                 self.member_of[member].append(i)
+        # Tenants in groups of GROUP_SIZE (by kind, so a group shares its kind's totals), each relation cut down to
+        # one group's cells and the shared ones (see _exposed).
+        ordered = sorted(kind_of, key=lambda t: (kind_of[t], t))
+        self.group_of = {t: i // GROUP_SIZE for i, t in enumerate(ordered)}
+        self.group_cells: dict[int, list[Key]] = defaultdict(list)
+        for key in cells:
+            self.group_cells[self._group(key)].append(key)
+        self.local_relations: dict[int, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        self.shared_relations: list[tuple[Key, list[Key]]] = []
+        for total, parts in self.relations:
+            by_group: dict[int, list[Key]] = defaultdict(list)
+            shared = [p for p in parts if self._group(p) == SHARED]
+            for p in parts:
+                if self._group(p) != SHARED:
+                    by_group[self._group(p)].append(p)
+            if self._group(total) != SHARED:
+                self.local_relations[self._group(total)].append((total, parts))
+            elif not by_group:
+                self.shared_relations.append((total, parts))
+            for group, own in by_group.items():
+                self.local_relations[group].append((total, own + shared))
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
 
     def den(self, key: Key) -> int:
@@ -183,15 +212,21 @@ class Cube:
             pending.update(self.member_of[chosen])
         return hidden
 
-    def _exposed(self, hidden: dict[Key, Reason]) -> list[Key]:
-        """Hidden cells that the additive relations still pin down exactly, given every visible figure.
+    def _exposed(self, hidden: dict[Key, Reason], group: int) -> tuple[list[Key], set[Key]]:
+        """Within one tenant group's system: its hidden cells that are pinned down, and the hidden shared cells
+        (kinds, national) that are not.
 
-        Unknowns are the hidden cells; each relation touching one is a linear equation. A hidden cell is exposed
-        when its unit vector lies in the row space, which in reduced row echelon form means some row is exactly
-        that unit vector. Arithmetic is modulo a large prime: over the rationals a cell can only be *less*
-        determined, so an error could only hide more than needed, never less.
+        Unknowns are the group's hidden cells and the hidden shared ones; every other hidden cell is held at its
+        true value (a perturbation of zero). Each relation touching an unknown is a linear equation. A cell is
+        pinned when its unit vector lies in the row space, which in reduced row echelon form means some row is
+        exactly that unit vector. A cell left free has a perturbation of the unknowns that keeps every published
+        figure and moves it; extended by zeros to the other groups it is a perturbation of the whole cube, so the
+        cell is safe whatever else is hidden (more hidden cells only add unknowns). Arithmetic is modulo a large
+        prime: over the rationals a cell can only be *less* determined, so an error could only hide more.
         """
-        index = {k: i for i, k in enumerate(sorted(hidden))}
+        order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells[SHARED]) if k in hidden),
+                       key=_block)
+        index = {k: i for i, k in enumerate(order)}
         pivots: dict[int, dict[int, int]] = {}
         holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
 
@@ -202,7 +237,7 @@ class Cube:
             for c in row:
                 holders[c].add(pivot)
 
-        for total, parts in self.relations:
+        for total, parts in self.local_relations.get(group, []) + self.shared_relations:
             row: dict[int, int] = {}
             for cell, sign in ((total, 1), *((p, -1) for p in parts)):
                 i = index.get(cell)
@@ -220,35 +255,72 @@ class Cube:
             for other in list(holders[col]):
                 put(other, _subtract(pivots[other], pivots[other][col], row))
             put(col, row)
-        order = sorted(hidden)
-        return [order[col] for col, row in sorted(pivots.items()) if len(row) == 1]
+        pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
+        shared = index.keys() & set(self.group_cells[SHARED])
+        return sorted(pinned - shared), shared - pinned
+
+    def _group(self, key: Key) -> int:
+        entity = key[0]
+        return self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED
 
     def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
-        """Secondary suppression until no hidden cell can be recovered exactly."""
+        """Secondary suppression until no hidden cell can be recovered exactly.
+
+        The exact audit runs group by group (GROUP_SIZE tenants and the shared cells), so its cost grows linearly
+        with the number of tenants: a group's cells are safe once its own system leaves them free (see _exposed),
+        and a shared cell once some group's system does. Hiding more never makes a safe cell unsafe, so a group is
+        audited again only when one of its cells has been hidden since.
+        """
+        hidden = self._secondary(hidden)
+        pending = deque(sorted({self._group(k) for k in hidden} - {SHARED}))
+        queued = set(pending)
+        witnessed: set[Key] = set()
+
+        def hide(cell: Key) -> None:
+            hidden[cell] = Reason.SECONDARY
+            group = self._group(cell)
+            if group != SHARED and group not in queued:
+                pending.append(group)
+                queued.add(group)
+
         while True:
-            hidden = self._secondary(hidden)
-            exposed = self._exposed(hidden)
-            if not exposed:
-                return hidden
-            added = False
-            for cell in exposed:
-                chosen = self._nearest_visible(cell, hidden)
-                if chosen is not None and chosen not in hidden:
-                    hidden[chosen] = Reason.SECONDARY
-                    added = True
-            if not added:  # everything reachable is hidden already: nothing more to hide
+            while pending:
+                group = pending.popleft()
+                queued.discard(group)
+                exposed, free = self._exposed(hidden, group)
+                witnessed |= free
+                for cell in exposed:
+                    chosen = self._nearest_visible(cell, hidden, group)
+                    if chosen is not None:
+                        hide(chosen)
+            unwitnessed = sorted(k for k in self.group_cells[SHARED] if k in hidden and k not in witnessed)
+            for cell in unwitnessed:
+                # Look for a witness in the groups with hidden cells beside it, then hide more if there is none.
+                nearby = sorted({self._group(m) for i in self.member_of[cell] for m in self.relations[i][1]
+                                 if m in hidden} - {SHARED})[:WITNESS_GROUPS] or [0]
+                for group in nearby:
+                    witnessed |= self._exposed(hidden, group)[1]
+                    if cell in witnessed:
+                        break
+                else:
+                    chosen = self._nearest_visible(cell, hidden, nearby[0])
+                    if chosen is None:
+                        witnessed.add(cell)  # everything reachable is hidden already: nothing more to hide
+                    else:
+                        hide(chosen)
+            if not pending and all(k in witnessed for k in self.group_cells[SHARED] if k in hidden):
                 return hidden
 
-    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason]) -> Key | None:
-        """The smallest visible non-zero cell sharing a relation with ``start``, or failing that, with the hidden
-        cells around it (breadth first through hidden cells)."""
+    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: int) -> Key | None:
+        """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
+        failing that, with the hidden cells around it (breadth first through hidden cells)."""
         seen, frontier = {start}, [start]
         while frontier:
             members = {m for cell in frontier for i in self.member_of[cell]
                        for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
-            visible = sorted((self.den(m), m) for m in members if m not in hidden)
+            visible = sorted((self._group(m) != group, self.den(m), m) for m in members if m not in hidden)
             if visible:
-                return visible[0][1]
+                return visible[0][2]
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None
