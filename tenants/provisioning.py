@@ -101,9 +101,10 @@ def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) 
         conn.execute(text(f"CREATE ROLE {national} NOLOGIN NOINHERIT"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {national}"))
     conn.execute(text(f"GRANT SELECT ON control.metric_rollup, control.metric_site, control.metric_refresh, "
-                      f"control.reporting_tenant TO {national}"))
+                      f"control.reporting_tenant, control.national_figure TO {national}"))
     conn.execute(text(f"GRANT {national} TO {app}"))
-    conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site TO {app}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site, "
+                      f"control.national_figure TO {app}"))
     conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.metric_refresh TO {app}"))
     conn.execute(text(f"GRANT SELECT ON control.reporting_tenant TO {app}"))
 
