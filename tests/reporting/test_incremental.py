@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from service.db import Database
+from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant, enter_tenant
 from service.reporting.service import RefreshResult, refresh_all, refresh_tenant
