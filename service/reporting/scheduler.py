@@ -24,6 +24,7 @@ from service.reporting.service import refresh_all
 
 logger = logging.getLogger(__name__)
 FOLLOWER_POLL_SECONDS = 5.0
+CLOSE_FAILED: tuple[type[BaseException], ...] = (TimeoutError, *CONNECTION_LOST)
 
 
 class Leadership:
@@ -61,7 +62,7 @@ class Leadership:
         if conn is not None:
             try:
                 await asyncio.wait_for(conn.close(), timeout=5)
-            except (TimeoutError, *CONNECTION_LOST):
+            except CLOSE_FAILED:
                 conn.terminate()
 
 
