@@ -40,6 +40,7 @@ Key: TypeAlias = tuple[Entity, str, str]      # (entity, grain, ISO period start
 NATIONAL: Entity = ("N",)
 PRIME = 2**61 - 1
 SHARED = -1          # the group of the kind and national cells, which every tenant group's system includes
+Group: TypeAlias = tuple[int, str]  # (tenant group or SHARED, calendar year): no relation crosses a year
 GROUP_SIZE = 8       # tenants audited together (see Cube._protect)
 WITNESS_GROUPS = 4   # groups tried for a witness of a hidden shared cell before hiding more
 
@@ -169,21 +170,22 @@ class Cube:
         # one group's cells and the shared ones (see _exposed).
         ordered = sorted(kind_of, key=lambda t: (kind_of[t], t))
         self.group_of = {t: i // GROUP_SIZE for i, t in enumerate(ordered)}
-        self.group_cells: dict[int, list[Key]] = defaultdict(list)
+        self.group_cells: dict[Group, list[Key]] = defaultdict(list)
         for key in cells:
             self.group_cells[self._group(key)].append(key)
-        self.local_relations: dict[int, list[tuple[Key, list[Key]]]] = defaultdict(list)
-        self.shared_relations: list[tuple[Key, list[Key]]] = []
+        self.shared_cells = [k for k in cells if self._group(k)[0] == SHARED]
+        self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        self.shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
         for total, parts in self.relations:
-            by_group: dict[int, list[Key]] = defaultdict(list)
-            shared = [p for p in parts if self._group(p) == SHARED]
+            by_group: dict[Group, list[Key]] = defaultdict(list)
+            shared = [p for p in parts if self._group(p)[0] == SHARED]
             for p in parts:
-                if self._group(p) != SHARED:
+                if self._group(p)[0] != SHARED:
                     by_group[self._group(p)].append(p)
-            if self._group(total) != SHARED:
+            if self._group(total)[0] != SHARED:
                 self.local_relations[self._group(total)].append((total, parts))
             elif not by_group:
-                self.shared_relations.append((total, parts))
+                self.shared_relations[total[2][:4]].append((total, parts))
             for group, own in by_group.items():
                 self.local_relations[group].append((total, own + shared))
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
@@ -192,9 +194,16 @@ class Cube:
         cell = self.cells.get(key)
         return 0 if cell is None else cell.den
 
-    def _secondary(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
-        hidden = dict(hidden)
-        pending = set(range(len(self.relations)))
+    def _secondary(self, hidden: dict[Key, Reason], seeds: Iterable[Key] | None = None) -> list[Key]:
+        """The local rule, in place: no relation may have exactly one hidden member. Every relation, or (``seeds``)
+        those of the given cells and of whatever it hides, leaving out the kinds' and nation's own relations, whose
+        many parts the exact audit weighs anyway. Returns the cells it hid."""
+        added: list[Key] = []
+        if seeds is None:
+            pending = set(range(len(self.relations)))
+        else:
+            pending = {i for cell in seeds for i in self.member_of[cell]
+                       if self._group(self.relations[i][0])[0] != SHARED}
         while pending:
             i = pending.pop()
             total, parts = self.relations[i]
@@ -209,10 +218,12 @@ class Cube:
             else:
                 continue
             hidden[chosen] = Reason.SECONDARY
-            pending.update(self.member_of[chosen])
-        return hidden
+            added.append(chosen)
+            pending.update(i for i in self.member_of[chosen]
+                           if seeds is None or self._group(self.relations[i][0])[0] != SHARED)
+        return added
 
-    def _exposed(self, hidden: dict[Key, Reason], group: int) -> tuple[list[Key], set[Key]]:
+    def _exposed(self, hidden: dict[Key, Reason], group: Group) -> tuple[list[Key], set[Key]]:
         """Within one tenant group's system: its hidden cells that are pinned down, and the hidden shared cells
         (kinds, national) that are not.
 
@@ -224,8 +235,9 @@ class Cube:
         cell is safe whatever else is hidden (more hidden cells only add unknowns). Arithmetic is modulo a large
         prime: over the rationals a cell can only be *less* determined, so an error could only hide more.
         """
-        order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells[SHARED]) if k in hidden),
-                       key=_block)
+        shared_group = (SHARED, group[1])
+        order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells.get(shared_group, ()))
+                        if k in hidden), key=_block)
         index = {k: i for i, k in enumerate(order)}
         pivots: dict[int, dict[int, int]] = {}
         holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
@@ -237,7 +249,7 @@ class Cube:
             for c in row:
                 holders[c].add(pivot)
 
-        for total, parts in self.local_relations.get(group, []) + self.shared_relations:
+        for total, parts in self.local_relations.get(group, []) + self.shared_relations.get(group[1], []):
             row: dict[int, int] = {}
             for cell, sign in ((total, 1), *((p, -1) for p in parts)):
                 i = index.get(cell)
@@ -256,12 +268,12 @@ class Cube:
                 put(other, _subtract(pivots[other], pivots[other][col], row))
             put(col, row)
         pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
-        shared = index.keys() & set(self.group_cells[SHARED])
+        shared = index.keys() & set(self.group_cells.get(shared_group, ()))
         return sorted(pinned - shared), shared - pinned
 
-    def _group(self, key: Key) -> int:
-        entity = key[0]
-        return self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED
+    def _group(self, key: Key) -> Group:
+        entity, _, period = key
+        return (self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED), period[:4]
 
     def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
         """Secondary suppression until no hidden cell can be recovered exactly.
@@ -271,15 +283,16 @@ class Cube:
         and a shared cell once some group's system does. Hiding more never makes a safe cell unsafe, so a group is
         audited again only when one of its cells has been hidden since.
         """
-        hidden = self._secondary(hidden)
-        pending = deque(sorted({self._group(k) for k in hidden} - {SHARED}))
+        hidden = dict(hidden)
+        self._secondary(hidden)
+        pending = deque(sorted({self._group(k) for k in hidden if self._group(k)[0] != SHARED}))
         queued = set(pending)
         witnessed: set[Key] = set()
 
         def hide(cell: Key) -> None:
             hidden[cell] = Reason.SECONDARY
             group = self._group(cell)
-            if group != SHARED and group not in queued:
+            if group[0] != SHARED and group not in queued:
                 pending.append(group)
                 queued.add(group)
 
@@ -289,15 +302,17 @@ class Cube:
                 queued.discard(group)
                 exposed, free = self._exposed(hidden, group)
                 witnessed |= free
-                for cell in exposed:
-                    chosen = self._nearest_visible(cell, hidden, group)
-                    if chosen is not None:
-                        hide(chosen)
-            unwitnessed = sorted(k for k in self.group_cells[SHARED] if k in hidden and k not in witnessed)
+                taken = {c for c in (self._nearest_visible(cell, hidden, group) for cell in exposed) if c is not None}
+                for cell in taken:
+                    hide(cell)
+                for cell in self._secondary(hidden, taken):
+                    hide(cell)
+            unwitnessed = sorted(k for k in self.shared_cells if k in hidden and k not in witnessed)
             for cell in unwitnessed:
                 # Look for a witness in the groups with hidden cells beside it, then hide more if there is none.
                 nearby = sorted({self._group(m) for i in self.member_of[cell] for m in self.relations[i][1]
-                                 if m in hidden} - {SHARED})[:WITNESS_GROUPS] or [0]
+                                 if m in hidden and self._group(m)[0] != SHARED})[:WITNESS_GROUPS]
+                nearby = nearby or [(0, cell[2][:4])]
                 for group in nearby:
                     witnessed |= self._exposed(hidden, group)[1]
                     if cell in witnessed:
@@ -308,10 +323,10 @@ class Cube:
                         witnessed.add(cell)  # everything reachable is hidden already: nothing more to hide
                     else:
                         hide(chosen)
-            if not pending and all(k in witnessed for k in self.group_cells[SHARED] if k in hidden):
+            if not pending and all(k in witnessed for k in self.shared_cells if k in hidden):
                 return hidden
 
-    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: int) -> Key | None:
+    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
         """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
         failing that, with the hidden cells around it (breadth first through hidden cells)."""
         seen, frontier = {start}, [start]
