@@ -27,6 +27,7 @@ Zero is a count like any other and is shown. Cells absent from the cube are zero
 from __future__ import annotations
 
 import enum
+import itertools
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -166,14 +167,51 @@ class Cube:
         for i, (total, parts) in enumerate(self.relations):
             for member in (total, *parts):
                 self.member_of[member].append(i)
-        # Tenants in groups of GROUP_SIZE (by kind, so a group shares its kind's totals), each relation cut down to
-        # one group's cells and the shared ones (see _exposed).
-        ordered = sorted(kind_of, key=lambda t: (kind_of[t], t))
-        self.group_of = {t: i // GROUP_SIZE for i, t in enumerate(ordered)}
+        self.kind_of = kind_of
+        self._regroup({})
+        self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
+
+    def den(self, key: Key) -> int:
+        cell = self.cells.get(key)
+        return 0 if cell is None else cell.den
+
+    def _regroup(self, hidden: dict[Key, Reason]) -> None:
+        """Tenants in groups of at most GROUP_SIZE, of one kind (so a group shares its kind's totals), and each
+        relation cut down to one group's cells and the shared ones (see _exposed). Tenants whose hidden totals sit
+        in the same kind total (typically a small tenant and the one hidden beside it) go together where they fit,
+        so the pair that protects each other is audited together; the rest fill groups in order."""
+        parent = {t: t for t in self.kind_of}
+        size = dict.fromkeys(self.kind_of, 1)
+
+        def root(t: str) -> str:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        for total, parts in self.relations:
+            if total[0][0] != "K":
+                continue
+            together = [p[0][1] for p in parts if p[0][0] == "T" and p in hidden]
+            for a, b in itertools.pairwise(together):
+                ra, rb = root(a), root(b)
+                if ra != rb and size[ra] + size[rb] <= GROUP_SIZE:
+                    parent[rb] = ra
+                    size[ra] += size[rb]
+        members: dict[str, list[str]] = defaultdict(list)
+        for t in sorted(self.kind_of, key=lambda t: (self.kind_of[t], t)):
+            members[root(t)].append(t)
+        self.group_of = {}
+        group, filled, kind = 0, 0, None
+        for component in sorted(members.values(), key=lambda c: (self.kind_of[c[0]], -len(c), c)):
+            if kind != self.kind_of[component[0]] or filled + len(component) > GROUP_SIZE:
+                group, filled, kind = group + 1, 0, self.kind_of[component[0]]
+            self.group_of.update(dict.fromkeys(component, group))
+            filled += len(component)
         self.group_cells: dict[Group, list[Key]] = defaultdict(list)
-        for key in cells:
+        for key in self.cells:
             self.group_cells[self._group(key)].append(key)
-        self.shared_cells = [k for k in cells if self._group(k)[0] == SHARED]
+        self.shared_cells = [k for k in self.cells if self._group(k)[0] == SHARED]
         self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
         self.shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
         for total, parts in self.relations:
@@ -186,13 +224,8 @@ class Cube:
                 self.local_relations[self._group(total)].append((total, parts))
             elif not by_group:
                 self.shared_relations[total[2][:4]].append((total, parts))
-            for group, own in by_group.items():
-                self.local_relations[group].append((total, own + shared))
-        self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
-
-    def den(self, key: Key) -> int:
-        cell = self.cells.get(key)
-        return 0 if cell is None else cell.den
+            for group_, own in by_group.items():
+                self.local_relations[group_].append((total, own + shared))
 
     def _secondary(self, hidden: dict[Key, Reason], seeds: Iterable[Key] | None = None) -> list[Key]:
         """The local rule, in place: no relation may have exactly one hidden member. Every relation, or (``seeds``)
@@ -285,6 +318,7 @@ class Cube:
         """
         hidden = dict(hidden)
         self._secondary(hidden)
+        self._regroup(hidden)
         pending = deque(sorted({self._group(k) for k in hidden if self._group(k)[0] != SHARED}))
         queued = set(pending)
         witnessed: set[Key] = set()

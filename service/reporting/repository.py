@@ -19,6 +19,7 @@ import asyncpg
 
 from service.kernel.ids import TenantId
 from service.kernel.session import Statements
+from service.kernel.tenancy import Connection
 from service.reporting.compute import TenantRollup
 
 ROLLUP_COLUMNS = ("tenant_id", "metric", "grain", "period_start", "site_code", "numerator", "denominator", "median",
@@ -108,7 +109,7 @@ async def refresh_states(conn: Statements) -> dict[TenantId, RefreshState]:
 
 
 @asynccontextmanager
-async def publishing(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def publishing(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
     """The transaction that replaces one metric's published figures. Publications take turns (any replica, any
     caller), so the figures always come from one consistent read of the rollups."""
     async with pool.acquire() as conn, conn.transaction():
@@ -116,7 +117,7 @@ async def publishing(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-async def replace_figures(conn: asyncpg.Connection, metric: str, records: Sequence[tuple[object, ...]]) -> None:
+async def replace_figures(conn: Connection, metric: str, records: Sequence[tuple[object, ...]]) -> None:
     await conn.execute("DELETE FROM control.national_figure WHERE metric = $1", metric)
     await conn.copy_records_to_table("national_figure", schema_name="control", columns=FIGURE_COLUMNS,
                                      records=records)
