@@ -8,14 +8,14 @@ take turns on that row only between their update and their commit. Tables the ro
 plans' goals and actions, …) carry no trigger, so reading a record does not make a tenant "changed".
 
 Revision ID: t0007
-Revises: t0002
+Revises: t0004
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "t0007"
-down_revision = "t0002"
+down_revision = "t0004"
 branch_labels = None
 depends_on = None
 
