@@ -16,14 +16,14 @@ It is UNLOGGED: buckets are not worth a WAL record per request, and after a cras
 bucket untouched for a minute is anyway. ``take_tokens`` updates both of a request's buckets in one statement.
 
 Revision ID: c0008
-Revises: c0006
+Revises: c0007
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "c0008"
-down_revision = "c0006"
+down_revision = "c0007"
 branch_labels = None
 depends_on = None
 

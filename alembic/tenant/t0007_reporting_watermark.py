@@ -8,14 +8,14 @@ take turns on that row only between their update and their commit. Tables the ro
 plans' goals and actions, …) carry no trigger, so reading a record does not make a tenant "changed".
 
 Revision ID: t0007
-Revises: t0004
+Revises: t0006
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "t0007"
-down_revision = "t0004"
+down_revision = "t0006"
 branch_labels = None
 depends_on = None
 
@@ -23,7 +23,7 @@ depends_on = None
 ROLLUP_TABLES = ("site", "enrolment", "consent", "network_member", "network_member_status_change", "integrated_plan",
                  "plan_version", "custody_episode", "meeting", "meeting_attendee", "practitioner", "recall_event",
                  "lifelong_links_case", "lifelong_links_stage_change", "lifelong_links_objective",
-                 "outcome_observation")
+                 "outcome_observation", "site_transfer", "young_adult")
 
 
 def upgrade() -> None:
