@@ -1,8 +1,10 @@
-"""National reporting at scale: seed many tenants, then time a full refresh, a national query over the rollups,
-and the naive alternative (one UNION ALL over every tenant schema) in the same run.
+"""National reporting at scale, at several numbers of tenants in one run (100, 300 and 1,000 by default): a full
+refresh and what publishing (disclosure control) costs in it, the first and warm national queries, a stricter
+policy computed on request, an incremental refresh with 10 tenants changed, and the naive alternative (one UNION
+ALL over every tenant schema) as the reference, then each figure per tenant against the smallest size.
 
-    python bench/reporting.py                      # 200 tenants x 500 young adults, on DATABASE_URL
-    python bench/reporting.py --tenants 20 --young-adults 100
+    python bench/reporting.py                                   # 100, 300, 1000 tenants x 100 young adults
+    python bench/reporting.py --sizes 20,60 --young-adults 50
 
 Needs DATABASE_URL (a superuser; the bench makes its own database and role prefix and drops both at the end
 unless --keep). Seeding is set-based SQL, one statement per table per tenant.
@@ -17,14 +19,17 @@ import os
 import secrets
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 from sqlalchemy import make_url
 
 from service.kernel.database import Database
+from service.kernel.principal import Principal, Role
 from service.kernel.settings import Settings
-from service.reporting import service
+from service.kernel.tenancy import Tenant
+from service.reporting import publication, service
 from service.reporting.disclosure import DisclosurePolicy
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
@@ -88,21 +93,93 @@ async def seed(admin: asyncpg.Connection, schema: str, young_adults: int) -> Non
             await (admin.execute(statement, young_adults) if "$1" in statement else admin.execute(statement))
 
 
-async def timed(label: str, runs: int, action: object) -> float:
+async def timed(label: str, runs: int, action: Callable[[], Awaitable[object]]) -> float:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        await action()  # type: ignore[operator]
+        await action()
         samples.append(time.perf_counter() - started)
     median = statistics.median(samples)
-    print(f"  {label:<58} {median * 1000:10.1f} ms  (median of {runs})")
+    print(f"  {label:<62} {median * 1000:10.1f} ms" + (f"  (median of {runs})" if runs > 1 else ""))
     return median
+
+
+ANALYST = Principal("bench-analyst", Role.NATIONAL_ANALYST)
+CHANGE = "UPDATE enrolment SET consented_on = coalesce(consented_on, referred_on) + 1 WHERE young_adult_id = " \
+         "(SELECT young_adult_id FROM enrolment ORDER BY young_adult_id LIMIT 1)"
+
+
+@asynccontextmanager
+async def national(pool: asyncpg.Pool, role: str) -> AsyncIterator[asyncpg.Connection]:
+    """What a national analyst's request runs in: a read-only transaction as the national role."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.fetchrow("SELECT set_config('role', $1, true), set_config('search_path', 'control', true)", role)
+        yield conn
+
+
+async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant], runs: int) -> dict[str, float]:
+    """Every figure at the current number of tenants."""
+    pool = await db.open_pool()
+    n = len(tenants)
+    out: dict[str, float] = {}
+    print(f"{n} tenants:")
+    out["full"] = await timed("full refresh (every tenant recomputed, every metric published)", 1,
+                              lambda: service.refresh_all(pool, full=True))
+    out["publish_one"] = await timed("publish one rate metric (take-up): disclosure over its cube, store", 1,
+                                     lambda: publication.publish(pool, [service.metric("take_up")]))
+    out["publish_count"] = await timed("publish one count metric (referrals)", 1,
+                                       lambda: publication.publish(pool, [service.metric("referrals")]))
+    rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
+    figures = await admin.fetchval("SELECT count(*) FROM control.national_figure")
+    print(f"  rollup rows {rows}, published figures {figures}")
+    role = db.settings.national_role
+    policy = DisclosurePolicy()
+
+    async def take_up(p: DisclosurePolicy = policy) -> None:
+        async with national(pool, role) as conn:  # one transaction, as a request has
+            await service.national_table(conn, role, ANALYST, "take_up", "QUARTER", dt.date(2024, 1, 1), "TENANT",
+                                         None, p)
+
+    async def referrals() -> None:
+        async with national(pool, role) as conn:
+            await service.national_table(conn, role, ANALYST, "referrals", "MONTH", dt.date(2024, 3, 1), "TENANT",
+                                         None, policy)
+
+    out["first"] = await timed("national query, first after the refresh: take-up by tenant, a quarter", 1, take_up)
+    out["first_count"] = await timed("national query, first: referrals by tenant, a month", 1, referrals)
+    out["warm"] = await timed("national query, warm: take-up by tenant, a quarter", runs, take_up)
+    out["warm_count"] = await timed("national query, warm: referrals by tenant, a month", runs, referrals)
+    stricter = DisclosurePolicy(min_count=7)
+    service._PATTERNS.clear()
+    out["stricter"] = await timed("stricter policy (minCount 7), computed on request", 1,
+                                  lambda: take_up(stricter))
+    out["stricter_warm"] = await timed("stricter policy again (cached until the next refresh)", runs,
+                                       lambda: take_up(stricter))
+    changed = tenants[:: max(1, n // 10)][:10]
+    for t in changed:
+        await admin.execute(f'SET search_path = "{t.schema}"; {CHANGE}; RESET search_path')
+
+    async def incremental() -> None:
+        results = await service.refresh_all(pool)
+        recomputed = sum(1 for r in results if not r.skipped)
+        assert recomputed == len(changed), recomputed
+
+    out["incremental"] = await timed(f"refresh with {len(changed)} tenants changed (the rest skipped)", 1,
+                                     incremental)
+    out["nothing"] = await timed("refresh with nothing changed", 1, lambda: service.refresh_all(pool))
+    union = " UNION ALL ".join(f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)
+    naive = (f"SELECT count(*) AS referred, count(consented_on) AS consented FROM ({union}) e "
+             "WHERE referred_on >= date '2024-01-01' AND referred_on < date '2024-04-01'")
+    out["naive"] = await timed(f"reference: one cell by UNION ALL over {n} schemas (no consent rule, no "
+                               "disclosure)", runs, lambda: admin.fetchrow(naive))
+    return out
 
 
 async def main(args: argparse.Namespace) -> None:
     server = args.database_url or os.environ.get("DATABASE_URL")
     if not server:
         raise SystemExit("set DATABASE_URL to a superuser URL (the bench makes and drops its own database)")
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     run = secrets.token_hex(3)
     name, prefix = f"always_hope_bench_{run}", f"ahb{run}"
     plain = make_url(server).set(drivername="postgresql")
@@ -110,63 +187,22 @@ async def main(args: argparse.Namespace) -> None:
     await root.execute(f'CREATE DATABASE "{name}"')
     url = plain.set(database=name).render_as_string(False)
     db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
+    results: dict[int, dict[str, float]] = {}
     try:
         await migrate(db)
         admin = await asyncpg.connect(url)
-        started = time.perf_counter()
-        tenants = []
-        for i in range(args.tenants):
-            kind = "COHORT" if i % 5 == 4 else "REGION"
-            tenant = await create_tenant(db.engine, NewTenant(f"bench-{i:04d}", f"Bench {i}", kind),
-                                         role_prefix=prefix, app_role=db.settings.app_role)
-            await seed(admin, tenant.schema, args.young_adults)
-            tenants.append(tenant)
-        print(f"seeded {args.tenants} tenants x {args.young_adults} young adults in "
-              f"{time.perf_counter() - started:.1f} s")
-        pool = await db.open_pool()
-
-        print("measurements:")
-        await timed(f"full refresh, {args.tenants} tenants one at a time", 1, lambda: service.refresh_all(pool))
-        rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
-        print(f"  rollup rows stored: {rows}")
-        policy = DisclosurePolicy()
-        role = db.settings.national_role
-
-        async def as_national(metric: str, grain: str, period: dt.date) -> None:
-            # What a national analyst's request does: one transaction as the national role (a NationalSession).
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.fetchrow("SELECT set_config('role', $1, true), set_config('search_path', 'control', true)",
-                                    role)
-                view = await service.national_view(conn, role, service.metric(metric), policy)
-            service.table(view, service.metric(metric), grain, period, "TENANT", None)
-
-        async def national() -> None:
-            await as_national("take_up", "QUARTER", dt.date(2024, 1, 1))
-
-        async def national_count() -> None:
-            await as_national("referrals", "MONTH", dt.date(2024, 3, 1))
-
-        async def cold(query: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                service._PATTERNS.clear()
-                await query()
-            return run
-
-        await timed("national query, cold: take-up by tenant, one quarter", args.runs, await cold(national))
-        await timed("national query, cold: referrals by tenant, one month", args.runs, await cold(national_count))
-        await timed("national query, warm (pattern cached): take-up, one quarter", args.runs, national)
-        await timed("national query, warm (pattern cached): referrals, one month", args.runs, national_count)
-        union = " UNION ALL ".join(
-            f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)
-        naive = (f"SELECT count(*) AS referred, count(consented_on) AS consented FROM ({union}) e "
-                 "WHERE referred_on >= date '2024-01-01' AND referred_on < date '2024-04-01'")
-
-        async def naive_query() -> None:
-            await admin.fetchrow(naive)
-
-        await timed(f"naive: take-up, one quarter, UNION ALL over {args.tenants} schemas", args.runs, naive_query)
-        print("  (the naive query reads every tenant's rows as a superuser, applies no consent rule, no "
-              "disclosure control, and computes one cell where the rollup path serves the whole cube)")
+        tenants: list[Tenant] = []
+        for size in sizes:
+            started = time.perf_counter()
+            for i in range(len(tenants), size):
+                kind = "COHORT" if i % 5 == 4 else "REGION"
+                tenant = await create_tenant(db.engine, NewTenant(f"bench-{i:04d}", f"Bench {i}", kind),
+                                             role_prefix=prefix, app_role=db.settings.app_role)
+                await seed(admin, tenant.schema, args.young_adults)
+                tenants.append(tenant)
+            print(f"onboarded and seeded up to {size} tenants x {args.young_adults} young adults in "
+                  f"{time.perf_counter() - started:.1f} s")
+            results[size] = await measure(db, admin, tenants, args.runs)
         await admin.close()
     finally:
         await db.close()
@@ -176,13 +212,21 @@ async def main(args: argparse.Namespace) -> None:
                                                  f"{prefix}\\_%"):
                 await root.execute(f'DROP ROLE IF EXISTS "{role_name}"')
         await root.close()
+    base = sizes[0]
+    print(f"\nscaling (per tenant, against {base} tenants; 1.00 = linear):")
+    for key in ("full", "publish_one", "publish_count", "incremental", "naive"):
+        ratio = {n: results[n][key] / results[base][key] / (n / base) for n in sizes}
+        line = "  ".join(f"{n}: {results[n][key] * 1000 / n:7.2f} ms/tenant ({ratio[n]:.2f})" for n in sizes)
+        print(f"  {key:<12} {line}")
+    for key in ("first", "warm", "first_count", "warm_count", "stricter"):
+        print(f"  {key:<12} " + "  ".join(f"{n}: {results[n][key] * 1000:8.1f} ms" for n in sizes))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tenants", type=int, default=200)
-    parser.add_argument("--young-adults", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=5, help="repetitions of each query")
+    parser.add_argument("--sizes", default="100,300,1000", help="numbers of tenants to measure at, in one run")
+    parser.add_argument("--young-adults", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5, help="repetitions of each warm query")
     parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
     parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
     asyncio.run(main(parser.parse_args()))

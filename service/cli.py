@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     rsub = reporting.add_subparsers(dest="reporting_command", required=True)
     refresh = rsub.add_parser("refresh", help="recompute the rollups now, one tenant at a time")
     refresh.add_argument("--tenant", help="only this tenant (slug); every active tenant by default")
+    refresh.add_argument("--full", action="store_true",
+                         help="recompute every tenant, changed or not, and republish every metric")
 
     transfers = sub.add_parser("transfers", help="transfers between tenants")
     xsub = transfers.add_subparsers(dest="transfers_command", required=True)
@@ -154,14 +156,14 @@ async def _transfers(settings: Settings) -> int:
 
 
 async def _reporting(settings: Settings, args: argparse.Namespace) -> int:
-    from service.reporting.service import refresh_all, refresh_tenant
+    from service.reporting.service import publish_changes, refresh_all, refresh_tenant
 
     db = Database.connect(settings)
     try:
         await migrate(db)
         pool = await db.open_pool()
         if args.tenant is None:
-            results = await refresh_all(pool)
+            results = await refresh_all(pool, full=args.full)
         else:
             async with pool.acquire() as conn:
                 tenant = await registry.tenant_by_slug(conn, args.tenant)
@@ -169,8 +171,10 @@ async def _reporting(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"error: there is no tenant {args.tenant!r}", file=sys.stderr)
                 return 2
             results = [await refresh_tenant(pool, tenant)]
+            if args.full:
+                await publish_changes(pool, results, full=True)
         for r in results:
-            print(f"{r.tenant}\t{r.rows} rollup rows")
+            print(f"{r.tenant}\t{'unchanged' if r.skipped else f'{r.rows} rollup rows'}")
         return 0
     finally:
         await db.close()

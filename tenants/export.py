@@ -37,6 +37,8 @@ from tenants.lifecycle import TenantRecord
 FORMAT = "always-hope-tenant-export"
 FORMAT_VERSION = 1
 VERSION_TABLE = "alembic_version"
+# Bookkeeping, not data: the migration state and the reporting change counter (tenant revision t0007).
+BOOKKEEPING_TABLES = [VERSION_TABLE, "reporting_watermark"]
 BATCH = 500
 MAX_FUNCTION_ARGS = 90  # jsonb_build_array takes at most 100 arguments; wider rows are built in pieces
 
@@ -87,8 +89,8 @@ async def tables_in_dependency_order(conn: Connection, schema: str) -> list[Tabl
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
         "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
-        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $2 "
-        "ORDER BY c.relname, a.attnum", schema, VERSION_TABLE)
+        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "AND c.relname <> ALL($2::text[]) ORDER BY c.relname, a.attnum", schema, BOOKKEEPING_TABLES)
     tables: dict[str, Table] = {}
     pk_positions: dict[str, list[tuple[int, str]]] = {}
     for r in rows:

@@ -54,6 +54,9 @@ def ensure_app_role(conn: Connection, app_role: str, password: str | None = None
                           "current_setting('always_hope.app_password')); END $$"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {role}"))
     conn.execute(text(f"GRANT SELECT ON control.tenant, control.app_user, control.alembic_version TO {role}"))
+    # Rate limits are shared by every replica through the database (service/app/ratelimit.py).
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON control.rate_bucket TO {role}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.reporting_schedule TO {role}"))
     # Practice rules are read at request time by the app role.
     conn.execute(text(f"GRANT SELECT ON control.rule_change, control.rule_template TO {role}"))
     # A request's rule batch commits with the request (service.rules.service.save_batch): new versions only, never
@@ -101,9 +104,10 @@ def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) 
         conn.execute(text(f"CREATE ROLE {national} NOLOGIN NOINHERIT"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {national}"))
     conn.execute(text(f"GRANT SELECT ON control.metric_rollup, control.metric_site, control.metric_refresh, "
-                      f"control.reporting_tenant TO {national}"))
+                      f"control.reporting_tenant, control.national_figure TO {national}"))
     conn.execute(text(f"GRANT {national} TO {app}"))
-    conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site TO {app}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site, "
+                      f"control.national_figure TO {app}"))
     conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.metric_refresh TO {app}"))
     conn.execute(text(f"GRANT SELECT ON control.reporting_tenant TO {app}"))
 

@@ -182,12 +182,13 @@ PAGE = """query($site: ID!) { youngAdults(siteId: $site, first: 60) {
   edges { node { id familyName givenName enrolments { status site { code name } } } } } }"""
 
 
-def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(settings: Settings, port: int, log: Path, **overrides: str) -> subprocess.Popen[bytes]:
+    """`always-hope serve` in a process of its own on the test database; ``overrides``: more environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALWAYS_HOPE_", "DATABASE_", "APP_DATABASE"))}
     assert settings.database_url is not None
-    env.update(DATABASE_URL=settings.database_url, ALWAYS_HOPE_ROLE_PREFIX=settings.role_prefix,
-               ALWAYS_HOPE_DATA_DIR=str(settings.data_dir), ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL="0",
-               ALWAYS_HOPE_RATE_LIMIT_TENANT="0")
+    env.update({"DATABASE_URL": settings.database_url, "ALWAYS_HOPE_ROLE_PREFIX": settings.role_prefix,
+                "ALWAYS_HOPE_DATA_DIR": str(settings.data_dir), "ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL": "0",
+                "ALWAYS_HOPE_RATE_LIMIT_TENANT": "0", "ALWAYS_HOPE_REPORTING_REFRESH_SECONDS": "0", **overrides})
     with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "-m", "service", "serve", "--no-demo", "--port", str(port)],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)

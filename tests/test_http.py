@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import secrets
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
-import pytest
 
-from service.app.ratelimit import RateLimiter, TokenBuckets
+from service.app.ratelimit import RateLimiter, Refusal
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Environment
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -108,21 +110,32 @@ async def test_rate_limit_per_tenant_covers_all_its_users(client_with: ClientFac
                               headers={"Authorization": f"Bearer {outsider.token}"})).status_code == 200
 
 
-def test_token_bucket_refills_at_the_steady_rate() -> None:
-    now = [0.0]
-    buckets = TokenBuckets(60, clock=lambda: now[0])  # one a second, bursts of 60
-    assert all(buckets.take("k") == 0 for _ in range(60))
-    assert buckets.take("k") == pytest.approx(1.0)
-    now[0] += 0.5
-    assert buckets.take("k") == pytest.approx(0.5)
-    now[0] += 0.5
-    assert buckets.take("k") == 0
-    limiter = RateLimiter(2, 0, clock=lambda: now[0])
-    assert limiter.check("a", "t") is None
-    assert limiter.check("a", "t") is None
-    refusal = limiter.check("a", "t")
-    assert refusal is not None
-    assert (refusal.limit, refusal.retry_after) == ("user", 30)
+async def test_token_bucket_refills_at_the_steady_rate(db: Database) -> None:
+    assert db.pool is not None
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    subject = f"refill-{secrets.token_hex(4)}"
+
+    def at(seconds: float) -> dt.datetime:
+        return start + dt.timedelta(seconds=seconds)
+
+    async with db.pool.acquire() as conn:
+        per_second = RateLimiter(60, 0)  # one a second, bursts of 60
+        assert [await per_second.check(conn, subject, "t", at=at(0)) for _ in range(60)] == [None] * 60
+        assert await per_second.check(conn, subject, "t", at=at(0)) == Refusal("user", 1)
+        assert await per_second.check(conn, subject, "t", at=at(1)) is None
+        assert await per_second.check(conn, subject, "t", at=at(1.5)) is not None
+        assert await per_second.check(conn, subject, "t", at=at(2)) is None
+        slow = RateLimiter(2, 0)
+        assert await slow.check(conn, subject, "slow", at=at(0)) is None
+        assert await slow.check(conn, subject, "slow", at=at(0)) is None
+        assert await slow.check(conn, subject, "slow", at=at(0)) == Refusal("user", 30)
+        # The tenant's limit refuses without using up the user's allowance.
+        both = RateLimiter(3, 1)
+        assert await both.check(conn, subject, "both", at=at(0)) is None
+        assert await both.check(conn, subject, "both", at=at(0)) == Refusal("tenant", 60)
+        assert await both.check(conn, subject, "both", at=at(60)) is None
+        assert await both.check(conn, subject, "both", at=at(120)) is None
+        assert await RateLimiter(0, 0).check(conn, subject, "off", at=at(0)) is None
 
 
 async def test_statement_timeout_ends_a_slow_request_with_a_clear_error(

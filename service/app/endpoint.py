@@ -84,7 +84,9 @@ class Gate:
         with telemetry.db_span("SELECT", "auth.load_principal"):
             async with pool.acquire(timeout=5) as conn:
                 principal = await load_principal(conn, claims)
-        refusal = self.limiter.check(principal.subject, principal.tenant.slug if principal.tenant else None)
+                # Shared by every replica: one statement on the connection already in hand (service/app/ratelimit).
+                refusal = await self.limiter.check(conn, principal.subject,
+                                                   principal.tenant.slug if principal.tenant else None)
         if refusal is not None:
             telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
             raise RequestRefused(refusal.message, code="RATE_LIMITED", status=429,

@@ -16,7 +16,7 @@ from service.kernel.errors import DomainError
 from service.reporting import service
 from service.reporting.catalogue import METRICS
 from service.reporting.catalogue import Metric as MetricRecord
-from service.reporting.disclosure import Count, DisclosurePolicy, Figure, Reason
+from service.reporting.disclosure import Count, DisclosurePolicy, Entity, Figure, Reason
 
 
 @strawberry.enum(description="How a metric is made: a count, a rate (percentage) or a median.")
@@ -201,18 +201,21 @@ class ReportingQuery:
         ctx = info.context
         service.require_national(ctx.principal)
         m = service.metric(metric)
-        view = await service.national_view(ctx.national(), ctx.settings.national_role, m, _policy(policy))
+        national = ctx.national()
         if tenant is not None:
-            t = service.find_tenant(view.tenants, tenant)
+            t = service.find_tenant(await service.national_tenants(national), tenant)
             if site is not None:
-                return MetricSeries.of(service.series(view, ("S", str(t.id), site), f"{t.name} {site}",
-                                                      f"{t.slug}/{site}", grain.value, from_, to))
-            return MetricSeries.of(service.series(view, ("T", str(t.id)), t.name, t.slug, grain.value, from_, to))
-        if tenant_kind is not None:
-            kind = tenant_kind.value
-            return MetricSeries.of(service.series(view, ("K", kind), service.KIND_LABELS[kind], kind, grain.value,
-                                                  from_, to))
-        return MetricSeries.of(service.series(view, ("N",), "National", "national", grain.value, from_, to))
+                entity: Entity = ("S", str(t.id), site)
+                label, slug = f"{t.name} {site}", f"{t.slug}/{site}"
+            else:
+                entity, label, slug = ("T", str(t.id)), t.name, t.slug
+        elif tenant_kind is not None:
+            entity, label, slug = ("K", tenant_kind.value), service.KIND_LABELS[tenant_kind.value], tenant_kind.value
+        else:
+            entity, label, slug = ("N",), "National", "national"
+        view = await service.national_series(national, ctx.settings.national_role, m, _policy(policy), grain.value,
+                                             from_, to, [entity])
+        return MetricSeries.of(service.series(view, entity, label, slug, grain.value, from_, to))
 
     @strawberry.field(description="One metric over time for several tenants side by side. National analysts only.")
     async def tenant_comparison(self, info: Info, metric: str, grain: PeriodGrain, from_: From, to: dt.date,
@@ -221,8 +224,11 @@ class ReportingQuery:
         ctx = info.context
         service.require_national(ctx.principal)
         m = service.metric(metric)
-        view = await service.national_view(ctx.national(), ctx.settings.national_role, m, _policy(policy))
-        chosen = [service.find_tenant(view.tenants, slug) for slug in tenants[:50]]
+        national = ctx.national()
+        known = await service.national_tenants(national)
+        chosen = [service.find_tenant(known, slug) for slug in tenants[:50]]
+        view = await service.national_series(national, ctx.settings.national_role, m, _policy(policy), grain.value,
+                                             from_, to, [("T", str(t.id)) for t in chosen])
         return [MetricSeries.of(service.series(view, ("T", str(t.id)), t.name, t.slug, grain.value, from_, to))
                 for t in chosen]
 
@@ -253,12 +259,15 @@ class ReportingQuery:
 class RefreshReportingInput:
     tenant: str | None = strawberry.field(default=None, description="A tenant slug; platform administrators may "
                                                                     "omit it to refresh every tenant.")
+    full: bool = strawberry.field(default=False, description="Recompute every tenant named, changed or not, and "
+                                                             "republish every metric (a full rebuild).")
 
 
 @strawberry.type
 class RefreshedTenant:
     tenant: str
     rollup_rows: int
+    skipped: bool = strawberry.field(description="Unchanged since its last rollup on the same day: not recomputed.")
 
 
 @strawberry.type
@@ -273,8 +282,9 @@ class ReportingMutation:
                                      "platform administrator) one or every tenant, one tenant at a time.")
     async def refresh_reporting(self, info: Info, input: RefreshReportingInput) -> RefreshReportingPayload:
         try:
-            results = await service.refresh_for(await info.context.jobs(), info.context.principal, input.tenant)
+            results = await service.refresh_for(await info.context.jobs(), info.context.principal, input.tenant,
+                                                full=input.full)
         except DomainError as exc:
             return RefreshReportingPayload(refreshed=[], errors=[user_error(exc)])
-        return RefreshReportingPayload(refreshed=[RefreshedTenant(tenant=r.tenant, rollup_rows=r.rows)
-                                                  for r in results], errors=[])
+        refreshed = [RefreshedTenant(tenant=r.tenant, rollup_rows=r.rows, skipped=r.skipped) for r in results]
+        return RefreshReportingPayload(refreshed=refreshed, errors=[])

@@ -237,6 +237,7 @@ class TenantRollup:
     as_of: dt.date
     rows: list[RollupRow]
     sites: list[tuple[str, str, str]]
+    watermark: int  # the tenant's change counter in the snapshot the rows were computed from
 
 
 def _row(record: asyncpg.Record) -> RollupRow:
@@ -255,14 +256,24 @@ def _row(record: asyncpg.Record) -> RollupRow:
                      dist_counts=counts)
 
 
-async def compute_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date) -> TenantRollup:
-    """Every metric of one tenant, computed as the tenant's runtime role. Reads only; never blocks a writer."""
+async def compute_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date, *,
+                         unless_at: int | None = None) -> TenantRollup | None:
+    """Every metric of one tenant, computed as the tenant's runtime role. Reads only; never blocks a writer.
+
+    ``unless_at``: the change counter the tenant's stored rollups reflect; when the tenant's counter is still there
+    nothing is computed and None is returned. The counter is read in the same snapshot as the data, so a rollup is
+    never stored with a counter ahead of what it saw.
+    """
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         await enter_tenant(conn, tenant)
         # Reads take no lock a writer waits for; only DDL (a migration) could make us wait, and then we give up.
         await conn.fetchrow("SELECT set_config('lock_timeout', '10s', true)")
+        watermark = int(await conn.fetchval(
+            "SELECT coalesce((SELECT changes FROM reporting_watermark), 0)"))
+        if unless_at is not None and watermark == unless_at:
+            return None
         sites = [(r["code"], r["name"], r["kind"]) for r in await conn.fetch("SELECT code, name, kind FROM site")]
         rows: list[RollupRow] = []
         for family in Family:
             rows.extend(_row(r) for r in await conn.fetch(family_sql(family), as_of))
-    return TenantRollup(tenant=tenant, as_of=as_of, rows=rows, sites=sites)
+    return TenantRollup(tenant=tenant, as_of=as_of, rows=rows, sites=sites, watermark=watermark)

@@ -27,7 +27,8 @@ Zero is a count like any other and is shown. Cells absent from the cube are zero
 from __future__ import annotations
 
 import enum
-from collections import Counter, defaultdict
+import itertools
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -39,6 +40,10 @@ Entity: TypeAlias = tuple[str, ...]          # ("N",), ("K", kind), ("T", tenant
 Key: TypeAlias = tuple[Entity, str, str]      # (entity, grain, ISO period start)
 NATIONAL: Entity = ("N",)
 PRIME = 2**61 - 1
+SHARED = -1          # the group of the kind and national cells, which every tenant group's system includes
+Group: TypeAlias = tuple[int, str]  # (tenant group or SHARED, calendar year): no relation crosses a year
+GROUP_SIZE = 8       # tenants audited together (see Cube._protect)
+WITNESS_GROUPS = 4   # groups tried for a witness of a hidden shared cell before hiding more
 
 
 class Reason(enum.StrEnum):
@@ -140,6 +145,11 @@ def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
         yield "P", (entity, "YEAR", f"{period[:4]}-01-01")
 
 
+def _block(key: Key) -> tuple[int, str, Key]:
+    entity = key[0]
+    return (0, entity[1], key) if entity[0] in ("T", "S") else (1, "", key)
+
+
 class Cube:
     """One metric's publishable figures and the additive relations between them."""
 
@@ -151,21 +161,82 @@ class Cube:
             for relation, parent in _parents(key, kind_of):
                 groups[(relation, parent)].append(key)
         # Each relation: its total, then its parts. Zero cells are left out: never hidden, never a candidate.
-        self.relations: list[tuple[Key, list[Key]]] = [(parent, sorted(parts)) for (_, parent), parts
-                                                       in sorted(groups.items())]
+        self.relations: list[tuple[Key, list[Key]]] = sorted(
+            ((parent, sorted(parts)) for (_, parent), parts in groups.items()), key=lambda r: _block(r[0]))
         self.member_of: dict[Key, list[int]] = defaultdict(list)
         for i, (total, parts) in enumerate(self.relations):
             for member in (total, *parts):
                 self.member_of[member].append(i)
+        self.kind_of = kind_of
+        self._regroup({})
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
 
     def den(self, key: Key) -> int:
         cell = self.cells.get(key)
         return 0 if cell is None else cell.den
 
-    def _secondary(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
-        hidden = dict(hidden)
-        pending = set(range(len(self.relations)))
+    def _regroup(self, hidden: dict[Key, Reason]) -> None:
+        """Tenants in groups of at most GROUP_SIZE, of one kind (so a group shares its kind's totals), and each
+        relation cut down to one group's cells and the shared ones (see _exposed). Tenants whose hidden totals sit
+        in the same kind total (typically a small tenant and the one hidden beside it) go together where they fit,
+        so the pair that protects each other is audited together; the rest fill groups in order."""
+        parent = {t: t for t in self.kind_of}
+        size = dict.fromkeys(self.kind_of, 1)
+
+        def root(t: str) -> str:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        for total, parts in self.relations:
+            if total[0][0] != "K":
+                continue
+            together = [p[0][1] for p in parts if p[0][0] == "T" and p in hidden]
+            for a, b in itertools.pairwise(together):
+                ra, rb = root(a), root(b)
+                if ra != rb and size[ra] + size[rb] <= GROUP_SIZE:
+                    parent[rb] = ra
+                    size[ra] += size[rb]
+        members: dict[str, list[str]] = defaultdict(list)
+        for t in sorted(self.kind_of, key=lambda t: (self.kind_of[t], t)):
+            members[root(t)].append(t)
+        self.group_of = {}
+        group, filled, kind = 0, 0, None
+        for component in sorted(members.values(), key=lambda c: (self.kind_of[c[0]], -len(c), c)):
+            if kind != self.kind_of[component[0]] or filled + len(component) > GROUP_SIZE:
+                group, filled, kind = group + 1, 0, self.kind_of[component[0]]
+            self.group_of.update(dict.fromkeys(component, group))
+            filled += len(component)
+        self.group_cells: dict[Group, list[Key]] = defaultdict(list)
+        for key in self.cells:
+            self.group_cells[self._group(key)].append(key)
+        self.shared_cells = [k for k in self.cells if self._group(k)[0] == SHARED]
+        self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        self.shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        for total, parts in self.relations:
+            by_group: dict[Group, list[Key]] = defaultdict(list)
+            shared = [p for p in parts if self._group(p)[0] == SHARED]
+            for p in parts:
+                if self._group(p)[0] != SHARED:
+                    by_group[self._group(p)].append(p)
+            if self._group(total)[0] != SHARED:
+                self.local_relations[self._group(total)].append((total, parts))
+            elif not by_group:
+                self.shared_relations[total[2][:4]].append((total, parts))
+            for group_, own in by_group.items():
+                self.local_relations[group_].append((total, own + shared))
+
+    def _secondary(self, hidden: dict[Key, Reason], seeds: Iterable[Key] | None = None) -> list[Key]:
+        """The local rule, in place: no relation may have exactly one hidden member. Every relation, or (``seeds``)
+        those of the given cells and of whatever it hides, leaving out the kinds' and nation's own relations, whose
+        many parts the exact audit weighs anyway. Returns the cells it hid."""
+        added: list[Key] = []
+        if seeds is None:
+            pending = set(range(len(self.relations)))
+        else:
+            pending = {i for cell in seeds for i in self.member_of[cell]
+                       if self._group(self.relations[i][0])[0] != SHARED}
         while pending:
             i = pending.pop()
             total, parts = self.relations[i]
@@ -180,18 +251,27 @@ class Cube:
             else:
                 continue
             hidden[chosen] = Reason.SECONDARY
-            pending.update(self.member_of[chosen])
-        return hidden
+            added.append(chosen)
+            pending.update(i for i in self.member_of[chosen]
+                           if seeds is None or self._group(self.relations[i][0])[0] != SHARED)
+        return added
 
-    def _exposed(self, hidden: dict[Key, Reason]) -> list[Key]:
-        """Hidden cells that the additive relations still pin down exactly, given every visible figure.
+    def _exposed(self, hidden: dict[Key, Reason], group: Group) -> tuple[list[Key], set[Key]]:
+        """Within one tenant group's system: its hidden cells that are pinned down, and the hidden shared cells
+        (kinds, national) that are not.
 
-        Unknowns are the hidden cells; each relation touching one is a linear equation. A hidden cell is exposed
-        when its unit vector lies in the row space, which in reduced row echelon form means some row is exactly
-        that unit vector. Arithmetic is modulo a large prime: over the rationals a cell can only be *less*
-        determined, so an error could only hide more than needed, never less.
+        Unknowns are the group's hidden cells and the hidden shared ones; every other hidden cell is held at its
+        true value (a perturbation of zero). Each relation touching an unknown is a linear equation. A cell is
+        pinned when its unit vector lies in the row space, which in reduced row echelon form means some row is
+        exactly that unit vector. A cell left free has a perturbation of the unknowns that keeps every published
+        figure and moves it; extended by zeros to the other groups it is a perturbation of the whole cube, so the
+        cell is safe whatever else is hidden (more hidden cells only add unknowns). Arithmetic is modulo a large
+        prime: over the rationals a cell can only be *less* determined, so an error could only hide more.
         """
-        index = {k: i for i, k in enumerate(sorted(hidden))}
+        shared_group = (SHARED, group[1])
+        order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells.get(shared_group, ()))
+                        if k in hidden), key=_block)
+        index = {k: i for i, k in enumerate(order)}
         pivots: dict[int, dict[int, int]] = {}
         holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
 
@@ -202,7 +282,7 @@ class Cube:
             for c in row:
                 holders[c].add(pivot)
 
-        for total, parts in self.relations:
+        for total, parts in self.local_relations.get(group, []) + self.shared_relations.get(group[1], []):
             row: dict[int, int] = {}
             for cell, sign in ((total, 1), *((p, -1) for p in parts)):
                 i = index.get(cell)
@@ -220,35 +300,76 @@ class Cube:
             for other in list(holders[col]):
                 put(other, _subtract(pivots[other], pivots[other][col], row))
             put(col, row)
-        order = sorted(hidden)
-        return [order[col] for col, row in sorted(pivots.items()) if len(row) == 1]
+        pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
+        shared = index.keys() & set(self.group_cells.get(shared_group, ()))
+        return sorted(pinned - shared), shared - pinned
+
+    def _group(self, key: Key) -> Group:
+        entity, _, period = key
+        return (self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED), period[:4]
 
     def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
-        """Secondary suppression until no hidden cell can be recovered exactly."""
+        """Secondary suppression until no hidden cell can be recovered exactly.
+
+        The exact audit runs group by group (GROUP_SIZE tenants and the shared cells), so its cost grows linearly
+        with the number of tenants: a group's cells are safe once its own system leaves them free (see _exposed),
+        and a shared cell once some group's system does. Hiding more never makes a safe cell unsafe, so a group is
+        audited again only when one of its cells has been hidden since.
+        """
+        hidden = dict(hidden)
+        self._secondary(hidden)
+        self._regroup(hidden)
+        pending = deque(sorted({self._group(k) for k in hidden if self._group(k)[0] != SHARED}))
+        queued = set(pending)
+        witnessed: set[Key] = set()
+
+        def hide(cell: Key) -> None:
+            hidden[cell] = Reason.SECONDARY
+            group = self._group(cell)
+            if group[0] != SHARED and group not in queued:
+                pending.append(group)
+                queued.add(group)
+
         while True:
-            hidden = self._secondary(hidden)
-            exposed = self._exposed(hidden)
-            if not exposed:
-                return hidden
-            added = False
-            for cell in exposed:
-                chosen = self._nearest_visible(cell, hidden)
-                if chosen is not None and chosen not in hidden:
-                    hidden[chosen] = Reason.SECONDARY
-                    added = True
-            if not added:  # everything reachable is hidden already: nothing more to hide
+            while pending:
+                group = pending.popleft()
+                queued.discard(group)
+                exposed, free = self._exposed(hidden, group)
+                witnessed |= free
+                taken = {c for c in (self._nearest_visible(cell, hidden, group) for cell in exposed) if c is not None}
+                for cell in taken:
+                    hide(cell)
+                for cell in self._secondary(hidden, taken):
+                    hide(cell)
+            unwitnessed = sorted(k for k in self.shared_cells if k in hidden and k not in witnessed)
+            for cell in unwitnessed:
+                # Look for a witness in the groups with hidden cells beside it, then hide more if there is none.
+                nearby = sorted({self._group(m) for i in self.member_of[cell] for m in self.relations[i][1]
+                                 if m in hidden and self._group(m)[0] != SHARED})[:WITNESS_GROUPS]
+                nearby = nearby or [(0, cell[2][:4])]
+                for group in nearby:
+                    witnessed |= self._exposed(hidden, group)[1]
+                    if cell in witnessed:
+                        break
+                else:
+                    chosen = self._nearest_visible(cell, hidden, nearby[0])
+                    if chosen is None:
+                        witnessed.add(cell)  # everything reachable is hidden already: nothing more to hide
+                    else:
+                        hide(chosen)
+            if not pending and all(k in witnessed for k in self.shared_cells if k in hidden):
                 return hidden
 
-    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason]) -> Key | None:
-        """The smallest visible non-zero cell sharing a relation with ``start``, or failing that, with the hidden
-        cells around it (breadth first through hidden cells)."""
+    def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
+        """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
+        failing that, with the hidden cells around it (breadth first through hidden cells)."""
         seen, frontier = {start}, [start]
         while frontier:
             members = {m for cell in frontier for i in self.member_of[cell]
                        for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
-            visible = sorted((self.den(m), m) for m in members if m not in hidden)
+            visible = sorted((self._group(m) != group, self.den(m), m) for m in members if m not in hidden)
             if visible:
-                return visible[0][1]
+                return visible[0][2]
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None

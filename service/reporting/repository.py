@@ -8,14 +8,18 @@ database. A tenant administrator's own figures are read as the app role, always 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 
 from service.kernel.ids import TenantId
 from service.kernel.session import Statements
+from service.kernel.tenancy import Connection
 from service.reporting.compute import TenantRollup
 
 ROLLUP_COLUMNS = ("tenant_id", "metric", "grain", "period_start", "site_code", "numerator", "denominator", "median",
@@ -45,17 +49,42 @@ class StoredRow:
     dist_counts: Sequence[int] | None
 
 
-async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> int:
-    """Replace one tenant's rollups in a short control-plane transaction. Returns the number of rows stored."""
+FIGURE_COLUMNS = ("metric", "grain", "period_start", "entity", "entity_kind", "tenant_id", "value", "reason",
+                  "numerator", "numerator_reason", "denominator", "denominator_reason")
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshState:
+    """What a tenant's stored rollups were computed from."""
+
+    as_of: dt.date
+    watermark: int | None
+
+
+def _digests(rollup: TenantRollup) -> dict[str, str]:
+    by_metric: dict[str, list[tuple[object, ...]]] = {}
+    for r in rollup.rows:
+        by_metric.setdefault(r.metric, []).append((r.grain, r.period_start.isoformat(), r.site_code, r.numerator,
+                                                   r.denominator, r.median, r.dist_values, r.dist_counts))
+    return {m: hashlib.sha256(repr(sorted(rows)).encode()).hexdigest() for m, rows in by_metric.items()}
+
+
+async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> tuple[int, set[str]]:
+    """Replace one tenant's rollups in a short control-plane transaction. Returns the number of rows stored and the
+    metrics whose rows differ from what was stored before."""
     now = dt.datetime.now(dt.UTC)
     records = [(rollup.tenant.id, r.metric, r.grain, r.period_start, r.site_code, r.numerator, r.denominator,
                 r.median, r.dist_values, r.dist_counts, now) for r in rollup.rows]
+    digests = _digests(rollup)
     async with pool.acquire() as conn, conn.transaction():
         await conn.fetchrow("SELECT set_config('lock_timeout', '10s', true)")
         # Two refreshes of one tenant (the schedule and an on-demand one) take turns; other tenants never wait.
         await conn.fetchrow(
             "SELECT pg_advisory_xact_lock(hashtextextended('always-hope:reporting:' || $1::uuid::text, 0))",
             rollup.tenant.id)
+        before = json.loads(await conn.fetchval(
+            "SELECT coalesce((SELECT digest FROM control.metric_refresh WHERE tenant_id = $1), '{}')",
+            rollup.tenant.id))
         await conn.execute("DELETE FROM control.metric_rollup WHERE tenant_id = $1", rollup.tenant.id)
         await conn.copy_records_to_table("metric_rollup", schema_name="control", columns=ROLLUP_COLUMNS,
                                          records=records)
@@ -64,11 +93,57 @@ async def store(pool: asyncpg.Pool, rollup: TenantRollup, started: float) -> int
             "INSERT INTO control.metric_site (tenant_id, site_code, site_name, site_kind) VALUES ($1, $2, $3, $4)",
             [(rollup.tenant.id, code, name, kind) for code, name, kind in rollup.sites])
         await conn.execute(
-            "INSERT INTO control.metric_refresh (tenant_id, refreshed_at, as_of, rollup_rows, duration_ms) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET refreshed_at = excluded.refreshed_at, "
-            "as_of = excluded.as_of, rollup_rows = excluded.rollup_rows, duration_ms = excluded.duration_ms",
-            rollup.tenant.id, now, rollup.as_of, len(records), int((time.monotonic() - started) * 1000))
-    return len(records)
+            "INSERT INTO control.metric_refresh (tenant_id, refreshed_at, as_of, rollup_rows, duration_ms, watermark, "
+            "digest) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id) DO UPDATE SET "
+            "refreshed_at = excluded.refreshed_at, as_of = excluded.as_of, rollup_rows = excluded.rollup_rows, "
+            "duration_ms = excluded.duration_ms, watermark = excluded.watermark, digest = excluded.digest",
+            rollup.tenant.id, now, rollup.as_of, len(records), int((time.monotonic() - started) * 1000),
+            rollup.watermark, json.dumps(digests))
+    changed = {m for m in digests.keys() | before.keys() if digests.get(m) != before.get(m)}
+    return len(records), changed
+
+
+async def refresh_states(conn: Statements) -> dict[TenantId, RefreshState]:
+    rows = await conn.fetch("SELECT tenant_id, as_of, watermark FROM control.metric_refresh")
+    return {TenantId(r["tenant_id"]): RefreshState(r["as_of"], r["watermark"]) for r in rows}
+
+
+@asynccontextmanager
+async def publishing(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """The transaction that replaces one metric's published figures. Publications take turns (any replica, any
+    caller), so the figures always come from one consistent read of the rollups."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.fetchrow("SELECT pg_advisory_xact_lock(hashtext('always-hope:reporting:publish'))")
+        yield conn
+
+
+async def replace_figures(conn: Connection, metric: str, records: Sequence[tuple[object, ...]]) -> None:
+    await conn.execute("DELETE FROM control.national_figure WHERE metric = $1", metric)
+    await conn.copy_records_to_table("national_figure", schema_name="control", columns=FIGURE_COLUMNS,
+                                     records=records)
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSlice:
+    """Which published figures a view needs: one grain, a range of periods, and either some entity kinds (all
+    their entities, or only one tenant's) or a list of entities."""
+
+    grain: str
+    start: dt.date
+    end: dt.date
+    kinds: tuple[str, ...] = ()
+    tenant_id: TenantId | None = None
+    entities: tuple[str, ...] | None = None
+
+
+async def figures(conn: Statements, metric: str, part: FigureSlice) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT entity, period_start, value, reason, numerator, numerator_reason, denominator, denominator_reason "
+        "FROM control.national_figure WHERE metric = $1 AND grain = $2 AND period_start BETWEEN $3 AND $4 "
+        "AND ($5::text[] IS NULL OR entity = ANY($5)) AND ($6::text[] IS NULL OR entity_kind = ANY($6)) "
+        "AND ($7::uuid IS NULL OR tenant_id = $7)",
+        metric, part.grain, part.start, part.end, list(part.entities) if part.entities is not None else None,
+        list(part.kinds) if part.entities is None else None, part.tenant_id)
 
 
 async def tenants(conn: Statements) -> list[ReportingTenant]:

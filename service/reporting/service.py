@@ -1,18 +1,21 @@
 """Reporting rules: who may see what, refreshing rollups, and the views (breakdowns, time series, comparisons) cut
 from one metric's disclosure-controlled cube.
 
-National analysts read only through :func:`repository.national_transaction` (the national database role) and only
-ever receive :class:`~service.reporting.disclosure.Figure` values from a pattern computed over the whole cube.
+National analysts read only through the request's national session (the national database role) and only ever
+receive :class:`~service.reporting.disclosure.Figure` values of a pattern computed over the whole cube: the
+default policy's as published at refresh time (publication.py), a stricter one's computed on request.
 Tenant administrators read their own tenant's rollups, unsuppressed. Nobody else reads rollups.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -21,21 +24,20 @@ from service.kernel.errors import AccessDenied, InvalidInput, NotFound
 from service.kernel.principal import Principal, Role
 from service.kernel.session import Statements
 from service.kernel.tenancy import Tenant
-from service.reporting import repository
-from service.reporting.catalogue import BY_KEY, Metric
+from service.reporting import publication, repository
+from service.reporting.catalogue import BY_KEY, METRICS, Metric
 from service.reporting.compute import compute_tenant
 from service.reporting.disclosure import (
+    FLOOR,
     NATIONAL,
-    Cell,
-    Cube,
     DisclosurePolicy,
     Entity,
     Figure,
+    Key,
     Pattern,
-    median_of,
     unsuppressed,
 )
-from service.reporting.repository import ReportingTenant, StoredRow
+from service.reporting.repository import FigureSlice, ReportingTenant
 from tenants import registry
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class Series:
 class RefreshResult:
     tenant: str
     rows: int
+    changed: frozenset[str]  # metrics whose rollup rows moved
+    skipped: bool = False    # unchanged since its last rollup: nothing computed
 
 
 # ---- access -----------------------------------------------------------------------------------------------------
@@ -108,96 +112,112 @@ def grain(value: str) -> str:
 # ---- refreshing ---------------------------------------------------------------------------------------------------
 
 async def refresh_tenant(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date | None = None) -> RefreshResult:
-    """Compute inside the tenant (as its runtime role), then store in the control plane (as the app role)."""
+    """Recompute one tenant's rollups and republish the metrics that moved."""
+    result = await _refresh_one(pool, tenant, as_of)
+    await publish_changes(pool, [result])
+    return result
+
+
+async def _refresh_one(pool: asyncpg.Pool, tenant: Tenant, as_of: dt.date | None = None, *,
+                       unless: repository.RefreshState | None = None) -> RefreshResult:
+    """Compute inside the tenant (as its runtime role), then store in the control plane (as the app role).
+
+    ``unless``: what the stored rollups were computed from; when the tenant has not changed since and the day is
+    the same, nothing is computed or stored (``skipped``)."""
     started = time.monotonic()
-    rollup = await compute_tenant(pool, tenant, as_of or today())
-    rows = await repository.store(pool, rollup, started)
-    return RefreshResult(tenant.slug, rows)
+    as_of = as_of or today()
+    unless_at = unless.watermark if unless is not None and unless.as_of == as_of else None
+    rollup = await compute_tenant(pool, tenant, as_of, unless_at=unless_at)
+    if rollup is None:
+        return RefreshResult(tenant.slug, 0, frozenset(), skipped=True)
+    rows, changed = await repository.store(pool, rollup, started)
+    return RefreshResult(tenant.slug, rows, frozenset(changed))
 
 
-async def refresh_all(pool: asyncpg.Pool, as_of: dt.date | None = None) -> list[RefreshResult]:
-    """Every active tenant, one at a time, each in its own short transactions. A failing tenant is logged (by
-    slug and exception type only) and skipped; its previous rollups stay."""
+async def refresh_all(pool: asyncpg.Pool, as_of: dt.date | None = None, *, full: bool = False
+                      ) -> list[RefreshResult]:
+    """Every active tenant, one at a time, each in its own short transactions, then the published figures of the
+    metrics that moved. Tenants unchanged since their last rollup (same change counter, same day) are skipped
+    unless ``full``; a full refresh also republishes every metric. A failing tenant is logged (by slug and
+    exception type only) and skipped; its previous rollups stay."""
     async with pool.acquire() as conn:
         tenants = [t for t in await registry.all_tenants(conn) if t.status == "ACTIVE"]
+        states = {} if full else await repository.refresh_states(conn)
     results = []
     for tenant in tenants:
         try:
-            results.append(await refresh_tenant(pool, tenant, as_of))
+            results.append(await _refresh_one(pool, tenant, as_of, unless=states.get(tenant.id)))
         except (asyncpg.PostgresError, OSError) as exc:
             logger.error("reporting refresh of tenant %s failed: %s", tenant.slug, type(exc).__name__)
+    await publish_changes(pool, results, full=full)
     return results
 
 
-async def refresh_for(pool: asyncpg.Pool, principal: Principal, tenant_slug: str | None) -> list[RefreshResult]:
+async def publish_changes(pool: asyncpg.Pool, results: Sequence[RefreshResult], *, full: bool = False) -> None:
+    changed = set().union(*(r.changed for r in results)) if results else set()
+    await publication.publish(pool, [m for m in METRICS if full or m.key in changed])
+
+
+async def refresh_for(pool: asyncpg.Pool, principal: Principal, tenant_slug: str | None, *, full: bool = False
+                      ) -> list[RefreshResult]:
     if principal.role is Role.TENANT_ADMIN and principal.tenant is not None:
         if tenant_slug not in (None, principal.tenant.slug):
             raise NotFound("There is no such tenant.", field="tenant")
-        return [await refresh_tenant(pool, principal.tenant)]
-    if principal.role is not Role.PLATFORM_ADMIN:
+        results = [await _refresh_one(pool, principal.tenant)]
+    elif principal.role is not Role.PLATFORM_ADMIN:
         raise AccessDenied("Only tenant administrators (their tenant) and platform administrators refresh reporting.")
-    if tenant_slug is None:
-        return await refresh_all(pool)
-    async with pool.acquire() as conn:
-        tenant = await registry.tenant_by_slug(conn, tenant_slug)
-    if tenant is None:
-        raise NotFound("There is no such tenant.", field="tenant")
-    return [await refresh_tenant(pool, tenant)]
+    elif tenant_slug is None:
+        return await refresh_all(pool, full=full)
+    else:
+        async with pool.acquire() as conn:
+            tenant = await registry.tenant_by_slug(conn, tenant_slug)
+        if tenant is None:
+            raise NotFound("There is no such tenant.", field="tenant")
+        results = [await _refresh_one(pool, tenant)]
+    await publish_changes(pool, results, full=full)
+    return results
 
 
-# ---- cubes --------------------------------------------------------------------------------------------------------
+# ---- views --------------------------------------------------------------------------------------------------------
 
-def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant]) -> Cube:
-    kind_of = {str(t.id): t.kind for t in tenants}
-    cells: dict[tuple[Entity, str, str], Cell] = {}
-    for r in rows:
-        tenant = str(r.tenant_id)
-        if tenant not in kind_of:
-            continue
-        period = r.period_start.isoformat()
-        own: Entity = ("S", tenant, r.site_code) if r.site_code else ("T", tenant)
-        cells[(own, r.grain, period)] = Cell(r.denominator, r.numerator, r.median)
-        if r.site_code:
-            continue
-        for entity in (("K", kind_of[tenant]), NATIONAL):
-            total = cells.setdefault((entity, r.grain, period), Cell(0, None if r.numerator is None else 0))
-            total.den += r.denominator
-            if r.numerator is not None:
-                total.num = (total.num or 0) + r.numerator
-            if r.dist_values is not None and r.dist_counts is not None:
-                total.histogram.update(dict(zip(r.dist_values, r.dist_counts, strict=True)))
-    for (entity, _, _), cell in cells.items():
-        if entity[0] in ("N", "K"):
-            cell.median = median_of(cell.histogram)
-    return Cube(m.kind, cells, kind_of)
+class Figures(Protocol):
+    def figure(self, key: Key) -> Figure: ...
 
 
 @dataclass(frozen=True, slots=True)
 class NationalView:
-    pattern: Pattern
+    pattern: Figures
     tenants: list[ReportingTenant]
     sites: list[tuple[str, str]]
 
 
-# Disclosure patterns by (national role, metric, policy), valid while the rollups' generation is unchanged: a
-# pattern is a function of the stored rollups and the policy only, so every request between two refreshes shares it.
+# Patterns of stricter policies by (national role, metric, policy), valid while the rollups' generation is
+# unchanged. The default policy never comes here: its figures are published at refresh time (publication.py).
 _PATTERNS: dict[tuple[str, str, DisclosurePolicy], tuple[object, Pattern, list[ReportingTenant]]] = {}
 PATTERN_CACHE_SIZE = 64
+# A stricter policy costs one disclosure pass over the metric's whole cube (linear in tenants, about as long as
+# publishing that metric). One at a time per process, so such requests queue rather than pile up.
+_STRICTER = asyncio.Semaphore(1)
 
 
 async def national_view(conn: Statements, national_role: str, m: Metric, policy: DisclosurePolicy,
-                        site_tenant: ReportingTenant | None = None) -> NationalView:
-    """``conn``: the request's national session (the national role, which reads rollups only)."""
+                        part: FigureSlice, site_tenant: ReportingTenant | None = None) -> NationalView:
+    """The figures ``part`` needs, read through ``conn``, the request's national session (the national role, which
+    reads rollups and published figures only). At the platform floor: read as published. Stricter: computed from
+    the rollups on top of the floor's pattern (so never showing what the floor hides), cached per generation."""
     policy = policy.checked()
-    cache_key = (national_role, m.key, policy)
-    generation = await repository.generation(conn)
     sites = await repository.sites(conn, site_tenant.id) if site_tenant is not None else []
-    cached = _PATTERNS.get(cache_key)
-    if cached is not None and cached[0] == generation:
-        return NationalView(cached[1], cached[2], sites)
     tenants = await repository.tenants(conn)
-    rows = await repository.metric_rows(conn, m.key)
-    pattern = build_cube(m, rows, tenants).pattern(policy)
+    if policy == FLOOR:
+        return NationalView(await publication.read(conn, m, part), tenants, sites)
+    cache_key = (national_role, m.key, policy)
+    async with _STRICTER:
+        generation = await repository.generation(conn)
+        cached = _PATTERNS.get(cache_key)
+        if cached is not None and cached[0] == generation:
+            return NationalView(cached[1], cached[2], sites)
+        rows = await repository.metric_rows(conn, m.key)
+        pattern = publication.build_cube(m, rows, tenants).pattern(policy)
     if len(_PATTERNS) >= PATTERN_CACHE_SIZE:
         _PATTERNS.pop(next(iter(_PATTERNS)))
     _PATTERNS[cache_key] = (generation, pattern, tenants)
@@ -273,8 +293,20 @@ async def national_table(conn: Statements, national_role: str, principal: Princi
         if tenant_slug is None:
             raise InvalidInput("A site breakdown needs a tenant.", field="tenant")
         site_tenant = find_tenant(await national_tenants(conn), tenant_slug)
-    view = await national_view(conn, national_role, m, policy, site_tenant)
+    period = period_starts(grain_, period, period)[0]
+    kinds = {"SITE": ("T", "S"), "TENANT_KIND": ("N", "K")}.get(breakdown, ("N", "T"))
+    part = FigureSlice(grain_, period, period, kinds, site_tenant.id if site_tenant is not None else None)
+    view = await national_view(conn, national_role, m, policy, part, site_tenant)
     return table(view, m, grain_, period, breakdown, site_tenant)
+
+
+async def national_series(conn: Statements, national_role: str, m: Metric, policy: DisclosurePolicy, grain_: str,
+                          start: dt.date, end: dt.date, entities: Sequence[Entity]) -> NationalView:
+    """The view a time series (or several side by side) of ``entities`` needs."""
+    points = period_starts(grain_, start, end)
+    part = FigureSlice(grain_, points[0] if points else start, end,
+                       entities=tuple(publication.encode(e) for e in entities))
+    return await national_view(conn, national_role, m, policy, part)
 
 
 # ---- a tenant administrator's own figures ------------------------------------------------------------------------
@@ -285,4 +317,4 @@ async def own_view(control: Statements, tenant: Tenant, m: Metric) -> NationalVi
     rows = await repository.metric_rows(control, m.key, tenant.id)
     sites = await repository.sites(control, tenant.id)
     own = ReportingTenant(tenant.id, tenant.slug, tenant.name, tenant.kind)
-    return NationalView(unsuppressed(build_cube(m, rows, [own])), [own], sites)
+    return NationalView(unsuppressed(publication.build_cube(m, rows, [own])), [own], sites)

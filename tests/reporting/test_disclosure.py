@@ -10,7 +10,18 @@ import pytest
 
 from service.kernel.errors import InvalidInput
 from service.reporting.catalogue import MetricKind
-from service.reporting.disclosure import FLOOR, Cell, Cube, DisclosurePolicy, Entity, Figure, Key, Reason, median_of
+from service.reporting.disclosure import (
+    FLOOR,
+    GROUP_SIZE,
+    Cell,
+    Cube,
+    DisclosurePolicy,
+    Entity,
+    Figure,
+    Key,
+    Reason,
+    median_of,
+)
 from tests.reporting.attack import Relation, recoverable
 
 KINDS = {"t1": "REGION", "t2": "REGION", "t3": "COHORT"}
@@ -19,15 +30,21 @@ MONTHS = [f"2024-{m:02d}-01" for m in range(1, 7)]
 QUARTERS = ["2024-01-01", "2024-04-01"]
 
 
-def entities() -> list[Entity]:
+# More tenants than one audit group holds (disclosure.GROUP_SIZE), so witnesses must hold across groups.
+MANY_KINDS = {f"m{i:02d}": "COHORT" if i % 4 == 3 else "REGION" for i in range(3 * GROUP_SIZE + 2)}
+MANY_SITES = {t: ["a", "b"] for t in MANY_KINDS}
+
+
+def entities(sites_of: dict[str, list[str]] = SITES) -> list[Entity]:
     out: list[Entity] = [("N",), ("K", "REGION"), ("K", "COHORT")]
-    for t, sites in SITES.items():
+    for t, sites in sites_of.items():
         out.append(("T", t))
         out.extend(("S", t, s) for s in sites)
     return out
 
 
-def build(rng: random.Random, kind: MetricKind) -> Cube:
+def build(rng: random.Random, kind: MetricKind, kinds: dict[str, str] = KINDS,
+          sites_of: dict[str, list[str]] = SITES) -> Cube:
     cells: dict[Key, Cell] = {}
 
     def add(key: Key, den: int, num: int | None) -> None:
@@ -36,30 +53,30 @@ def build(rng: random.Random, kind: MetricKind) -> Cube:
         if num is not None:
             cell.num = (cell.num or 0) + num
 
-    for t, sites in SITES.items():
+    for t, sites in sites_of.items():
         for s in sites:
             for i, month in enumerate(MONTHS):
                 den = rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 8, 12, 20, 30])
                 num = None if kind is not MetricKind.RATE else rng.randint(0, den)
                 quarter, year = QUARTERS[i // 3], "2024-01-01"
-                for entity in (("S", t, s), ("T", t), ("K", KINDS[t]), ("N",)):
+                for entity in (("S", t, s), ("T", t), ("K", kinds[t]), ("N",)):
                     for grain, period in (("MONTH", month), ("QUARTER", quarter), ("YEAR", year)):
                         if den:
                             add((entity, grain, period), den, num)
-    return Cube(kind, cells, KINDS)
+    return Cube(kind, cells, kinds)
 
 
-def relations() -> list[Relation]:
+def relations(kinds: dict[str, str] = KINDS, sites_of: dict[str, list[str]] = SITES) -> list[Relation]:
     """Written out independently of the implementation: what any reader knows about how the figures add up."""
     out: list[Relation] = []
     periods = [("MONTH", m) for m in MONTHS] + [("QUARTER", q) for q in QUARTERS] + [("YEAR", "2024-01-01")]
     for grain, p in periods:
         out.append(((("N",), grain, p), [(("K", "REGION"), grain, p), (("K", "COHORT"), grain, p)]))
-        out.append(((("K", "REGION"), grain, p), [(("T", "t1"), grain, p), (("T", "t2"), grain, p)]))
-        out.append(((("K", "COHORT"), grain, p), [(("T", "t3"), grain, p)]))
-        for t, sites in SITES.items():
+        for k in ("REGION", "COHORT"):
+            out.append(((("K", k), grain, p), [(("T", t), grain, p) for t in kinds if kinds[t] == k]))
+        for t, sites in sites_of.items():
             out.append(((("T", t), grain, p), [(("S", t, s), grain, p) for s in sites]))
-    for e in entities():
+    for e in entities(sites_of):
         out.append(((e, "QUARTER", QUARTERS[0]), [(e, "MONTH", m) for m in MONTHS[:3]]))
         out.append(((e, "QUARTER", QUARTERS[1]), [(e, "MONTH", m) for m in MONTHS[3:]]))
         out.append(((e, "YEAR", "2024-01-01"), [(e, "QUARTER", q) for q in QUARTERS]))
@@ -107,6 +124,20 @@ def test_rate_numerators_cannot_be_recovered(seed: int) -> None:
         assert not recoverable(relations(), set(pattern.split_hidden))
         assert not recoverable(relations(), set(pattern.den_hidden))
         assert set(pattern.den_hidden) <= set(pattern.split_hidden)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("kind", [MetricKind.COUNT, MetricKind.RATE])
+def test_many_tenants_audited_group_by_group_still_reveal_nothing(seed: int, kind: MetricKind) -> None:
+    cube = build(random.Random(5000 + seed), kind, MANY_KINDS, MANY_SITES)
+    links = relations(MANY_KINDS, MANY_SITES)
+    for policy in (FLOOR, DisclosurePolicy(min_count=7, min_denominator=20)):
+        pattern = cube.pattern(policy)
+        assert not recoverable(links, set(pattern.den_hidden))
+        assert not recoverable(links, set(pattern.split_hidden))
+        for key, cell in cube.cells.items():
+            if 0 < cell.den < policy.min_count:
+                assert key in pattern.den_hidden
 
 
 def test_a_lone_small_cell_takes_a_second_with_it() -> None:

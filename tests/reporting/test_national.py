@@ -81,7 +81,7 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
         "SELECT tablename FROM pg_tables WHERE schemaname = $1", pair[0].schema)]
     control_tables = [r["tablename"] for r in await admin_conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'control'")]
-    allowed = {"metric_rollup", "metric_site", "metric_refresh"}
+    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure"}
     assert allowed < set(control_tables)
     async with db.pool.acquire() as conn:
 

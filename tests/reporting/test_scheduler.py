@@ -17,6 +17,7 @@ from tests.reporting.seed import D, Seeder
 async def test_the_schedule_refreshes_tenants_and_stops_cleanly(db: Database, make_tenant: TenantFactory,
                                                                 admin_conn: asyncpg.Connection) -> None:
     tenant = await make_tenant("sched")
+    await admin_conn.execute("DELETE FROM control.reporting_schedule")  # due now, whoever ran it before
     await Seeder(admin_conn, tenant.schema).young_adult("BSI", referred=D(2017, 5, 2))
     off = dataclasses.replace(db, settings=dataclasses.replace(db.settings, reporting_refresh_seconds=0))
     assert scheduler.start(off) is None

@@ -1,0 +1,124 @@
+"""Published figures: the platform-floor disclosure pattern of every metric, computed when rollups change and
+stored as it is shown, so that a national query at the default policy reads figures and computes nothing.
+
+A publication reads one metric's rollups, builds its cube (:func:`build_cube`), runs disclosure control over the
+whole cube (disclosure.Cube.pattern, whose audit grows linearly with the number of tenants) and replaces that
+metric's rows of ``control.national_figure`` in the same transaction, under a lock every publisher takes, so
+readers always see one complete pattern. A suppressed figure is stored without its value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.kernel.session import Statements
+from service.reporting import repository
+from service.reporting.catalogue import Metric, MetricKind
+from service.reporting.disclosure import (
+    FLOOR,
+    NATIONAL,
+    Cell,
+    Count,
+    Cube,
+    Entity,
+    Figure,
+    Key,
+    Pattern,
+    Reason,
+    median_of,
+)
+from service.reporting.repository import FigureSlice, ReportingTenant, StoredRow
+
+
+def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant]) -> Cube:
+    kind_of = {str(t.id): t.kind for t in tenants}
+    cells: dict[tuple[Entity, str, str], Cell] = {}
+    for r in rows:
+        tenant = str(r.tenant_id)
+        if tenant not in kind_of:
+            continue
+        period = r.period_start.isoformat()
+        own: Entity = ("S", tenant, r.site_code) if r.site_code else ("T", tenant)
+        cells[(own, r.grain, period)] = Cell(r.denominator, r.numerator, r.median)
+        if r.site_code:
+            continue
+        for entity in (("K", kind_of[tenant]), NATIONAL):
+            total = cells.setdefault((entity, r.grain, period), Cell(0, None if r.numerator is None else 0))
+            total.den += r.denominator
+            if r.numerator is not None:
+                total.num = (total.num or 0) + r.numerator
+            if r.dist_values is not None and r.dist_counts is not None:
+                total.histogram.update(dict(zip(r.dist_values, r.dist_counts, strict=True)))
+    for (entity, _, _), cell in cells.items():
+        if entity[0] in ("N", "K"):
+            cell.median = median_of(cell.histogram)
+    return Cube(m.kind, cells, kind_of)
+
+
+def encode(entity: Entity) -> str:
+    return "/".join(entity)
+
+
+def decode(entity: str) -> Entity:
+    return tuple(entity.split("/", 2))
+
+
+def _record(metric: str, key: Key, figure: Figure) -> tuple[object, ...]:
+    entity, grain, period = key
+    numerator, denominator = figure.numerator or Count(None), figure.denominator or Count(None)
+    tenant = entity[1] if entity[0] in ("T", "S") else None
+    return (metric, grain, dt.date.fromisoformat(period), encode(entity), entity[0], tenant, figure.value,
+            figure.reason, numerator.value, numerator.reason, denominator.value, denominator.reason)
+
+
+async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
+    """Recompute and store the published figures of ``metrics``. Returns the number of figures stored."""
+    stored = 0
+    for m in metrics:
+        async with repository.publishing(pool) as conn:
+            tenants = await repository.tenants(conn)
+            rows = await repository.metric_rows(conn, m.key)
+            cube = build_cube(m, rows, tenants)
+            pattern = cube.pattern(FLOOR)
+            records = [_record(m.key, key, pattern.figure(key)) for key in cube.cells]
+            await repository.replace_figures(conn, m.key, records)
+            stored += len(records)
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFigures:
+    """Published figures read back for one view; anything not stored is an empty cell, shown as the floor shows
+    an empty cell."""
+
+    kind: MetricKind
+    figures: dict[Key, Figure]
+
+    def figure(self, key: Key) -> Figure:
+        found = self.figures.get(key)
+        return found if found is not None else Pattern(Cube(self.kind, {}, {}), FLOOR, {}, {}).figure(key)
+
+
+def _reason(value: str | None) -> Reason | None:
+    return Reason(value) if value is not None else None
+
+
+def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
+    value = r["value"]
+    if kind is MetricKind.COUNT:
+        return Figure(int(value) if value is not None else None, r["reason"] is not None, _reason(r["reason"]))
+    denominator = Count(r["denominator"], r["denominator_reason"] is not None, _reason(r["denominator_reason"]))
+    numerator = Count(r["numerator"], r["numerator_reason"] is not None, _reason(r["numerator_reason"])) \
+        if kind is MetricKind.RATE else None
+    return Figure(value, r["reason"] is not None, _reason(r["reason"]), numerator, denominator)
+
+
+async def read(conn: Statements, m: Metric, part: FigureSlice) -> StoredFigures:
+    rows = await repository.figures(conn, m.key, part)
+    return StoredFigures(m.kind, {(decode(r["entity"]), part.grain, r["period_start"].isoformat()): _figure(m.kind, r)
+                                  for r in rows})
+
