@@ -59,10 +59,10 @@ async def both(compiled: httpx.AsyncClient, plain: httpx.AsyncClient, token: str
         assert response.status_code == 200, response.text
         answers.append(response.json())
         executed.append(response.headers.get("x-executed-by", "resolvers"))
-        rows = await admin.fetch(f'SELECT action, subject_type, subject_id, young_adult_id FROM "{schema}".audit_event '
-                                 "WHERE request_id = $1", response.headers["x-request-id"])
-        audits.append(sorted((r["action"], r["subject_type"], str(r["subject_id"]), str(r["young_adult_id"]))
-                             for r in rows))
+        rows = await admin.fetch(f'SELECT action, subject_type, subject_ids, young_adult_ids, fields, operation '
+                                 f'FROM "{schema}".audit_event WHERE request_id = $1', response.headers["x-request-id"])
+        audits.append(sorted((r["action"], r["subject_type"], [str(i) for i in r["subject_ids"]],
+                              [str(i) for i in r["young_adult_ids"]], r["fields"], r["operation"]) for r in rows))
     assert answers[0] == answers[1]
     assert audits[0] == audits[1]
     assert executed[1] == "resolvers"

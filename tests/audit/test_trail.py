@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 import pytest
 
+from service.api.relay import expect_id, to_global_id
+from service.audit import repository
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import tenant_transaction
@@ -16,7 +20,8 @@ PAGE = "query($s: ID!) { youngAdults(siteId: $s, first: 10) { edges { node { id 
 
 
 async def events(admin: asyncpg.Connection, schema: str) -> list[tuple[str, str, list[str], str]]:
-    rows = await admin.fetch(f'SELECT action, actor_role, fields, subject_type FROM "{schema}".audit_event ORDER BY id')
+    rows = await admin.fetch(f'SELECT action, actor_role, fields, subject_type FROM "{schema}".audit_event, '
+                             "unnest(subject_ids) ORDER BY id")
     return [(r["action"], r["actor_role"], list(r["fields"]), r["subject_type"]) for r in rows]
 
 
@@ -57,3 +62,64 @@ async def test_runtime_role_cannot_update_or_delete_audit_rows(db: Database, mak
             assert await conn.fetchval("SELECT count(*) FROM audit_event") == 2  # the young adult, the enrolment
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
+
+
+async def test_a_page_is_one_event_per_type_listing_its_subjects_and_the_operation(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection) -> None:
+    tenant = await make_tenant()
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    site = next(s["id"] for s in (await pom.data("{ sites { id code } }"))["sites"] if s["code"] == "BSI")
+    people = [(await pom.data(CREATE, {"i": {"siteId": site, "givenName": "Sam", "familyName": f"Example-{i}",
+                                             "dateOfBirth": "2003-01-02", "careStatus": "RELEVANT"}}))
+              ["createYoungAdult"]["youngAdult"]["id"] for i in range(3)]
+    await pom.data("query SitePage($s: ID!) { youngAdults(siteId: $s, first: 10) { edges { node { id } } } }",
+                   {"s": site})
+    rows = await admin_conn.fetch(
+        f'SELECT subject_ids, young_adult_ids, operation FROM "{tenant.schema}".audit_event '
+        "WHERE action = 'CONSULT'")
+    assert len(rows) == 1  # three records shown, one event
+    assert rows[0]["operation"] == "SitePage"
+    assert rows[0]["subject_ids"] == rows[0]["young_adult_ids"] == sorted(rows[0]["subject_ids"])
+    assert {to_global_id("YoungAdult", i) for i in rows[0]["subject_ids"]} == set(people)
+
+
+async def test_both_questions_are_one_indexed_query(db: Database, make_tenant: TenantFactory,
+                                                   login: CallerFactory) -> None:
+    """Who saw young adult X (GIN on young_adult_ids), what did user Y see between two instants (actor, time)."""
+    tenant = await make_tenant()
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",), subject="pom-1")
+    other = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",), subject="pom-2")
+    site = next(s["id"] for s in (await pom.data("{ sites { id code } }"))["sites"] if s["code"] == "BSI")
+    ids = [(await pom.data(CREATE, {"i": {"siteId": site, "givenName": "Sam", "familyName": f"Example-{i}",
+                                          "dateOfBirth": "2003-01-02", "careStatus": "RELEVANT"}}))
+           ["createYoungAdult"]["youngAdult"]["id"] for i in range(2)]
+    await other.data("query SitePage($s: ID!) { youngAdults(siteId: $s, first: 10) { edges { node { id } } } }",
+                     {"s": site})
+    raw = [expect_id(i, "YoungAdult", "id") for i in ids]
+    assert db.pool is not None
+    now = dt.datetime.now(dt.UTC)
+    who_saw = repository.events_query(repository.EventFilter(young_adult_id=raw[0]), None, 50)
+    what_seen = repository.events_query(repository.EventFilter(actor="pom-2", since=now - dt.timedelta(hours=1),
+                                                               until=now), None, 50)
+    record = repository.events_query(repository.EventFilter(subject_id=raw[1]), None, 50)
+    async with tenant_transaction(db.pool, tenant) as conn:
+        seen = await conn.fetch(who_saw[0], *who_saw[1])
+        assert [(r["action"], r["subject_type"], r["actor_subject"], r["operation"]) for r in seen] == [
+            ("CONSULT", "YoungAdult", "pom-2", "SitePage"), ("CREATE", "Enrolment", "pom-1", None),
+            ("CREATE", "YoungAdult", "pom-1", None)]
+        by_other = await conn.fetch(what_seen[0], *what_seen[1])
+        assert sorted(r["subject_id"] for r in by_other) == sorted(raw)  # type: ignore[type-var]
+        earlier = repository.events_query(repository.EventFilter(
+            actor="pom-2", since=now - dt.timedelta(hours=2), until=now - dt.timedelta(hours=1)), None, 50)
+        assert await conn.fetch(earlier[0], *earlier[1]) == []
+        about = await conn.fetch(record[0], *record[1])
+        assert [(r["action"], r["subject_type"]) for r in about] == [("CONSULT", "YoungAdult"),
+                                                                    ("CREATE", "YoungAdult")]
+        # Each question is answered from its index (sequential scans off, so a tiny table still shows the plan).
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        # (A user between two instants may be served by (actor, time) or by (time, id), as the planner judges.)
+        for (sql, args), indexes in ((who_saw, ("audit_event_young_adults",)),
+                                     (what_seen, ("audit_event_actor", "audit_event_occurred")),
+                                     (record, ("audit_event_subjects",))):
+            plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
+            assert any(index in plan for index in indexes), plan

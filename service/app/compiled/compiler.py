@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
 
-from service.app.compiled.mapping import TYPES, Many, One, Scalar, global_id
+from service.app.compiled.mapping import TYPES, Many, Scalar, global_id
+from service.kernel import audit
 
 
 class NotCompilable(Exception):
@@ -70,7 +71,6 @@ class Consult:
     alias: str
     path: str
     young_adult: str
-    repeats: bool  # a list above this row in the path: the same row can be reached more than once
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +98,17 @@ class CompiledOperation:
         return values
 
     def statement(self, page: Page) -> str:
+        """The whole response as one statement. Parameters after the page's: the actor's subject, role, the
+        request id, the operation name (the audit trail's), then the response's extensions."""
         n = len(page.params)
         consulted = " UNION ALL ".join(
-            f"SELECT {'DISTINCT ' if c.repeats else ''}'{c.type_name}', {c.alias}.id, {c.young_adult} FROM {c.path}"
-            for c in self.consults)
+            f"SELECT 'CONSULT', '{c.type_name}', {c.alias}.id, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
+            for i, c in enumerate(self.consults))
         # One INSERT for every consulted row (a single data-modifying CTE: it runs whether or not it is read).
-        audits = "" if not self.consults else (
-            ", audit AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
-            f"young_adult_id, fields, request_id) SELECT ${n + 1}, ${n + 2}, 'CONSULT', c.subject_type, "
-            f"c.subject_id, c.young_adult_id, '{{}}'::text[], ${n + 3} "
-            f"FROM ({consulted}) AS c (subject_type, subject_id, young_adult_id))")
+        audits = "" if not self.consults else f", audit AS ({audit.insert(consulted, n + 1)})"
         return (f"WITH page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}){audits} "
-                f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 4}::json)::text")
+                f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 5}::json)::text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,15 +159,14 @@ class _Planner:
             raise NotCompilable("json_build_object takes at most 100 arguments")
         return out
 
-    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               repeats: bool = False) -> str:
-        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page,
-        ``repeats`` whether a list above it lets that path reach one row more than once."""
+    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str) -> str:
+        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
+        (it may reach one row more than once: the audit INSERT counts each subject once)."""
         sql_type = TYPES.get(type_name)
         if sql_type is None:
             raise NotCompilable(f"no SQL mapping for {type_name}")
         if sql_type.audit is not None:
-            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias), repeats))
+            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias)))
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -188,11 +185,8 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = TYPES[spec.type_name].table, spec.where.format(c=child, p=alias)
-                # A list reaches each child once per parent; a to-one relation may reach a shared row (an
-                # enrolment's site) from several parents, unless each parent has its own (a young adult's plan).
-                child_repeats = repeats or (isinstance(spec, One) and not spec.unique)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}", child_repeats)
+                                   f"{path} JOIN {table} {child} ON {where}")
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")

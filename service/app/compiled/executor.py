@@ -73,5 +73,5 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         if page is None:
             return None
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, extensions)
+                                           principal.role.value, work.request_id, name, extensions)
         return body.encode()

@@ -28,7 +28,6 @@ class One:
     type_name: str
     table: str
     where: str
-    unique: bool = False  # each parent has its own row (no two parents reach the same one)
 
 
 Field = Scalar | Many | One
@@ -88,7 +87,7 @@ TYPES: dict[str, SqlType] = {
         "entitlementEndDate": ENTITLEMENT_END,
         "enrolments": Many("Enrolment", "enrolment", "{c}.young_adult_id = {p}.id",
                            "{c}.identified_on, {c}.created_at, {c}.id"),
-        "plan": One("IntegratedPlan", "integrated_plan", "{c}.young_adult_id = {p}.id", unique=True),
+        "plan": One("IntegratedPlan", "integrated_plan", "{c}.young_adult_id = {p}.id"),
         "networkMembers": Many("NetworkMember", "network_member", "{c}.young_adult_id = {p}.id",
                                "{c}.created_at, {c}.id"),
     }, audit="{t}.id"),
@@ -96,11 +95,9 @@ TYPES: dict[str, SqlType] = {
         "id": global_id("IntegratedPlan"), "version": col("version"),
         # the open draft, else the latest (versions are numbered upwards)
         "currentVersion": One("PlanVersion", "plan_version",
-                              f"{{c}}.id = ({_LATEST} ORDER BY v.status = 'DRAFT' DESC, v.number DESC LIMIT 1)",
-                              unique=True),
+                              f"{{c}}.id = ({_LATEST} ORDER BY v.status = 'DRAFT' DESC, v.number DESC LIMIT 1)"),
         "agreedVersion": One("PlanVersion", "plan_version",
-                             f"{{c}}.id = ({_LATEST} AND v.status = 'AGREED' ORDER BY v.number DESC LIMIT 1)",
-                             unique=True),
+                             f"{{c}}.id = ({_LATEST} AND v.status = 'AGREED' ORDER BY v.number DESC LIMIT 1)"),
         "versions": Many("PlanVersion", "plan_version", "{c}.plan_id = {p}.id", "{c}.number DESC"),
     }, audit="{t}.young_adult_id"),
     "PlanVersion": SqlType("plan_version", {
