@@ -157,6 +157,8 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
     care_status: CareStatus
     responsible_local_authority: str | None
     entitlement_end_age: int
+    entitlement_end_date: dt.date = strawberry.field(
+        description="The day leaving-care entitlement ends (the birthday at the entitlement end age).")
     access_restricted: bool = strawberry.field(description="Seen only by the named team (and tenant admins).")
     version: int
 
@@ -167,16 +169,9 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
                    prison_number=row["prison_number"], probation_crn=row["probation_crn"],
                    la_reference=row["la_reference"], care_status=CareStatus(row["care_status"]),
                    responsible_local_authority=row["responsible_local_authority"],
-                   entitlement_end_age=row["entitlement_end_age"], access_restricted=row["access_restricted"],
+                   entitlement_end_age=row["entitlement_end_age"],
+                   entitlement_end_date=row["entitlement_end_date"], access_restricted=row["access_restricted"],
                    version=row["version"])
-
-    @strawberry.field(description="The day leaving-care entitlement ends (the birthday at the entitlement end age).")
-    def entitlement_end_date(self) -> dt.date:
-        dob, age = self.date_of_birth, self.entitlement_end_age
-        try:
-            return dob.replace(year=dob.year + age)
-        except ValueError:  # born on 29 February
-            return dt.date(dob.year + age, 3, 1)
 
     @strawberry.field
     async def enrolments(self, info: Info) -> list[Enrolment]:

@@ -55,16 +55,6 @@ def cols(**names: str) -> dict[str, Field]:
     return {gql: col(sql) for gql, sql in names.items()}
 
 
-_END_YEAR = "(extract(year FROM {t}.date_of_birth)::int + {t}.entitlement_end_age)"
-ENTITLEMENT_END = Scalar(
-    # The birthday at the entitlement end age; someone born on 29 February reaches it on 1 March when that year
-    # has no 29 February (as YoungAdult.entitlement_end_date computes in Python).
-    "CASE WHEN to_char({t}.date_of_birth, 'MM-DD') = '02-29' "
-    f"AND NOT ({_END_YEAR} % 4 = 0 AND ({_END_YEAR} % 100 <> 0 OR {_END_YEAR} % 400 = 0)) "
-    f"THEN make_date({_END_YEAR}, 3, 1) "
-    "ELSE ({t}.date_of_birth + make_interval(years => {t}.entitlement_end_age))::date END"
-)
-
 _LATEST = "SELECT v.id FROM plan_version v WHERE v.plan_id = {p}.id"
 
 TYPES: dict[str, SqlType] = {
@@ -83,8 +73,8 @@ TYPES: dict[str, SqlType] = {
         **cols(givenName="given_name", familyName="family_name", dateOfBirth="date_of_birth",
                prisonNumber="prison_number", probationCrn="probation_crn", laReference="la_reference",
                careStatus="care_status", responsibleLocalAuthority="responsible_local_authority",
-               entitlementEndAge="entitlement_end_age", accessRestricted="access_restricted", version="version"),
-        "entitlementEndDate": ENTITLEMENT_END,
+               entitlementEndAge="entitlement_end_age", entitlementEndDate="entitlement_end_date",
+               accessRestricted="access_restricted", version="version"),
         "enrolments": Many("Enrolment", "enrolment", "{c}.young_adult_id = {p}.id",
                            "{c}.identified_on, {c}.created_at, {c}.id"),
         "plan": One("IntegratedPlan", "integrated_plan", "{c}.young_adult_id = {p}.id"),

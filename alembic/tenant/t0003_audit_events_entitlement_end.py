@@ -1,4 +1,5 @@
-"""The audit trail as one event per request, action and kind of subject, listing its subjects.
+"""The audit trail as one event per request, action and kind of subject, listing its subjects; and the young
+adult's entitlement end date as a generated column, its one definition.
 
 A caseload page of fifty used to write about 550 rows (one per record shown); it now writes one per type shown.
 Each event keeps ``subject_ids`` and, in the same order, ``young_adult_ids`` (the young adult each subject belongs
@@ -12,6 +13,10 @@ to, null for a subject outside any record). The two questions the trail answers 
 Existing rows are carried over grouped the same way (one event per request, actor, action, subject type and
 fields, at the first of its rows' times, keeping the smallest id), so the old trail reads as the new one would have
 been written. The runtime role may still only INSERT and SELECT.
+
+``young_adult.entitlement_end_date`` is the birthday at the entitlement end age; someone born on 29 February
+reaches it on 1 March in a common year (PostgreSQL's date arithmetic gives 28 February, hence the added day).
+Both executors read the column; nothing restates the rule.
 
 Revision ID: t0003
 Revises: t0004
@@ -33,7 +38,16 @@ REVOKE = """
 """
 
 
+ENTITLEMENT_END = """
+    (date_of_birth + make_interval(years => entitlement_end_age))::date
+    + (extract(day FROM date_of_birth)
+       <> extract(day FROM date_of_birth + make_interval(years => entitlement_end_age)))::int
+"""
+
+
 def upgrade() -> None:
+    op.execute(f"ALTER TABLE young_adult ADD COLUMN entitlement_end_date date NOT NULL "
+               f"GENERATED ALWAYS AS ({ENTITLEMENT_END}) STORED")
     op.execute("ALTER TABLE audit_event RENAME TO audit_event_row")
     op.execute("ALTER INDEX audit_event_pkey RENAME TO audit_event_row_pkey")
     op.execute("""
@@ -77,6 +91,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE young_adult DROP COLUMN entitlement_end_date")
     op.execute("ALTER TABLE audit_event RENAME TO audit_event_grouped")
     op.execute("ALTER INDEX audit_event_pkey RENAME TO audit_event_grouped_pkey")
     for index in ("actor", "occurred", "action"):
