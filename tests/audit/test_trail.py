@@ -6,8 +6,11 @@ import datetime as dt
 
 import asyncpg
 import pytest
+from graphql import GraphQLObjectType
 
+from service.api.audited import undeclared
 from service.api.relay import expect_id, to_global_id
+from service.app.schema import MODELS, schema
 from service.audit import repository
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
@@ -123,3 +126,37 @@ async def test_both_questions_are_one_indexed_query(db: Database, make_tenant: T
                                      (record, ("audit_event_subjects",))):
             plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
             assert any(index in plan for index in indexes), plan
+
+
+async def test_a_type_is_audited_alike_whichever_field_shows_it(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection) -> None:
+    """The declared policy, not the resolver, decides: an enrolment shown through `YoungAdult.enrolments` is
+    recorded as through `node()` (it was not, before declarations)."""
+    tenant = await make_tenant()
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    site = next(s["id"] for s in (await pom.data("{ sites { id code } }"))["sites"] if s["code"] == "BSI")
+    ya = (await pom.data(CREATE, {"i": {"siteId": site, "givenName": "Sam", "familyName": "Example",
+                                        "dateOfBirth": "2003-01-02", "careStatus": "RELEVANT"}}
+                         ))["createYoungAdult"]["youngAdult"]["id"]
+    listed = await pom.data("query Listed($id: ID!) { youngAdult(id: $id) { enrolments { id } } }", {"id": ya})
+    enrolment = listed["youngAdult"]["enrolments"][0]["id"]
+    await pom.data("query ByNode($id: ID!) { node(id: $id) { id } }", {"id": enrolment})
+    rows = await admin_conn.fetch(
+        f'SELECT operation, subject_ids FROM "{tenant.schema}".audit_event '
+        "WHERE action = 'CONSULT' AND subject_type = 'Enrolment' ORDER BY id")
+    assert [(r["operation"], [to_global_id("Enrolment", i) for i in r["subject_ids"]]) for r in rows] == [
+        ("Listed", [enrolment]), ("ByNode", [enrolment])]
+
+
+def test_declarations_name_real_fields_and_the_rest_is_listed() -> None:
+    """Every declared type and field exists in the schema (nothing declared and unused), and what has no SQL is
+    what the start-up line names."""
+    graphql_schema = schema._schema
+    for model in MODELS.values():
+        graphql_type = graphql_schema.get_type(model.name)
+        assert isinstance(graphql_type, GraphQLObjectType), model.name
+        for name in (*model.fields, *model.disclosed, *model.consulted_fields):
+            assert name in graphql_type.fields, f"{model.name}.{name}"
+    listed = undeclared(graphql_schema, MODELS)
+    assert {"CustodyEpisode", "NetworkMember.phone", "YoungAdult.timeline", "Practitioner"} <= set(listed)
+    assert not {"YoungAdult", "YoungAdult.givenName", "Site", "PlanAction.dueOn"} & set(listed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.auth import Role, Service
+from service.kernel.principal import Role, Service
 from tests.conftest import CallerFactory, TenantFactory
 
 CREATE = ("mutation($i: CreateYoungAdultInput!) { createYoungAdult(input: $i) { "

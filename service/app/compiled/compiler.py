@@ -1,4 +1,4 @@
-"""Planning a document into SQL. Raises :class:`NotCompilable` for anything outside the declared mapping."""
+"""Planning a document into SQL. Raises :class:`NotCompilable` for anything without declared SQL."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
 
-from service.app.compiled.mapping import TYPES, Many, Scalar, global_id
+from service.api.model import Many, Models, Scalar, global_id
 from service.kernel import audit
 
 
@@ -124,8 +124,9 @@ def document_hash(text: str) -> str:
 
 
 class _Planner:
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], models: Models) -> None:
         self.fragments = fragments
+        self.models = models
         self.aliases = 0
         self.consults: list[Consult] = []
 
@@ -162,11 +163,11 @@ class _Planner:
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str) -> str:
         """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
         (it may reach one row more than once: the audit INSERT counts each subject once)."""
-        sql_type = TYPES.get(type_name)
-        if sql_type is None:
-            raise NotCompilable(f"no SQL mapping for {type_name}")
-        if sql_type.audit is not None:
-            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias)))
+        model = self.models.get(type_name)
+        if model is None or model.table is None:
+            raise NotCompilable(f"no SQL declared for {type_name}")
+        if model.consulted is not None:
+            self.consults.append(Consult(type_name, alias, path, model.consulted.young_adult.format(t=alias)))
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -175,16 +176,18 @@ class _Planner:
             if name == "__typename":
                 pairs.append(f"'{key}', '{type_name}'")
                 continue
-            spec = sql_type.fields.get(name)
+            if name in model.disclosed or name in model.consulted_fields:
+                raise NotCompilable(f"{type_name}.{name} is audited per field")
+            spec = model.fields.get(name)
             if spec is None:
-                raise NotCompilable(f"{type_name}.{name} has no SQL mapping")
+                raise NotCompilable(f"{type_name}.{name} has no SQL declared")
             if isinstance(spec, Scalar):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
                 pairs.append(f"'{key}', {spec.expr.format(t=alias)}")
             else:
                 child = self.alias()
-                table, where = TYPES[spec.type_name].table, spec.where.format(c=child, p=alias)
+                table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 item = self.object(spec.type_name, node.selection_set, child,
                                    f"{path} JOIN {table} {child} ON {where}")
                 if isinstance(spec, Many):
@@ -193,6 +196,12 @@ class _Planner:
                 else:
                     pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
         return f"json_build_object({', '.join(pairs)})"
+
+    def _table(self, type_name: str) -> str:
+        model = self.models.get(type_name)
+        if model is None or model.table is None:
+            raise NotCompilable(f"no SQL declared for {type_name}")
+        return model.table
 
     def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         node_type = root.node_type
@@ -210,7 +219,7 @@ class _Planner:
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        table = TYPES[node_type].table
+                        table = self._table(node_type)
                         node_json = self.object(node_type, e.selection_set, row,
                                                 f"shown s JOIN {table} {row} ON {row}.id = s.id")
                         edge.append(f"'{ekey}', {node_json}")
@@ -219,7 +228,7 @@ class _Planner:
                     else:
                         raise NotCompilable(f"edge field {ename}")
                 pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
-                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {TYPES[node_type].table} {row} "
+                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {self._table(node_type)} {row} "
                              f"ON {row}.id = s.id)")
             elif name == "pageInfo":
                 info = []
@@ -256,7 +265,8 @@ def _literal(value: Any) -> Any:
     raise NotCompilable("a literal argument of another kind")
 
 
-def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField]) -> CompiledOperation:
+def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField], models: Models,
+                     ) -> CompiledOperation:
     document: DocumentNode = parse(text)
     if validate(schema, document):
         raise NotCompilable("the document is not valid against the schema")
@@ -265,7 +275,7 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
         raise NotCompilable("only single-query documents compile")
     (operation,) = operations
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    planner = _Planner(fragments)
+    planner = _Planner(fragments, models)
     top = planner.fields(operation.selection_set, "Query")
     if len(top) != 1:
         raise NotCompilable("exactly one root field compiles")
