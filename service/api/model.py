@@ -4,7 +4,7 @@ A feature declares each of its types once (``service/<feature>/model.py``): the 
 (columns and expressions over the row's alias ``{t}``; relations over ``{c}`` the child and ``{p}`` the parent),
 and the audit policy: whether showing a row records a CONSULT of it, and which need-to-know fields record a
 DISCLOSE when shown. The ordinary executor applies the policy by a hook on every field that returns the type
-(:mod:`service.api.audited`), so no resolver records a view by hand; the compiler (:mod:`service.api.compiled`)
+(:mod:`service.api.audited`), so no resolver records a view by hand; the compiler (:mod:`service.app.compiled`)
 plans SQL from the same fields and writes the same events. A field without a declaration is resolved by its
 strawberry resolver only, and documents that select it are not compiled; the service names such fields in one
 log line at start-up.
