@@ -52,7 +52,11 @@ Field = Scalar | Many | One
 class Consulted:
     """Showing a row of the type records a CONSULT of it. ``young_adult`` is the SQL naming the young adult the
     row belongs to (over ``{t}``); the resolvers' objects carry the same as ``young_adult_attr`` and the row's id
-    as ``subject_attr``."""
+    as ``subject_attr``.
+
+    Invariant: a declared relation from one consulted type to another stays inside one young adult's record (a
+    plan's versions, a version's goals…), so the compiler gives a child its parent's young adult.
+    """
 
     young_adult: str
     young_adult_attr: str = "young_adult_id"

@@ -160,14 +160,21 @@ class _Planner:
             raise NotCompilable("json_build_object takes at most 100 arguments")
         return out
 
-    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str) -> str:
+    def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
+               young_adult: str | None = None) -> str:
         """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
-        (it may reach one row more than once: the audit INSERT counts each subject once)."""
+        (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
+        parent's young adult when the parent is a consulted part of a record: a relation between consulted types
+        stays inside one young adult's record (model.Consulted), so the child's is the same expression, and the
+        audit needs no lookup per row."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         if model.consulted is not None:
-            self.consults.append(Consult(type_name, alias, path, model.consulted.young_adult.format(t=alias)))
+            young_adult = young_adult or model.consulted.young_adult.format(t=alias)
+            self.consults.append(Consult(type_name, alias, path, young_adult))
+        else:
+            young_adult = None
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -189,7 +196,7 @@ class _Planner:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}")
+                                   f"{path} JOIN {table} {child} ON {where}", young_adult)
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
