@@ -99,14 +99,21 @@ async def _later(result: Any, source: Any, info: ResolveInfo, after: After) -> A
 
 def _consult(models: Models) -> After:
     def record(source: Any, info: ResolveInfo, value: Any) -> None:
+        parent = _model_of(models, source)
+        under_consulted = parent is not None and parent.consulted is not None
         for item in value if isinstance(value, list) else (value,):
-            definition = getattr(type(item), "__strawberry_definition__", None)
-            model = None if definition is None else models.get(definition.name)
-            if model is not None and model.consulted is not None:
+            model = _model_of(models, item)
+            if model is not None and model.consulted is not None \
+                    and not (model.consulted.covered_by_parent and under_consulted):
                 policy = model.consulted
                 info.context.consults.consulted(model.name, getattr(item, policy.subject_attr),
                                                 getattr(item, policy.young_adult_attr))
     return record
+
+
+def _model_of(models: Models, value: Any) -> TypeModel | None:
+    definition = getattr(type(value), "__strawberry_definition__", None)
+    return None if definition is None else models.get(definition.name)
 
 
 def _disclose(model: TypeModel, name: str) -> After:

@@ -54,6 +54,10 @@ class Consulted:
     row belongs to (over ``{t}``); the resolvers' objects carry the same as ``young_adult_attr`` and the row's id
     as ``subject_attr``.
 
+    ``covered_by_parent``: a row shown under a parent of a consulted type is recorded by the parent's event (a plan
+    version's goals and actions: the version's CONSULT says its content was shown, and a page of fifty would
+    otherwise list a thousand more subjects); reached any other way (``node``) it is recorded itself.
+
     Invariant: a declared relation from one consulted type to another stays inside one young adult's record (a
     plan's versions, a version's goals…), so the compiler gives a child its parent's young adult.
     """
@@ -61,6 +65,7 @@ class Consulted:
     young_adult: str
     young_adult_attr: str = "young_adult_id"
     subject_attr: str = "raw_id"
+    covered_by_parent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

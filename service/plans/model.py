@@ -25,11 +25,11 @@ MODELS = (
         "id": global_id("PlanGoal"), "lineageId": Scalar("{t}.lineage_id::text"),
         **cols(pathway="pathway", description="description", position="position", version="version"),
         "actions": Many("PlanAction", "{c}.plan_goal_id = {p}.id", "{c}.position, {c}.created_at"),
-    }, consulted=Consulted(f"({_OF_VERSION} WHERE v.id = {{t}}.plan_version_id)")),
+    }, consulted=Consulted(f"({_OF_VERSION} WHERE v.id = {{t}}.plan_version_id)", covered_by_parent=True)),
     TypeModel("PlanAction", "plan_action", {
         "id": global_id("PlanAction"), "lineageId": Scalar("{t}.lineage_id::text"),
         **cols(description="description", ownerService="owner_service", dueOn="due_on", status="status",
                position="position", version="version"),
     }, consulted=Consulted(f"({_OF_VERSION} JOIN plan_goal g ON g.plan_version_id = v.id "
-                           "WHERE g.id = {t}.plan_goal_id)")),
+                           "WHERE g.id = {t}.plan_goal_id)", covered_by_parent=True)),
 )

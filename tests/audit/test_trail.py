@@ -160,3 +160,28 @@ def test_declarations_name_real_fields_and_the_rest_is_listed() -> None:
     listed = undeclared(graphql_schema, MODELS)
     assert {"CustodyEpisode", "NetworkMember.phone", "YoungAdult.timeline", "Practitioner"} <= set(listed)
     assert not {"YoungAdult", "YoungAdult.givenName", "Site", "PlanAction.dueOn"} & set(listed)
+
+
+async def test_goals_shown_under_their_version_are_covered_by_its_event(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection) -> None:
+    """A plan version's goals and actions are recorded by the version's CONSULT when listed under it, and as
+    themselves when reached directly."""
+    tenant = await make_tenant()
+    s = f'"{tenant.schema}"'
+    ya = await admin_conn.fetchval(f"INSERT INTO {s}.young_adult (given_name, family_name, date_of_birth, "
+                                   "care_status) VALUES ('Sam', 'Example', '2003-01-02', 'RELEVANT') RETURNING id")
+    plan = await admin_conn.fetchval(f"INSERT INTO {s}.integrated_plan (young_adult_id) VALUES ($1) RETURNING id", ya)
+    version = await admin_conn.fetchval(f"INSERT INTO {s}.plan_version (plan_id, number, status, created_by) "
+                                        "VALUES ($1, 1, 'DRAFT', 'x') RETURNING id", plan)
+    goal = await admin_conn.fetchval(f"INSERT INTO {s}.plan_goal (plan_version_id, pathway, description, position) "
+                                     "VALUES ($1, 'HEALTH', 'A goal', 1) RETURNING id", version)
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    listed = await admin.data("query Listed($id: ID!) { youngAdult(id: $id) { plan { currentVersion { "
+                              "goals { id actions { id } } } } } }", {"id": to_global_id("YoungAdult", ya)})
+    assert listed["youngAdult"]["plan"]["currentVersion"]["goals"][0]["id"] == to_global_id("PlanGoal", goal)
+    await admin.data("query Direct($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("PlanGoal", goal)})
+    rows = await admin_conn.fetch(f"SELECT operation, subject_type, subject_ids FROM {s}.audit_event "
+                                  "WHERE action = 'CONSULT' ORDER BY id")
+    assert [(r["operation"], r["subject_type"], r["subject_ids"]) for r in rows] == [
+        ("Listed", "YoungAdult", [ya]), ("Listed", "IntegratedPlan", [plan]), ("Listed", "PlanVersion", [version]),
+        ("Direct", "PlanGoal", [goal])]

@@ -164,15 +164,17 @@ class _Planner:
                young_adult: str | None = None) -> str:
         """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
         (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
-        parent's young adult when the parent is a consulted part of a record: a relation between consulted types
-        stays inside one young adult's record (model.Consulted), so the child's is the same expression, and the
-        audit needs no lookup per row."""
+        parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
+        consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
+        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         if model.consulted is not None:
+            under_consulted = young_adult is not None
             young_adult = young_adult or model.consulted.young_adult.format(t=alias)
-            self.consults.append(Consult(type_name, alias, path, young_adult))
+            if not (model.consulted.covered_by_parent and under_consulted):
+                self.consults.append(Consult(type_name, alias, path, young_adult))
         else:
             young_adult = None
         pairs = []
