@@ -35,8 +35,8 @@ from bench.caseload import CASELOAD, seed
 from service.app.compiled.compiler import Page, compile_document
 from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS, schema
-from service.db import Database
-from service.embedded import EmbeddedPostgres
+from service.kernel.database import Database
+from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.settings import Settings
 from service.kernel.visibility import Scope
 from service.records import repository as records
