@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import asyncpg
 import pytest
@@ -10,6 +11,7 @@ from graphql import GraphQLObjectType
 
 from service.api.audited import undeclared
 from service.api.relay import expect_id, to_global_id
+from service.app.asgi import create_app
 from service.app.schema import MODELS, schema
 from service.audit import repository
 from service.kernel.database import Database
@@ -185,3 +187,12 @@ async def test_goals_shown_under_their_version_are_covered_by_its_event(
     assert [(r["operation"], r["subject_type"], r["subject_ids"]) for r in rows] == [
         ("Listed", "YoungAdult", [ya]), ("Listed", "IntegratedPlan", [plan]), ("Listed", "PlanVersion", [version]),
         ("Direct", "PlanGoal", [goal])]
+
+
+def test_start_up_names_what_has_no_sql_in_one_line(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="service.app.asgi"):
+        create_app(db)
+    lines = [r.getMessage() for r in caplog.records if "no SQL declared" in r.getMessage()]
+    assert len(lines) == 1
+    assert "CustodyEpisode" in lines[0]
+    assert "NetworkMember.phone" in lines[0]
