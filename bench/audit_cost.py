@@ -41,6 +41,7 @@ from service.kernel.settings import Settings
 from service.kernel.visibility import Scope
 from service.records import repository as records
 from tenants.provisioning import NewTenant, create_tenant
+from tenants.runner import migrate
 
 
 async def timed(conn: asyncpg.Connection, schema_name: str, runtime_role: str, sql: str, args: list[object],
@@ -83,7 +84,7 @@ async def main() -> None:
     settings = Settings(database_url=db_url, data_dir=data_dir, role_prefix=run)
     try:
         db = Database.connect(settings)
-        await db.migrate()
+        await migrate(db)
         tenant = await create_tenant(db.engine, NewTenant("bench-audit", "Bench", "REGION"), role_prefix=run,
                                      app_role=settings.app_role)
         await db.close()
