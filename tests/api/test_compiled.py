@@ -184,7 +184,7 @@ def test_every_published_query_compiles_or_says_why_not() -> None:
         operation = next(d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode))
         if operation.operation is not OperationType.QUERY:
             continue
-        says_why = any(line.startswith("# Not compiled: ") for line in text.splitlines())
+        says_why = any(line.startswith("# Not compiled") for line in text.splitlines())
         try:
             compile_document(text, schema._schema, ROOTS, MODELS)
         except NotCompilable:
