@@ -19,14 +19,14 @@ reaches it on 1 March in a common year (PostgreSQL's date arithmetic gives 28 Fe
 Both executors read the column; nothing restates the rule.
 
 Revision ID: t0003
-Revises: t0006
+Revises: t0007
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "t0003"
-down_revision = "t0006"
+down_revision = "t0007"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""t0003 (after t0006) carries the one-row-per-subject trail over to one event per request, action and
+"""t0003 (after t0007) carries the one-row-per-subject trail over to one event per request, action and
 type, and back."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ async def test_existing_rows_are_carried_over_and_back(db: Database, make_tenant
     tenant = await make_tenant()
     owner = await admin_conn.fetchval("SELECT owner_role FROM control.tenant WHERE id = $1", tenant.id)
     async with migrations.ALEMBIC_LOCK, db.engine.begin() as conn:
-        await conn.run_sync(_downgrade, tenant.schema, owner, tenant.runtime_role, "t0006")
+        await conn.run_sync(_downgrade, tenant.schema, owner, tenant.runtime_role, "t0007")
     s = f'"{tenant.schema}".audit_event'
     ya, other, plan = sorted(uuid.uuid4() for _ in range(3))
     old = [  # (actor, action, subject_type, subject, young adult, fields, request)
@@ -63,7 +63,7 @@ async def test_existing_rows_are_carried_over_and_back(db: Database, make_tenant
 
     # And back: one row per subject again (the carried rows, and the new one).
     async with migrations.ALEMBIC_LOCK, db.engine.begin() as conn:
-        await conn.run_sync(_downgrade, tenant.schema, owner, tenant.runtime_role, "t0006")
+        await conn.run_sync(_downgrade, tenant.schema, owner, tenant.runtime_role, "t0007")
     rows = await admin_conn.fetch(f"SELECT actor_subject, action, subject_type, subject_id, young_adult_id, fields, "
                                   f"request_id FROM {s} WHERE action <> 'EXPORT' ORDER BY id")
     assert sorted(tuple(r) for r in rows) == sorted(old)
