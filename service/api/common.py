@@ -33,21 +33,19 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {}
 
 async def node_of(info: Info, type_name: str, raw: uuid.UUID) -> Node | None:
     """An object of another feature's type by id, exactly as ``node(id:)`` gives it (None when not the caller's to
-    see; audited when shown). GraphQL types point at each other — a network member's young adult, a consent's
-    network member — while the feature packages that define them import one way only (README "Architecture")."""
+    see; the field returning it records the view, by the type's declared audit policy). GraphQL types point at each
+    other — a network member's young adult, a consent's network member — while the feature packages that define
+    them import one way only (README "Architecture")."""
     return await NODE_RESOLVERS[type_name](info, raw)
 
 
-def audited_node(subject_type: str, loader: Callable[[UnitOfWork], DataLoader[uuid.UUID, asyncpg.Record | None]],
-                 make: Callable[[asyncpg.Record], Node], young_adult_column: str = "young_adult_id") -> NodeResolver:
-    """A node resolver for a young adult's record or a part of it: loaded through a scoped DataLoader (so what the
-    caller may not see is None) and recorded as consulted (``young_adult_column`` names the young adult)."""
+def loaded_node(loader: Callable[[UnitOfWork], DataLoader[uuid.UUID, asyncpg.Record | None]],
+                make: Callable[[asyncpg.Record], Node]) -> NodeResolver:
+    """A node resolver loading through a scoped DataLoader, so what the caller may not see is None. (The view is
+    recorded by the type's declared audit policy, as wherever else the type is shown.)"""
     async def resolve(info: Info, raw: uuid.UUID) -> Node | None:
         row = await loader(info.context).load(raw)
-        if row is None:
-            return None
-        info.context.consults.consulted(subject_type, row["id"], row[young_adult_column])
-        return make(row)
+        return None if row is None else make(row)
     return resolve
 
 

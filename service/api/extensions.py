@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from service.api.errors import classify
@@ -19,13 +20,21 @@ from service.kernel.work import UnitOfWork
 
 
 class OperationKind(SchemaExtension):
-    """Tell the unit of work whether the operation is a mutation (all or nothing) before it runs."""
+    """Tell the unit of work whether the operation is a mutation (all or nothing) before it runs, and its name
+    (the audit trail's "through which operation")."""
 
     def on_execute(self) -> Generator[None, None, None]:
         ec = self.execution_context
         if isinstance(ec.context, UnitOfWork) and ec.graphql_document is not None:
             ec.context.mutation = ec.operation_type is OperationType.MUTATION
+            ec.context.operation = operation_name(ec)
         yield
+
+
+def operation_name(ec: ExecutionContext) -> str | None:
+    """The name of the operation that runs, None if anonymous."""
+    operation = None if ec.graphql_document is None else get_operation_ast(ec.graphql_document, ec.operation_name)
+    return None if operation is None or operation.name is None else operation.name.value
 
 
 class MaskUnexpectedErrors(SchemaExtension):

@@ -5,6 +5,7 @@ runs in its lifespan."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from service.api.audited import undeclared
 from service.api.limits import limit_extensions
 from service.api.trusted import TrustedDocuments
 from service.app.auth import TokenVerifier
@@ -31,7 +33,7 @@ from service.app.http import (
     security_headers,
 )
 from service.app.ratelimit import RateLimiter
-from service.app.schema import build_schema
+from service.app.schema import MODELS, build_schema
 from service.console.routes import console_routes
 from service.kernel import telemetry
 from service.kernel.database import Database
@@ -39,6 +41,8 @@ from service.moves import scheduler as handoff_scheduler
 from service.reporting import scheduler
 from service.reporting.routes import reporting_routes
 from service.rules.catalogue import json_schema as rules_json_schema
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(db: Database) -> Starlette:
@@ -50,8 +54,9 @@ def create_app(db: Database) -> Starlette:
     trusted = TrustedDocuments.load(settings.operations_dir, schema._schema) if settings.trusted_documents_only \
         else None
     gate = Gate(db, verifier, RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant))
-    compiled = CompiledDocuments.load(settings.operations_dir, schema._schema) if settings.compiled_documents \
-        else None
+    compiled = CompiledDocuments.load(settings.operations_dir, schema._schema, MODELS) \
+        if settings.compiled_documents else None
+    logger.info("answered field by field only (no SQL declared): %s", ", ".join(undeclared(schema._schema, MODELS)))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt, audited_node
+from service.api.common import Node, NodeResolver, UserError, attempt, loaded_node
 from service.api.context import Info
 from service.api.enums import ResettlementPathway
 from service.api.relay import expect_id, to_global_id
@@ -45,6 +45,7 @@ class AssessmentNeed:
 @strawberry.type(description="A snapshot of an assessment made by one of the services.")
 class Assessment(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     assessor_id: strawberry.Private[uuid.UUID | None]
     source: AssessmentSource
     assessed_on: dt.date
@@ -54,6 +55,7 @@ class Assessment(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Assessment:
         return cls(id=strawberry.ID(to_global_id("Assessment", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    assessor_id=row["assessor_id"], source=AssessmentSource(row["source"]),
                    assessed_on=row["assessed_on"], summary=row["summary"], version=row["version"])
 
@@ -68,11 +70,6 @@ class Assessment(Node):
                                note=r["note"]) for r in rows]
 
 
-def _seen(info: Info, row: asyncpg.Record) -> Assessment:
-    info.context.consults.consulted("Assessment", row["id"], row["young_adult_id"])
-    return Assessment.from_row(row)
-
-
 @strawberry.type
 class YoungAdultAssessments:
     """The assessments part of a young adult's record (mixed into YoungAdult)."""
@@ -81,10 +78,10 @@ class YoungAdultAssessments:
 
     @strawberry.field(description="Assessment snapshots, most recent first.")
     async def assessments(self, info: Info) -> list[Assessment]:
-        return [_seen(info, r) for r in await loaders.assessments_of(info.context).load(self.raw_id)]
+        return [Assessment.from_row(r) for r in await loaders.assessments_of(info.context).load(self.raw_id)]
 
 
-NODES: dict[str, NodeResolver] = {"Assessment": audited_node("Assessment", loaders.assessments, Assessment.from_row)}
+NODES: dict[str, NodeResolver] = {"Assessment": loaded_node(loaders.assessments, Assessment.from_row)}
 
 
 @strawberry.input

@@ -57,6 +57,8 @@ class AuditEvent:
     request_id: str
     young_adult_id: strawberry.ID | None = strawberry.field(
         default=None, description="The young adult whose record it was part of, if any.")
+    operation: str | None = strawberry.field(default=None,
+                                             description="The named operation it was seen or changed through.")
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> AuditEvent:
@@ -66,7 +68,7 @@ class AuditEvent:
                    subject_id=strawberry.ID(to_global_id(row["subject_type"], row["subject_id"])),
                    fields=list(row["fields"]), request_id=row["request_id"],
                    young_adult_id=None if young_adult is None else strawberry.ID(
-                       to_global_id("YoungAdult", young_adult)))
+                       to_global_id("YoungAdult", young_adult)), operation=row.get("operation"))
 
 
 @strawberry.input(description="Which audit events: every part is optional and every part given must hold.")
@@ -115,6 +117,16 @@ def _any_id(global_id: strawberry.ID) -> uuid.UUID | None:
     return decoded[1]
 
 
+def _cursor(row: asyncpg.Record) -> uuid.UUID:
+    """An event lists several subjects: a page's cursor is (event id, position), carried as the uuid whose integer
+    value is id << 32 | position."""
+    return uuid.UUID(int=row["id"] << 32 | row["n"])
+
+
+def _position(cursor: uuid.UUID | None) -> tuple[int, int] | None:
+    return None if cursor is None else (cursor.int >> 32, cursor.int & 0xFFFFFFFF)
+
+
 def _require_data_protection_role(role: Role) -> None:
     if role is not Role.TENANT_ADMIN:
         raise AccessDenied("Only tenant administrators read the audit trail.")
@@ -145,11 +157,9 @@ class AuditQuery:
         raw, before = expect_id(young_adult_id, "YoungAdult", "youngAdultId"), cursor_id(after)
         if raw is None:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
-        rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw),
-                                       None if before is None else before.int, first + 1)
+        rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw), _position(before), first + 1)
         ctx.consults.consulted("AuditTrail", raw, raw)
-        # audit ids are integers; the cursor carries one as the uuid with that integer value
-        return connection(rows, first, AuditEvent.from_row, lambda r: uuid.UUID(int=r["id"]))
+        return connection(rows, first, AuditEvent.from_row, _cursor)
 
     @strawberry.field(description="Audit events by actor, young adult, record, action and date range, newest first "
                                   "(tenant administrators: the data-protection role).")
@@ -162,10 +172,10 @@ class AuditQuery:
         before = cursor_id(after)
         if unknown:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
-        rows = await repository.events(ctx.tenant(), where, None if before is None else before.int, first + 1)
+        rows = await repository.events(ctx.tenant(), where, _position(before), first + 1)
         if where.young_adult_id is not None:
             ctx.consults.consulted("AuditTrail", where.young_adult_id, where.young_adult_id)
-        return connection(rows, first, AuditEvent.from_row, lambda r: uuid.UUID(int=r["id"]))
+        return connection(rows, first, AuditEvent.from_row, _cursor)
 
     @strawberry.field(description=f"The events `auditEvents` would list for the same filter, as one CSV file (at most "
                                   f"{EXPORT_LIMIT}). The export is itself recorded (action EXPORT).")

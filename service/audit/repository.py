@@ -1,8 +1,7 @@
 """Reading the audit trail (tenant administrators only; the service checks the role).
 
-Every read of ``audit_event`` is here, so that reshaping the table (issue 13) changes this module only. Each query
-runs on an index that starts with its equality filter and goes on with ``occurred_at`` (migrations t0002, t0004),
-newest first, paged on the key (occurred_at, id).
+Every read of ``audit_event`` is here. Each query runs on an index of its filter (migration t0003), newest first,
+paged on the key (occurred_at, id, position of the subject in its event).
 """
 
 from __future__ import annotations
@@ -16,8 +15,11 @@ import asyncpg
 
 from service.kernel.session import Statements, TenantSession
 
-COLUMNS = "id, occurred_at, actor_subject, actor_role, action, subject_type, subject_id, young_adult_id, fields, " \
-          "request_id"
+# One row per (event, subject): an event lists its subjects (subject_ids) and, in the same order, the young adult
+# each belongs to (young_adult_ids, migration t0003); ``n`` is the subject's position in its event.
+COLUMNS = ("e.id, s.n, e.occurred_at, e.actor_subject, e.actor_role, e.action, e.subject_type, s.subject_id, "
+           "s.young_adult_id, e.fields, e.request_id, e.operation")
+SUBJECTS = "unnest(e.subject_ids, e.young_adult_ids) WITH ORDINALITY AS s (subject_id, young_adult_id, n)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,32 +35,42 @@ class EventFilter:
     until: dt.datetime | None = None
 
 
-def events_query(where: EventFilter, after: int | None, limit: int) -> tuple[str, list[object]]:
+def events_query(where: EventFilter, after: tuple[int, int] | None, limit: int) -> tuple[str, list[object]]:
     """The statement for :func:`events` and its arguments. Only the filters given become predicates (fixed
-    fragments, values as parameters), so each query's plan is the index for its filter, never a generic one."""
+    fragments, values as parameters), so each query's plan is the index for its filter, never a generic one: who
+    saw young adult X (GIN on young_adult_ids), what did user Y see between two dates ((actor_subject,
+    occurred_at)), everything about one record (GIN on subject_ids), every export ((action, occurred_at))."""
     conditions: list[str] = []
     args: list[object] = []
 
-    def add(fragment: str, value: object) -> None:
-        args.append(value)
-        conditions.append(fragment.format(f"${len(args)}"))
+    def add(fragment: str, *values: object) -> None:
+        places = []
+        for value in values:
+            args.append(value)
+            places.append(f"${len(args)}")
+        conditions.append(fragment.format(*places))
 
-    for fragment, value in (("e.actor_subject = {}", where.actor), ("e.young_adult_id = {}", where.young_adult_id),
-                            ("e.subject_id = {}", where.subject_id), ("e.action = {}", where.action),
-                            ("e.occurred_at >= {}", where.since), ("e.occurred_at < {}", where.until)):
+    for fragment, value in (
+            ("e.actor_subject = {0}", where.actor),
+            ("e.young_adult_ids @> ARRAY[{0}::uuid] AND s.young_adult_id = {0}", where.young_adult_id),
+            ("e.subject_ids @> ARRAY[{0}::uuid] AND s.subject_id = {0}", where.subject_id),
+            ("e.action = {0}", where.action), ("e.occurred_at >= {0}", where.since),
+            ("e.occurred_at < {0}", where.until)):
         if value is not None:
             add(fragment, value)
     if after is not None:
-        add("(e.occurred_at, e.id) < (SELECT c.occurred_at, c.id FROM audit_event c WHERE c.id = {})", after)
+        add("(e.occurred_at, e.id, s.n) < (SELECT c.occurred_at, c.id, {1}::bigint FROM audit_event c "
+            "WHERE c.id = {0})", *after)
     args.append(limit)
     where_sql = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-    return (f"SELECT {', '.join('e.' + c for c in COLUMNS.split(', '))} FROM audit_event e {where_sql}"
-            f"ORDER BY e.occurred_at DESC, e.id DESC LIMIT ${len(args)}", args)
+    return (f"SELECT {COLUMNS} FROM audit_event e, {SUBJECTS} {where_sql}"
+            f"ORDER BY e.occurred_at DESC, e.id DESC, s.n DESC LIMIT ${len(args)}", args)
 
 
-async def events(session: TenantSession, where: EventFilter, after: int | None, limit: int) -> list[asyncpg.Record]:
-    """Events matching ``where``, newest first, after the event ``after`` (a cursor: the last event of the page
-    before; one that names no event gives an empty page)."""
+async def events(session: TenantSession, where: EventFilter, after: tuple[int, int] | None, limit: int,
+                 ) -> list[asyncpg.Record]:
+    """(Event, subject) rows matching ``where``, newest first, after the position ``after`` (a cursor: the last
+    row of the page before; one that names no event gives an empty page)."""
     sql, args = events_query(where, after, limit)
     return await session.fetch(sql, *args)
 

@@ -15,7 +15,6 @@ from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.consent import loaders
 from service.consent import service as consent
-from service.kernel.work import UnitOfWork
 from service.people.api import visible_young_adult
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ class ConsentPurpose(enum.Enum):
                              "network members. A withdrawn consent stays on the record with its withdrawal date.")
 class Consent(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     member_id: strawberry.Private[uuid.UUID | None]
     purpose: ConsentPurpose
     organisation: str | None = strawberry.field(description="Who the data is shared with (purpose SHARING).")
@@ -44,6 +44,7 @@ class Consent(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Consent:
         return cls(id=strawberry.ID(to_global_id("Consent", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    member_id=row["network_member_id"], purpose=ConsentPurpose(row["purpose"]),
                    organisation=row["organisation"], granted_on=row["granted_on"], withdrawn_on=row["withdrawn_on"],
                    version=row["version"])
@@ -60,16 +61,11 @@ class Consent(Node):
         return cast("NetworkMember | None", await node_of(info, "NetworkMember", self.member_id))
 
 
-def consent_from(ctx: UnitOfWork, row: asyncpg.Record) -> Consent:
-    ctx.consults.consulted("Consent", row["id"], row["young_adult_id"])
-    return Consent.from_row(row)
-
-
 async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node | None:
     if type_name != "Consent":
         return None
     row = await loaders.consents(info.context).load(raw)
-    return None if row is None else consent_from(info.context, row)
+    return None if row is None else Consent.from_row(row)
 
 
 @strawberry.type
@@ -78,7 +74,7 @@ class ConsentQuery:
                                   "ones included, oldest first.")
     async def consents(self, info: Info, young_adult_id: strawberry.ID) -> list[Consent]:
         raw = await visible_young_adult(info, young_adult_id)
-        return [consent_from(info.context, r) for r in await loaders.consents_of(info.context).load(raw)]
+        return [Consent.from_row(r) for r in await loaders.consents_of(info.context).load(raw)]
 
 
 @strawberry.input

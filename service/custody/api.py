@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import Node, NodeResolver, UserError, attempt, given_fields, loaded_node
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.custody import loaders, repository
@@ -102,11 +102,6 @@ class CustodyEpisode(Node):
                             reason=r["reason"]) for r in rows]
 
 
-def _seen(info: Info, row: asyncpg.Record) -> CustodyEpisode:
-    info.context.consults.consulted("CustodyEpisode", row["id"], row["young_adult_id"])
-    return CustodyEpisode.from_row(row)
-
-
 @strawberry.type
 class YoungAdultCustody:
     """The custody part of a young adult's record (mixed into YoungAdult)."""
@@ -115,16 +110,16 @@ class YoungAdultCustody:
 
     @strawberry.field(description="Custody episodes, most recent reception first.")
     async def custody_episodes(self, info: Info) -> list[CustodyEpisode]:
-        return [_seen(info, r) for r in await loaders.episodes_of(info.context).load(self.raw_id)]
+        return [CustodyEpisode.from_row(r) for r in await loaders.episodes_of(info.context).load(self.raw_id)]
 
     @strawberry.field(description="The most recent custody episode, if any.")
     async def current_custody(self, info: Info) -> CustodyEpisode | None:
         rows = await loaders.episodes_of(info.context).load(self.raw_id)
-        return _seen(info, rows[0]) if rows else None
+        return CustodyEpisode.from_row(rows[0]) if rows else None
 
 
 NODES: dict[str, NodeResolver] = {
-    "CustodyEpisode": audited_node("CustodyEpisode", loaders.episodes, CustodyEpisode.from_row)}
+    "CustodyEpisode": loaded_node(loaders.episodes, CustodyEpisode.from_row)}
 
 
 @strawberry.input(description="A period in custody. Contradictory dates are refused, naming both.")

@@ -2,8 +2,9 @@
 
 Changes are written at once, inside the mutation's savepoint, so a refused change leaves no event. Views
 ("consult") are collected during the request and written in one statement when the operation ends, so auditing a
-page of fifty records costs one INSERT, not fifty. The runtime role may INSERT and SELECT audit rows only; UPDATE,
-DELETE and TRUNCATE are revoked in the migration that creates the table.
+page of fifty records costs one INSERT of one event per type shown (each listing its subjects), not 550 rows.
+The runtime role may INSERT and SELECT audit rows only; UPDATE, DELETE and TRUNCATE are revoked in the migrations
+that create the table (t0002, t0003).
 """
 
 from __future__ import annotations
@@ -35,23 +36,43 @@ class AuditEvent:
     fields: tuple[str, ...] = ()
 
 
-INSERT = """
-    INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, young_adult_id, fields,
-                             request_id)
-    SELECT $1, $2, e.action, e.subject_type, e.subject_id, e.young_adult_id,
-           coalesce(string_to_array(nullif(e.fields, ''), ','), '{}'), $3
-    FROM unnest($4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::text[])
-         AS e (action, subject_type, subject_id, young_adult_id, fields)
-"""
+def insert(source: str, first_param: int) -> str:
+    """The one INSERT of the audit trail, used by the resolvers' flush and by compiled statements alike.
+
+    ``source`` is a query whose rows are (action, subject_type, subject_id, young_adult_id, fields text[], n):
+    one per subject shown or changed, ``n`` ordering the events. They become one event per action, subject type
+    and fields, its subjects sorted by id (each subject once) with their young adults in the same order.
+    Parameters ``$first_param`` to ``$first_param + 3`` are the actor's subject, their role, the request id and
+    the operation name (null when the document has none).
+    """
+    n = first_param
+    return f"""
+        INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_ids, young_adult_ids,
+                                 fields, request_id, operation)
+        SELECT ${n}, ${n + 1}, d.action, d.subject_type, array_agg(d.subject_id ORDER BY d.subject_id),
+               array_agg(d.young_adult_id ORDER BY d.subject_id), d.fields, ${n + 2}, ${n + 3}
+        FROM (SELECT s.action, s.subject_type, s.subject_id, s.young_adult_id, s.fields, min(s.n) AS n
+              FROM ({source}) AS s (action, subject_type, subject_id, young_adult_id, fields, n)
+              GROUP BY 1, 2, 3, 4, 5) AS d
+        GROUP BY d.action, d.subject_type, d.fields
+        ORDER BY min(d.n)"""
 
 
-async def write(session: TenantSession, principal: Principal, request_id: str, events: Iterable[AuditEvent]) -> None:
+_FROM_ARRAYS = insert(
+    "SELECT e.action, e.subject_type, e.subject_id, e.young_adult_id, "
+    "coalesce(string_to_array(nullif(e.fields, ''), ','), '{}'), e.n "
+    "FROM unnest($5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[]) WITH ORDINALITY "
+    "AS e (action, subject_type, subject_id, young_adult_id, fields, n)", 1)
+
+
+async def write(session: TenantSession, principal: Principal, request_id: str, events: Iterable[AuditEvent],
+                operation: str | None = None) -> None:
     """Write events now, in one statement (inside the caller's transaction or savepoint)."""
     batch = list(events)
     if not batch:
         return
     await session.fetch(
-        INSERT, principal.subject, principal.role.value, request_id,
+        _FROM_ARRAYS, principal.subject, principal.role.value, request_id, operation,
         [e.action.value for e in batch], [e.subject_type for e in batch], [e.subject_id for e in batch],
         [e.young_adult_id for e in batch], [",".join(e.fields) for e in batch])
 
@@ -77,6 +98,7 @@ class ConsultLog:
         fields = tuple(sorted({field_name, *(seen.fields if seen else ())}))
         self.pending[key] = AuditEvent(AuditAction.DISCLOSE, subject_type, subject_id, young_adult_id, fields)
 
-    async def flush(self, session: TenantSession, principal: Principal, request_id: str) -> None:
+    async def flush(self, session: TenantSession, principal: Principal, request_id: str,
+                    operation: str | None) -> None:
         events, self.pending = list(self.pending.values()), {}
-        await write(session, principal, request_id, events)
+        await write(session, principal, request_id, events, operation)

@@ -57,6 +57,7 @@ class UnitOfWork:
     connection: RequestConnection
     consults: ConsultLog = field(default_factory=ConsultLog)
     mutation: bool = False  # the operation changes data: any error rolls all of it back
+    operation: str | None = None  # the operation's name, recorded with what it showed
     scope: Scope | None = None  # the caller's scope in the tenant, once computed (people.loaders.scope)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _memos: dict[MemoKey[Any], Any] = field(default_factory=dict)
@@ -147,7 +148,7 @@ class UnitOfWork:
         commit = commit and self.failure is None
         try:
             if commit and self.consults.pending and self.principal.reads_case_data:
-                await self.consults.flush(self.tenant(), self.principal, self.request_id)
+                await self.consults.flush(self.tenant(), self.principal, self.request_id, self.operation)
             await self.connection.finish(commit=commit)
         except BaseException:
             await self.connection.finish(commit=False)

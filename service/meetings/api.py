@@ -10,16 +10,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import asyncpg
 import strawberry
 
-from service.api.common import (
-    ErrorCode,
-    Node,
-    NodeResolver,
-    UserError,
-    attempt,
-    audited_node,
-    given_fields,
-    node_of,
-)
+from service.api.common import ErrorCode, Node, NodeResolver, UserError, attempt, given_fields, loaded_node, node_of
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.meetings import loaders
@@ -63,6 +54,7 @@ class MeetingAttendee:
 @strawberry.type(description="A meeting about the young adult: when, who came, what was decided.")
 class Meeting(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     agreed_plan_version_id: strawberry.Private[uuid.UUID | None]
     kind: MeetingKind
     held_on: dt.date
@@ -73,6 +65,7 @@ class Meeting(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Meeting:
         return cls(id=strawberry.ID(to_global_id("Meeting", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    agreed_plan_version_id=row["agreed_plan_version_id"], kind=MeetingKind(row["kind"]),
                    held_on=row["held_on"], outcome=row["outcome"], young_adult_attended=row["young_adult_attended"],
                    version=row["version"])
@@ -98,13 +91,10 @@ class YoungAdultMeetings:
 
     @strawberry.field(description="Meetings, in date order.")
     async def meetings(self, info: Info) -> list[Meeting]:
-        rows = await loaders.meetings_of(info.context).load(self.raw_id)
-        for row in rows:
-            info.context.consults.consulted("Meeting", row["id"], row["young_adult_id"])
-        return [Meeting.from_row(r) for r in rows]
+        return [Meeting.from_row(r) for r in await loaders.meetings_of(info.context).load(self.raw_id)]
 
 
-NODES: dict[str, NodeResolver] = {"Meeting": audited_node("Meeting", loaders.meetings, Meeting.from_row)}
+NODES: dict[str, NodeResolver] = {"Meeting": loaded_node(loaders.meetings, Meeting.from_row)}
 
 
 @strawberry.input(description="An attendee: give exactly one of the ids. A network member attends once they have "

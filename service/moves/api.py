@@ -163,7 +163,6 @@ class MovesQuery:
         row = None if raw is None else await loaders.moves(info.context).load(raw)
         if row is None:
             return None
-        info.context.consults.consulted("YoungAdultMoves", row["id"], row["id"])
         return YoungAdultMoves(raw_id=row["id"], young_adult_id=young_adult_id)
 
     @strawberry.field(description="Transfers between tenants your tenant requested (OUTGOING: those of young adults "

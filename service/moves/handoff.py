@@ -24,14 +24,16 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from service.kernel.audit import insert as audit_insert
 from service.kernel.tenancy import Connection, Tenant, tenant_transaction
 from service.moves import package
 from tenants.registry import tenant_by_id
 
 logger = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
-AUDIT = ("INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, young_adult_id, "
-         "fields, request_id) VALUES ($1, 'TENANT_TRANSFER', $2, 'YoungAdult', $3, $3, $4, $5)")
+# The trail's one INSERT (service.kernel.audit.insert): $1-$4 actor, role, request id, operation; then one event
+# about the young adult: $5 the action, $6 the young adult, $7 the fields.
+AUDIT = audit_insert("SELECT $5::text, 'YoungAdult', $6::uuid, $6::uuid, $7::text[], 1", 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,8 @@ async def export(pool: asyncpg.Pool, t: Pending) -> Pending:
     async with tenant_transaction(pool, t.sending) as conn:
         contents = await package.read(conn, t.young_adult_id, t.receiving.name)
         if contents is not None:
-            await conn.fetch(AUDIT, t.requested_by, "EXPORT", t.young_adult_id, list(package.ITEM_TYPES.values()),
-                             f"transfer-{t.id}")
+            await conn.fetch(AUDIT, t.requested_by, "TENANT_TRANSFER", f"transfer-{t.id}", None, "EXPORT",
+                             t.young_adult_id, list(package.ITEM_TYPES.values()))
     if contents is None:
         raise RuntimeError("the sending record is not there to export")
     await _control(pool, "UPDATE control.tenant_transfer SET package = $2::jsonb, exported_at = now(), "
@@ -95,8 +97,8 @@ async def receive(pool: asyncpg.Pool, t: Pending) -> uuid.UUID:
         existed = await conn.fetchval("SELECT id FROM young_adult WHERE transfer_id = $1", t.id)
         received = await package.write(conn, t.package, t.id, t.sending.name, t.site_code, t.exported_on)
         if existed is None:
-            await conn.fetch(AUDIT, t.decided_by, "CREATE", received,
-                             ["arrived_from", "arrived_on", *package.ITEM_TYPES.values()], f"transfer-{t.id}")
+            await conn.fetch(AUDIT, t.decided_by, "TENANT_TRANSFER", f"transfer-{t.id}", None, "CREATE", received,
+                             ["arrived_from", "arrived_on", *package.ITEM_TYPES.values()])
     return received
 
 
@@ -110,8 +112,8 @@ async def close(pool: asyncpg.Pool, t: Pending) -> None:
     assert t.exported_on is not None
     async with tenant_transaction(pool, t.sending) as conn:
         if await package.close(conn, t.young_adult_id, t.id, t.receiving.name, t.exported_on):
-            await conn.fetch(AUDIT, t.requested_by, "ALTER", t.young_adult_id, ["moved_on", "moved_to"],
-                             f"transfer-{t.id}")
+            await conn.fetch(AUDIT, t.requested_by, "TENANT_TRANSFER", f"transfer-{t.id}", None, "ALTER",
+                             t.young_adult_id, ["moved_on", "moved_to"])
 
 
 async def complete(pool: asyncpg.Pool, t: Pending) -> None:

@@ -13,7 +13,7 @@ from service.my_work import service
 from service.people import loaders as people_loaders
 from service.people.loaders import scope
 from service.plans.api import PlanAction
-from service.records.api import YoungAdult, seen
+from service.records.api import YoungAdult
 from service.rules import api as rules_api
 from service.rules import loaders as rules_loaders
 
@@ -33,8 +33,6 @@ class MyWorkItem:
 
     @classmethod
     def of(cls, info: Info, item: service.WorkItem) -> MyWorkItem:
-        if item.action is not None:
-            info.context.consults.consulted("PlanVersion", item.action["plan_version_id"], item.young_adult_id)
         return cls(young_adult_id=item.young_adult_id, kind=item.kind, due_on=item.due_on, overdue=item.overdue,
                    due_item=None if item.due_item is None else rules_api.DueItem.of(item.due_item),
                    plan_action=None if item.action is None else PlanAction.from_row(item.action))
@@ -43,7 +41,7 @@ class MyWorkItem:
     async def young_adult(self, info: Info) -> YoungAdult:
         row = await people_loaders.young_adults(info.context).load(self.young_adult_id)
         assert row is not None, "the item was found through the same scope in the same transaction"
-        return seen(info, row)
+        return YoungAdult.from_row(row)
 
 
 @strawberry.type

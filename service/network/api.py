@@ -19,9 +19,8 @@ from service.api.common import Node, NodeResolver, node_of
 from service.api.context import Info
 from service.api.enums import ServiceKind
 from service.api.relay import to_global_id
-from service.consent.api import Consent, consent_from
+from service.consent.api import Consent
 from service.consent.loaders import contact_consents
-from service.kernel.work import UnitOfWork
 from service.network import loaders
 from service.network.service import committed_members_wanted
 from service.people import loaders as people_loaders
@@ -165,7 +164,7 @@ class LifelongLinksCase(Node):
     @strawberry.field(description="The network members found in this case.")
     async def members(self, info: Info) -> list[NetworkMember]:
         rows = await loaders.members_of(info.context).load(self.young_adult_id)
-        return [member(info.context, r) for r in rows if r["case_id"] == self.raw_id]
+        return [NetworkMember.from_row(r) for r in rows if r["case_id"] == self.raw_id]
 
 
 @strawberry.type(description="The date a member reached a status.")
@@ -232,7 +231,7 @@ class NetworkMember(Node):
 
     @strawberry.field(description="The member's consent-to-contact records, withdrawn ones included.")
     async def contact_consents(self, info: Info) -> list[Consent]:
-        return [consent_from(info.context, r) for r in await contact_consents(info.context).load(self.raw_id)]
+        return [Consent.from_row(r) for r in await contact_consents(info.context).load(self.raw_id)]
 
     @strawberry.field(description="Whether you may see this member's contact details (need-to-know, and their "
                                   "consent to be contacted not withdrawn).")
@@ -243,8 +242,6 @@ class NetworkMember(Node):
     async def _contact(self, info: Info, name: str) -> str | None:
         row = await loaders.contacts(info.context).load(self.raw_id)
         value = None if row is None else row[name]
-        if value is not None:
-            info.context.consults.disclosed("NetworkMember", self.raw_id, self.young_adult_id, name)
         return value
 
     @strawberry.field(description="Need-to-know.")
@@ -261,7 +258,7 @@ class NetworkMember(Node):
 
     @strawberry.field
     async def commitments(self, info: Info) -> list[NetworkCommitment]:
-        return [commitment(info.context, r) for r in await loaders.commitments_of_member(info.context).load(
+        return [NetworkCommitment.from_row(r) for r in await loaders.commitments_of_member(info.context).load(
             self.raw_id)]
 
 
@@ -292,13 +289,14 @@ class NetworkCommitment(Node):
     async def member(self, info: Info) -> NetworkMember:
         row = await loaders.members(info.context).load(self.member_id)
         assert row is not None, "the commitment was found through the member's young adult"
-        return member(info.context, row)
+        return NetworkMember.from_row(row)
 
 
 @strawberry.type(description="A Lifelong Links family-group meeting, with the practitioners and network members "
                              "who attended.")
 class NetworkMeeting(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     held_on: dt.date
     outcome: str | None
     version: int
@@ -306,6 +304,7 @@ class NetworkMeeting(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> NetworkMeeting:
         return cls(id=strawberry.ID(to_global_id("NetworkMeeting", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    held_on=row["held_on"], outcome=row["outcome"], version=row["version"])
 
     @strawberry.field
@@ -320,7 +319,7 @@ class NetworkMeeting(Node):
         ids = [r["network_member_id"] for r in await loaders.attendees(info.context).load(self.raw_id)
                if r["network_member_id"] is not None]
         rows = await loaders.members(info.context).load_many(ids)
-        return [member(info.context, r) for r in rows if r is not None]
+        return [NetworkMember.from_row(r) for r in rows if r is not None]
 
 
 @strawberry.type
@@ -331,6 +330,7 @@ class MemberStatusCount:
 
 @strawberry.type(description="The young adult's network in figures (what national reporting aggregates).")
 class NetworkMeasures:
+    young_adult_id: strawberry.Private[uuid.UUID]
     size_at_referral: int | None = strawberry.field(description="Members known before, or identified by the "
                                                                 "referral date of the current case; null without a "
                                                                 "case.")
@@ -346,52 +346,34 @@ class NetworkMeasures:
         return self.committed >= self.committed_wanted
 
 
-def member(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkMember:
-    ctx.consults.consulted("NetworkMember", row["id"], row["young_adult_id"])
-    return NetworkMember.from_row(row)
-
-
-def commitment(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkCommitment:
-    ctx.consults.consulted("NetworkCommitment", row["id"], row["young_adult_id"])
-    return NetworkCommitment.from_row(row)
-
-
-def case(ctx: UnitOfWork, row: asyncpg.Record) -> LifelongLinksCase:
-    ctx.consults.consulted("LifelongLinksCase", row["id"], row["young_adult_id"])
-    return LifelongLinksCase.from_row(row)
-
-
-def meeting(ctx: UnitOfWork, row: asyncpg.Record) -> NetworkMeeting:
-    ctx.consults.consulted("NetworkMeeting", row["id"], row["young_adult_id"])
-    return NetworkMeeting.from_row(row)
 
 
 async def commitments_for_goal(info: Info, goal_lineage_id: uuid.UUID) -> list[NetworkCommitment]:
     """For the plan's ``PlanGoal.commitments``: who in the network carries what under this goal (any version)."""
     rows = await loaders.commitments_by_goal_lineage(info.context).load(goal_lineage_id)
-    return [commitment(info.context, r) for r in rows]
+    return [NetworkCommitment.from_row(r) for r in rows]
 
 
 async def commitments_for_action(info: Info, action_lineage_id: uuid.UUID) -> list[NetworkCommitment]:
     """For the plan's ``PlanAction.commitments``."""
     rows = await loaders.commitments_by_action_lineage(info.context).load(action_lineage_id)
-    return [commitment(info.context, r) for r in rows]
+    return [NetworkCommitment.from_row(r) for r in rows]
 
 
 async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node | None:
     ctx = info.context
     if type_name == "LifelongLinksCase":
         row = await loaders.cases(ctx).load(raw)
-        return None if row is None else case(ctx, row)
+        return None if row is None else LifelongLinksCase.from_row(row)
     if type_name == "NetworkMember":
         row = await loaders.members(ctx).load(raw)
-        return None if row is None else member(ctx, row)
+        return None if row is None else NetworkMember.from_row(row)
     if type_name == "NetworkCommitment":
         row = await loaders.commitments(ctx).load(raw)
-        return None if row is None else commitment(ctx, row)
+        return None if row is None else NetworkCommitment.from_row(row)
     if type_name == "NetworkMeeting":
         row = await loaders.meetings(ctx).load(raw)
-        return None if row is None else meeting(ctx, row)
+        return None if row is None else NetworkMeeting.from_row(row)
     if type_name == "LifelongLinksObjective":
         found = await loaders.objective(ctx).load(raw)
         if found is None or await loaders.cases(ctx).load(found["case_id"]) is None:
@@ -406,12 +388,12 @@ class NetworkQuery:
     async def lifelong_links_case(self, info: Info, young_adult_id: strawberry.ID) -> LifelongLinksCase | None:
         raw = await visible_young_adult(info, young_adult_id)
         rows = await loaders.current_case(info.context).load(raw)
-        return case(info.context, rows[0]) if rows else None
+        return LifelongLinksCase.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Everyone in the young adult's support network, in the order they were added.")
     async def network_members(self, info: Info, young_adult_id: strawberry.ID) -> list[NetworkMember]:
         raw = await visible_young_adult(info, young_adult_id)
-        return [member(info.context, r) for r in await loaders.members_of(info.context).load(raw)]
+        return [NetworkMember.from_row(r) for r in await loaders.members_of(info.context).load(raw)]
 
     @strawberry.field(description="The network's commitments for the young adult; give a goal or action lineage id "
                                   "to see only those against it.")
@@ -425,14 +407,14 @@ class NetworkQuery:
             found = await commitments_for_goal(info, goal_lineage_id)
         else:
             rows = await loaders.commitments_of_young_adult(info.context).load(raw)
-            found = [commitment(info.context, r) for r in rows]
+            found = [NetworkCommitment.from_row(r) for r in rows]
         return [c for c in found if c.young_adult_id == raw
                 and (goal_lineage_id is None or c.goal_lineage_id == goal_lineage_id)]
 
     @strawberry.field(description="The young adult's Lifelong Links meetings, oldest first.")
     async def network_meetings(self, info: Info, young_adult_id: strawberry.ID) -> list[NetworkMeeting]:
         raw = await visible_young_adult(info, young_adult_id)
-        return [meeting(info.context, r) for r in await loaders.meetings_of(info.context).load(raw)]
+        return [NetworkMeeting.from_row(r) for r in await loaders.meetings_of(info.context).load(raw)]
 
     @strawberry.field(description="The young adult's network in figures.")
     async def network_measures(self, info: Info, young_adult_id: strawberry.ID) -> NetworkMeasures:
@@ -441,8 +423,7 @@ class NetworkQuery:
         rows = await loaders.measures(ctx).load(raw)
         statuses: list[str] = list(rows[0]["statuses"]) if rows else []
         counts = {s: statuses.count(s) for s in NetworkMemberStatus.__members__}
-        ctx.consults.consulted("NetworkMeasures", raw, raw)
-        return NetworkMeasures(
+        return NetworkMeasures(young_adult_id=raw,
             size_at_referral=rows[0]["size_at_referral"] if rows and rows[0]["referred_on"] else None,
             size_now=len(statuses) - counts["DECLINED"] - counts["LAPSED"], identified=len(statuses),
             committed=counts["COMMITTED"] + counts["ACTIVE"], active=counts["ACTIVE"],

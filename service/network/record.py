@@ -26,6 +26,6 @@ class YoungAdultNetwork:
                                   "Contact details follow need-to-know (see NetworkMember).")
     async def network_members(self, info: Info,
                               ) -> list[Annotated[NetworkMember, strawberry.lazy("service.network.api")]]:
-        from service.network.api import member
+        from service.network.api import NetworkMember
 
-        return [member(info.context, r) for r in await loaders.members_of(info.context).load(self.raw_id)]
+        return [NetworkMember.from_row(r) for r in await loaders.members_of(info.context).load(self.raw_id)]

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import Node, NodeResolver, UserError, attempt, given_fields, loaded_node
 from service.api.context import Info
 from service.api.relay import expect_id, to_global_id
 from service.outcomes import loaders
@@ -37,6 +37,7 @@ class Accommodation(enum.Enum):
 @strawberry.type(description="What became of the young adult at one time point after a release.")
 class OutcomeCheckIn(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     time_point: OutcomeTimePoint
     observed_on: dt.date
     accommodation: Accommodation | None
@@ -49,6 +50,7 @@ class OutcomeCheckIn(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> OutcomeCheckIn:
         return cls(id=strawberry.ID(to_global_id("OutcomeCheckIn", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    time_point=OutcomeTimePoint(row["time_point"]), observed_on=row["observed_on"],
                    accommodation=None if row["accommodation"] is None else Accommodation(row["accommodation"]),
                    in_education_training_employment=row["in_education_training_employment"],
@@ -64,14 +66,11 @@ class YoungAdultOutcomes:
 
     @strawberry.field(description="Outcome check-ins after release, oldest first.")
     async def outcome_check_ins(self, info: Info) -> list[OutcomeCheckIn]:
-        rows = await loaders.check_ins_of(info.context).load(self.raw_id)
-        for row in rows:
-            info.context.consults.consulted("OutcomeCheckIn", row["id"], row["young_adult_id"])
-        return [OutcomeCheckIn.from_row(r) for r in rows]
+        return [OutcomeCheckIn.from_row(r) for r in await loaders.check_ins_of(info.context).load(self.raw_id)]
 
 
 NODES: dict[str, NodeResolver] = {
-    "OutcomeCheckIn": audited_node("OutcomeCheckIn", loaders.check_ins, OutcomeCheckIn.from_row)}
+    "OutcomeCheckIn": loaded_node(loaders.check_ins, OutcomeCheckIn.from_row)}
 
 
 @strawberry.input(description="A check-in at one time point of the young adult's latest release; give at least one "

@@ -74,8 +74,8 @@ async def visible_young_adult_ids(session: TenantSession, ids: Sequence[uuid.UUI
 
 YOUNG_ADULT_COLUMNS = (
     "ya.id, ya.given_name, ya.family_name, ya.date_of_birth, ya.prison_number, ya.probation_crn, ya.la_reference, "
-    "ya.care_status, ya.responsible_local_authority, ya.entitlement_end_age, ya.access_restricted, ya.version, "
-    "ya.created_at, ya.updated_at"
+    "ya.care_status, ya.responsible_local_authority, ya.entitlement_end_age, ya.entitlement_end_date, "
+    "ya.access_restricted, ya.version, ya.created_at, ya.updated_at"
 )
 ENROLMENT_COLUMNS = (
     "e.id, e.young_adult_id, e.site_id, e.status, e.identified_on, e.referred_on, e.consented_on, e.exited_on, "

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, UserError, attempt, audited_node, given_fields
+from service.api.common import Node, NodeResolver, UserError, attempt, given_fields, loaded_node
 from service.api.context import Info
 from service.api.enums import ResettlementPathway, ServiceKind
 from service.api.relay import expect_id, to_global_id
@@ -50,6 +50,7 @@ class PlanSignoff:
 @strawberry.type(description="Something a service (and optionally a named practitioner) will do towards a goal.")
 class PlanAction(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID | None]
     lineage_id: strawberry.ID = strawberry.field(description="Shared by this action's copies in every version.")
     description: str
@@ -62,6 +63,7 @@ class PlanAction(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> PlanAction:
         return cls(id=strawberry.ID(to_global_id("PlanAction", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    owner_id=row["owner_id"], lineage_id=strawberry.ID(str(row["lineage_id"])),
                    description=row["description"], owner_service=ServiceKind(row["owner_service"]),
                    due_on=row["due_on"], status=ActionStatus(row["status"]), position=row["position"],
@@ -75,6 +77,7 @@ class PlanAction(Node):
 @strawberry.type(description="A goal of the plan under one resettlement pathway.")
 class PlanGoal(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     lineage_id: strawberry.ID = strawberry.field(description="Shared by this goal's copies in every version.")
     pathway: ResettlementPathway
     description: str
@@ -84,6 +87,7 @@ class PlanGoal(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> PlanGoal:
         return cls(id=strawberry.ID(to_global_id("PlanGoal", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    lineage_id=strawberry.ID(str(row["lineage_id"])), pathway=ResettlementPathway(row["pathway"]),
                    description=row["description"], position=row["position"], version=row["version"])
 
@@ -130,44 +134,36 @@ class PlanVersion(Node):
         return [s for s in await self.required_services(info) if s.value not in signed]
 
 
-def _version(info: Info, row: asyncpg.Record | None) -> PlanVersion | None:
-    if row is None:
-        return None
-    info.context.consults.consulted("PlanVersion", row["id"], row["young_adult_id"])
-    return PlanVersion.from_row(row)
+def _version(row: asyncpg.Record | None) -> PlanVersion | None:
+    return None if row is None else PlanVersion.from_row(row)
 
 
 @strawberry.type(description="The young adult's one integrated plan, with its versions.")
 class IntegratedPlan(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     version: int
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> IntegratedPlan:
         return cls(id=strawberry.ID(to_global_id("IntegratedPlan", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    version=row["version"])
 
     @strawberry.field(description="Every version, newest first: the plan's history.")
     async def versions(self, info: Info) -> list[PlanVersion]:
         rows = await loaders.versions_of(info.context).load(self.raw_id)
-        return [v for r in rows if (v := _version(info, r)) is not None]
+        return [PlanVersion.from_row(r) for r in rows]
 
     @strawberry.field(description="The version being worked on: the open draft, else the agreed version.")
     async def current_version(self, info: Info) -> PlanVersion | None:
         rows = await loaders.versions_of(info.context).load(self.raw_id)
-        return _version(info, next((r for r in rows if r["status"] == "DRAFT"), rows[0] if rows else None))
+        return _version(next((r for r in rows if r["status"] == "DRAFT"), rows[0] if rows else None))
 
     @strawberry.field(description="The version in force, if one has been agreed.")
     async def agreed_version(self, info: Info) -> PlanVersion | None:
         rows = await loaders.versions_of(info.context).load(self.raw_id)
-        return _version(info, next((r for r in rows if r["status"] == "AGREED"), None))
-
-
-def _plan(info: Info, row: asyncpg.Record | None) -> IntegratedPlan | None:
-    if row is None:
-        return None
-    info.context.consults.consulted("IntegratedPlan", row["id"], row["young_adult_id"])
-    return IntegratedPlan.from_row(row)
+        return _version(next((r for r in rows if r["status"] == "AGREED"), None))
 
 
 @strawberry.type
@@ -178,14 +174,15 @@ class YoungAdultPlan:
 
     @strawberry.field(description="The integrated plan, once started.")
     async def plan(self, info: Info) -> IntegratedPlan | None:
-        return _plan(info, await loaders.plan_of(info.context).load(self.raw_id))
+        row = await loaders.plan_of(info.context).load(self.raw_id)
+        return None if row is None else IntegratedPlan.from_row(row)
 
 
 NODES: dict[str, NodeResolver] = {
-    "IntegratedPlan": audited_node("IntegratedPlan", loaders.plans, IntegratedPlan.from_row),
-    "PlanVersion": audited_node("PlanVersion", loaders.versions, PlanVersion.from_row),
-    "PlanGoal": audited_node("PlanGoal", loaders.goals, PlanGoal.from_row),
-    "PlanAction": audited_node("PlanAction", loaders.actions, PlanAction.from_row),
+    "IntegratedPlan": loaded_node(loaders.plans, IntegratedPlan.from_row),
+    "PlanVersion": loaded_node(loaders.versions, PlanVersion.from_row),
+    "PlanGoal": loaded_node(loaders.goals, PlanGoal.from_row),
+    "PlanAction": loaded_node(loaders.actions, PlanAction.from_row),
 }
 
 

@@ -14,7 +14,7 @@ import uuid
 import asyncpg
 import strawberry
 
-from service.api.common import Node, NodeResolver, audited_node
+from service.api.common import Node, NodeResolver, loaded_node
 from service.api.context import Info
 from service.api.relay import Connection, check_first, connection, cursor_id, expect_id, to_global_id
 from service.assessments.api import YoungAdultAssessments
@@ -84,6 +84,7 @@ class EnrolmentStatusChange:
 @strawberry.type(description="A young adult's enrolment in the programme at one site.")
 class Enrolment(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     site_id: strawberry.Private[uuid.UUID]
     status: EnrolmentStatus
     identified_on: dt.date
@@ -96,6 +97,7 @@ class Enrolment(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Enrolment:
         return cls(id=strawberry.ID(to_global_id("Enrolment", row["id"])), raw_id=row["id"], site_id=row["site_id"],
+                   young_adult_id=row["young_adult_id"],
                    status=EnrolmentStatus(row["status"]), identified_on=row["identified_on"],
                    referred_on=row["referred_on"], consented_on=row["consented_on"], exited_on=row["exited_on"],
                    exit_reason=row["exit_reason"], version=row["version"])
@@ -116,6 +118,7 @@ class Enrolment(Node):
 @strawberry.type(description="A practitioner named in a young adult's team.")
 class TeamMember(Node):
     raw_id: strawberry.Private[uuid.UUID]
+    young_adult_id: strawberry.Private[uuid.UUID]
     practitioner_id: strawberry.Private[uuid.UUID]
     role: TeamRole
     started_on: dt.date
@@ -125,6 +128,7 @@ class TeamMember(Node):
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TeamMember:
         return cls(id=strawberry.ID(to_global_id("TeamMember", row["id"])), raw_id=row["id"],
+                   young_adult_id=row["young_adult_id"],
                    practitioner_id=row["practitioner_id"], role=TeamRole(row["team_role"]),
                    started_on=row["started_on"], ended_on=row["ended_on"], version=row["version"])
 
@@ -157,6 +161,8 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
     care_status: CareStatus
     responsible_local_authority: str | None
     entitlement_end_age: int
+    entitlement_end_date: dt.date = strawberry.field(
+        description="The day leaving-care entitlement ends (the birthday at the entitlement end age).")
     access_restricted: bool = strawberry.field(description="Seen only by the named team (and tenant admins).")
     version: int
 
@@ -167,16 +173,9 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
                    prison_number=row["prison_number"], probation_crn=row["probation_crn"],
                    la_reference=row["la_reference"], care_status=CareStatus(row["care_status"]),
                    responsible_local_authority=row["responsible_local_authority"],
-                   entitlement_end_age=row["entitlement_end_age"], access_restricted=row["access_restricted"],
+                   entitlement_end_age=row["entitlement_end_age"],
+                   entitlement_end_date=row["entitlement_end_date"], access_restricted=row["access_restricted"],
                    version=row["version"])
-
-    @strawberry.field(description="The day leaving-care entitlement ends (the birthday at the entitlement end age).")
-    def entitlement_end_date(self) -> dt.date:
-        dob, age = self.date_of_birth, self.entitlement_end_age
-        try:
-            return dob.replace(year=dob.year + age)
-        except ValueError:  # born on 29 February
-            return dt.date(dob.year + age, 3, 1)
 
     @strawberry.field
     async def enrolments(self, info: Info) -> list[Enrolment]:
@@ -194,22 +193,16 @@ class YoungAdult(Node, YoungAdultCustody, YoungAdultAssessments, YoungAdultPlan,
 
     @strawberry.field(description="Everything that happened to the record, oldest first.")
     async def timeline(self, info: Info) -> list[TimelineEntry]:
-        info.context.consults.consulted("Timeline", self.raw_id, self.raw_id)
         return [TimelineEntry(occurred_on=r["occurred_on"], kind=TimelineKind(r["kind"]),
                               subject_id=strawberry.ID(to_global_id(r["subject_type"], r["subject_id"])),
                               detail=r["detail"])
                 for r in await loaders.timelines(info.context).load(self.raw_id)]
 
 
-def seen(info: Info, row: asyncpg.Record) -> YoungAdult:
-    info.context.consults.consulted("YoungAdult", row["id"], row["id"])
-    return YoungAdult.from_row(row)
-
-
 NODES: dict[str, NodeResolver] = {
-    "YoungAdult": audited_node("YoungAdult", people_loaders.young_adults, YoungAdult.from_row, "id"),
-    "Enrolment": audited_node("Enrolment", loaders.enrolments, Enrolment.from_row),
-    "TeamMember": audited_node("TeamMember", loaders.team_members, TeamMember.from_row),
+    "YoungAdult": loaded_node(people_loaders.young_adults, YoungAdult.from_row),
+    "Enrolment": loaded_node(loaders.enrolments, Enrolment.from_row),
+    "TeamMember": loaded_node(loaders.team_members, TeamMember.from_row),
 }
 
 
@@ -252,7 +245,7 @@ class RecordsQuery:
         await scope(info.context)  # roles without case data are refused, whatever the id
         raw = expect_id(id, "YoungAdult", "id")
         row = None if raw is None else await people_loaders.young_adults(info.context).load(raw)
-        return None if row is None else seen(info, row)
+        return None if row is None else YoungAdult.from_row(row)
 
     @strawberry.field(description="Your caseload: the young adults you may see, filtered, sorted and paged.")
     async def caseload(self, info: Info, filter: CaseloadFilter | None = None,
@@ -264,7 +257,7 @@ class RecordsQuery:
                                          repository.CaseloadOrder[order_by.value], cursor_id(after), first + 1)
         for row in rows[:first]:
             people_loaders.young_adults(ctx).prime(row["id"], row)
-        return connection(rows, first, lambda r: seen(info, r), lambda r: r["id"])
+        return connection(rows, first, YoungAdult.from_row, lambda r: r["id"])
 
     @strawberry.field(description="Young adults enrolled at a site, by family name then given name; with "
                                   "`dueWithinDays` or `overdueOnly`, only those with something due, soonest first.")
@@ -282,4 +275,4 @@ class RecordsQuery:
         else:
             rows = await repository.caseload(ctx.tenant(), scoped, repository.CaseloadFilter(site_id=raw),
                                              repository.CaseloadOrder.NAME, cursor_id(after), first + 1)
-        return connection(rows, first, lambda r: seen(info, r), lambda r: r["id"])
+        return connection(rows, first, YoungAdult.from_row, lambda r: r["id"])

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import secrets
+import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,7 +133,7 @@ async def test_csv_export_matches_the_query_and_is_itself_recorded(
         [(e["action"], e["subjectId"], e["actorSubject"], dt.datetime.fromisoformat(e["occurredAt"]).isoformat())
          for e in listed[1:]]
     exported = await admin_conn.fetch(
-        f'SELECT actor_role, subject_type, young_adult_id, fields FROM "{tenant.schema}".audit_event '
+        f'SELECT actor_role, subject_type, young_adult_ids, fields FROM "{tenant.schema}".audit_event '
         "WHERE action = 'EXPORT'")
     assert [(r["actor_role"], r["subject_type"], list(r["fields"])) for r in exported] == [
         ("TENANT_ADMIN", "AuditTrail", ["young_adult_id"])]
@@ -149,6 +150,8 @@ async def test_csv_export_matches_the_query_and_is_itself_recorded(
     (EventFilter(actor="someone"), "audit_event_actor"),
     (EventFilter(action="EXPORT"), "audit_event_action"),
     (EventFilter(since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)), "audit_event_occurred"),
+    (EventFilter(young_adult_id=uuid.uuid4()), "audit_event_young_adults"),
+    (EventFilter(subject_id=uuid.uuid4()), "audit_event_subjects"),
 ])
 async def test_each_query_has_an_index(where: EventFilter, index: str, make_tenant: TenantFactory,
                                        admin_conn: asyncpg.Connection) -> None:

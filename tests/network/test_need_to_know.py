@@ -25,8 +25,8 @@ FIELD = "query($id: ID!) {{ node(id: $id) {{ ... on NetworkMember {{ relationshi
 
 async def disclosures(admin_conn: asyncpg.Connection, world: World) -> list[tuple[str, list[str]]]:
     rows = await admin_conn.fetch(
-        f'SELECT actor_subject, fields FROM "{world.tenant.schema}".audit_event WHERE action = \'DISCLOSE\' '
-        "ORDER BY id")
+        f'SELECT actor_subject, fields FROM "{world.tenant.schema}".audit_event, unnest(subject_ids) '
+        "WHERE action = 'DISCLOSE' ORDER BY id")
     return [(r["actor_subject"], list(r["fields"])) for r in rows]
 
 

@@ -80,7 +80,7 @@ async def test_check_in_rules_due_item_and_audit(make_tenant: TenantFactory, log
     three = check_in(ya, "MONTH_3", D(2017, 6, 1), accommodation=None, inEducationTrainingEmployment=True)
     assert (await ops.ok(pom, "RecordOutcomeCheckIn", three))["outcomeCheckIn"]["inEducationTrainingEmployment"]
     audit = await admin_conn.fetch(
-        f'SELECT action, subject_type, young_adult_id, fields FROM "{tenant.schema}".audit_event '
+        f'SELECT action, subject_type, young_adult_ids[1] AS young_adult_id, fields FROM "{tenant.schema}".audit_event '
         "WHERE subject_type = 'OutcomeCheckIn' AND action = 'CREATE' ORDER BY id")
     assert [(a["action"], a["young_adult_id"], a["fields"]) for a in audit] == [
         ("CREATE", ya, ["observed_on", "time_point", "accommodation", "network_contacts_last_30_days"]),

@@ -1,4 +1,4 @@
-"""Planning a document into SQL. Raises :class:`NotCompilable` for anything outside the declared mapping."""
+"""Planning a document into SQL. Raises :class:`NotCompilable` for anything without declared SQL."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
 
-from service.app.compiled.mapping import TYPES, Many, One, Scalar, global_id
+from service.api.model import Many, Models, Scalar, global_id
+from service.kernel import audit
 
 
 class NotCompilable(Exception):
@@ -70,7 +71,6 @@ class Consult:
     alias: str
     path: str
     young_adult: str
-    repeats: bool  # a list above this row in the path: the same row can be reached more than once
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +98,17 @@ class CompiledOperation:
         return values
 
     def statement(self, page: Page) -> str:
+        """The whole response as one statement. Parameters after the page's: the actor's subject, role, the
+        request id, the operation name (the audit trail's), then the response's extensions."""
         n = len(page.params)
         consulted = " UNION ALL ".join(
-            f"SELECT {'DISTINCT ' if c.repeats else ''}'{c.type_name}', {c.alias}.id, {c.young_adult} FROM {c.path}"
-            for c in self.consults)
+            f"SELECT 'CONSULT', '{c.type_name}', {c.alias}.id, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
+            for i, c in enumerate(self.consults))
         # One INSERT for every consulted row (a single data-modifying CTE: it runs whether or not it is read).
-        audits = "" if not self.consults else (
-            ", audit AS (INSERT INTO audit_event (actor_subject, actor_role, action, subject_type, subject_id, "
-            f"young_adult_id, fields, request_id) SELECT ${n + 1}, ${n + 2}, 'CONSULT', c.subject_type, "
-            f"c.subject_id, c.young_adult_id, '{{}}'::text[], ${n + 3} "
-            f"FROM ({consulted}) AS c (subject_type, subject_id, young_adult_id))")
+        audits = "" if not self.consults else f", audit AS ({audit.insert(consulted, n + 1)})"
         return (f"WITH page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}){audits} "
-                f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 4}::json)::text")
+                f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 5}::json)::text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +124,9 @@ def document_hash(text: str) -> str:
 
 
 class _Planner:
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], models: Models) -> None:
         self.fragments = fragments
+        self.models = models
         self.aliases = 0
         self.consults: list[Consult] = []
 
@@ -162,14 +161,22 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               repeats: bool = False) -> str:
-        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page,
-        ``repeats`` whether a list above it lets that path reach one row more than once."""
-        sql_type = TYPES.get(type_name)
-        if sql_type is None:
-            raise NotCompilable(f"no SQL mapping for {type_name}")
-        if sql_type.audit is not None:
-            self.consults.append(Consult(type_name, alias, path, sql_type.audit.format(t=alias), repeats))
+               young_adult: str | None = None) -> str:
+        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
+        (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
+        parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
+        consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
+        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded."""
+        model = self.models.get(type_name)
+        if model is None or model.table is None:
+            raise NotCompilable(f"no SQL declared for {type_name}")
+        if model.consulted is not None:
+            under_consulted = young_adult is not None
+            young_adult = young_adult or model.consulted.young_adult.format(t=alias)
+            if not (model.consulted.covered_by_parent and under_consulted):
+                self.consults.append(Consult(type_name, alias, path, young_adult))
+        else:
+            young_adult = None
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -178,27 +185,32 @@ class _Planner:
             if name == "__typename":
                 pairs.append(f"'{key}', '{type_name}'")
                 continue
-            spec = sql_type.fields.get(name)
+            if name in model.disclosed or name in model.consulted_fields:
+                raise NotCompilable(f"{type_name}.{name} is audited per field")
+            spec = model.fields.get(name)
             if spec is None:
-                raise NotCompilable(f"{type_name}.{name} has no SQL mapping")
+                raise NotCompilable(f"{type_name}.{name} has no SQL declared")
             if isinstance(spec, Scalar):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
                 pairs.append(f"'{key}', {spec.expr.format(t=alias)}")
             else:
                 child = self.alias()
-                table, where = TYPES[spec.type_name].table, spec.where.format(c=child, p=alias)
-                # A list reaches each child once per parent; a to-one relation may reach a shared row (an
-                # enrolment's site) from several parents, unless each parent has its own (a young adult's plan).
-                child_repeats = repeats or (isinstance(spec, One) and not spec.unique)
+                table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}", child_repeats)
+                                   f"{path} JOIN {table} {child} ON {where}", young_adult)
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
                 else:
                     pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
         return f"json_build_object({', '.join(pairs)})"
+
+    def _table(self, type_name: str) -> str:
+        model = self.models.get(type_name)
+        if model is None or model.table is None:
+            raise NotCompilable(f"no SQL declared for {type_name}")
+        return model.table
 
     def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         node_type = root.node_type
@@ -216,7 +228,7 @@ class _Planner:
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        table = TYPES[node_type].table
+                        table = self._table(node_type)
                         node_json = self.object(node_type, e.selection_set, row,
                                                 f"shown s JOIN {table} {row} ON {row}.id = s.id")
                         edge.append(f"'{ekey}', {node_json}")
@@ -225,7 +237,7 @@ class _Planner:
                     else:
                         raise NotCompilable(f"edge field {ename}")
                 pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
-                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {TYPES[node_type].table} {row} "
+                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {self._table(node_type)} {row} "
                              f"ON {row}.id = s.id)")
             elif name == "pageInfo":
                 info = []
@@ -262,7 +274,8 @@ def _literal(value: Any) -> Any:
     raise NotCompilable("a literal argument of another kind")
 
 
-def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField]) -> CompiledOperation:
+def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField], models: Models,
+                     ) -> CompiledOperation:
     document: DocumentNode = parse(text)
     if validate(schema, document):
         raise NotCompilable("the document is not valid against the schema")
@@ -271,7 +284,7 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
         raise NotCompilable("only single-query documents compile")
     (operation,) = operations
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    planner = _Planner(fragments)
+    planner = _Planner(fragments, models)
     top = planner.fields(operation.selection_set, "Query")
     if len(top) != 1:
         raise NotCompilable("exactly one root field compiles")

@@ -11,6 +11,7 @@ from typing import Any
 from graphql import GraphQLSchema
 
 from service.api.limits import estimate_cost
+from service.api.model import Models
 from service.api.text import refusal as text_refusal
 from service.api.trusted import published_operations
 from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
@@ -26,11 +27,11 @@ class CompiledDocuments:
     by_hash: dict[str, CompiledOperation]
 
     @classmethod
-    def load(cls, operations_dir: Path, schema: GraphQLSchema) -> CompiledDocuments:
+    def load(cls, operations_dir: Path, schema: GraphQLSchema, models: Models) -> CompiledDocuments:
         compiled = {}
         for path in published_operations(operations_dir).values():
             try:
-                operation = compile_document(path.read_text(), schema, ROOTS)
+                operation = compile_document(path.read_text(), schema, ROOTS, models)
             except NotCompilable as why:
                 logger.debug("not compiled: %s (%s)", path.name, why)
                 continue
@@ -73,5 +74,5 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         if page is None:
             return None
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, extensions)
+                                           principal.role.value, work.request_id, name, extensions)
         return body.encode()

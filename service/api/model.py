@@ -1,0 +1,110 @@
+"""One declarative description per GraphQL type, read by both executors.
+
+A feature declares each of its types once (``service/<feature>/model.py``): the table, the SQL for each field
+(columns and expressions over the row's alias ``{t}``; relations over ``{c}`` the child and ``{p}`` the parent),
+and the audit policy: whether showing a row records a CONSULT of it, and which need-to-know fields record a
+DISCLOSE when shown. The ordinary executor applies the policy by a hook on every field that returns the type
+(:mod:`service.api.audited`), so no resolver records a view by hand; the compiler (:mod:`service.app.compiled`)
+plans SQL from the same fields and writes the same events. A field without a declaration is resolved by its
+strawberry resolver only, and documents that select it are not compiled; the service names such fields in one
+log line at start-up.
+
+Values must render exactly as strawberry renders them: enums as their names (our enum values are their names),
+dates as ISO strings (PostgreSQL's JSON for a date), global ids as :func:`service.api.relay.to_global_id` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from service.api.relay import global_id_sql
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A leaf: an SQL expression over the row's alias ``{t}``."""
+
+    expr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Many:
+    """A list of ``type_name`` rows: ``where`` joins child ``{c}`` to parent ``{p}``, ``order`` sorts them."""
+
+    type_name: str
+    where: str
+    order: str
+
+
+@dataclass(frozen=True, slots=True)
+class One:
+    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``)."""
+
+    type_name: str
+    where: str
+
+
+Field = Scalar | Many | One
+
+
+@dataclass(frozen=True, slots=True)
+class Consulted:
+    """Showing a row of the type records a CONSULT of it. ``young_adult`` is the SQL naming the young adult the
+    row belongs to (over ``{t}``); the resolvers' objects carry the same as ``young_adult_attr`` and the row's id
+    as ``subject_attr``.
+
+    ``covered_by_parent``: a row shown under a parent of a consulted type is recorded by the parent's event (a plan
+    version's goals and actions: the version's CONSULT says its content was shown, and a page of fifty would
+    otherwise list a thousand more subjects); reached any other way (``node``) it is recorded itself.
+
+    Invariant: a declared relation from one consulted type to another stays inside one young adult's record (a
+    plan's versions, a version's goals…), so the compiler gives a child its parent's young adult.
+    """
+
+    young_adult: str
+    young_adult_attr: str = "young_adult_id"
+    subject_attr: str = "raw_id"
+    covered_by_parent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TypeModel:
+    """A GraphQL type: its table, its declared fields and its audit policy.
+
+    ``disclosed`` names need-to-know fields: a non-null value shown records one DISCLOSE per row naming every such
+    field shown. ``consulted_fields`` maps a field to the subject type a view of it records (for a part of the
+    record with no rows of its own, such as a young adult's timeline), with the parent's young adult.
+    """
+
+    name: str
+    table: str | None = None
+    fields: Mapping[str, Field] = field(default_factory=dict)
+    consulted: Consulted | None = None
+    disclosed: tuple[str, ...] = ()
+    consulted_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+Models = Mapping[str, TypeModel]
+
+
+def global_id(type_name: str, column: str = "{t}.id") -> Scalar:
+    return Scalar(global_id_sql(type_name, column))
+
+
+def col(name: str) -> Scalar:
+    return Scalar(f"{{t}}.{name}")
+
+
+def cols(**names: str) -> dict[str, Field]:
+    """GraphQL field name = SQL column, for fields that are a column as stored."""
+    return {gql: col(sql) for gql, sql in names.items()}
+
+
+def collect(*groups: tuple[TypeModel, ...]) -> dict[str, TypeModel]:
+    """Every feature's declarations by type name; a type declared twice is a mistake."""
+    out: dict[str, TypeModel] = {}
+    for model in (m for g in groups for m in g):
+        assert model.name not in out, f"{model.name} is declared twice"
+        out[model.name] = model
+    return out

@@ -1,0 +1,8 @@
+"""Declaration (service/api/model.py) of the custody part of a young adult's record: audited as consulted.
+Its fields have no SQL yet, so documents selecting them are answered by the ordinary resolvers."""
+
+from __future__ import annotations
+
+from service.api.model import Consulted, TypeModel
+
+MODELS = (TypeModel("CustodyEpisode", consulted=Consulted("{t}.young_adult_id")),)

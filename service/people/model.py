@@ -1,0 +1,12 @@
+"""Declarations (service/api/model.py) of the people types both executors read."""
+
+from __future__ import annotations
+
+from service.api.model import Scalar, TypeModel, cols, global_id
+
+MODELS = (
+    TypeModel("Site", "site", {
+        "id": global_id("Site"), **cols(code="code", name="name", kind="kind", version="version"),
+        "closed": Scalar("({t}.closed_at IS NOT NULL)"),
+    }),
+)
