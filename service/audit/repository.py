@@ -1,6 +1,6 @@
 """Reading the audit trail (tenant administrators only; the service checks the role).
 
-Every read of ``audit_event`` is here. Each query runs on an index of its filter (migration t0003), newest first,
+Every read of ``audit_event`` is here. Each query runs on an index of its filter (migration t0008), newest first,
 paged on the key (occurred_at, id, position of the subject in its event).
 """
 
@@ -16,7 +16,7 @@ import asyncpg
 from service.kernel.session import Statements, TenantSession
 
 # One row per (event, subject): an event lists its subjects (subject_ids) and, in the same order, the young adult
-# each belongs to (young_adult_ids, migration t0003); ``n`` is the subject's position in its event.
+# each belongs to (young_adult_ids, migration t0008); ``n`` is the subject's position in its event.
 COLUMNS = ("e.id, s.n, e.occurred_at, e.actor_subject, e.actor_role, e.action, e.subject_type, s.subject_id, "
            "s.young_adult_id, e.fields, e.request_id, e.operation")
 SUBJECTS = "unnest(e.subject_ids, e.young_adult_ids) WITH ORDINALITY AS s (subject_id, young_adult_id, n)"

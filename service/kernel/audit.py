@@ -4,7 +4,7 @@ Changes are written at once, inside the mutation's savepoint, so a refused chang
 ("consult") are collected during the request and written in one statement when the operation ends, so auditing a
 page of fifty records costs one INSERT of one event per type shown (each listing its subjects), not 550 rows.
 The runtime role may INSERT and SELECT audit rows only; UPDATE, DELETE and TRUNCATE are revoked in the migrations
-that create the table (t0002, t0003).
+that create the table (t0002, t0008).
 """
 
 from __future__ import annotations

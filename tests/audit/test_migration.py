@@ -1,4 +1,4 @@
-"""t0003 (after t0007) carries the one-row-per-subject trail over to one event per request, action and
+"""t0008 (after t0007) carries the one-row-per-subject trail over to one event per request, action and
 type, and back."""
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ been written. The runtime role may still only INSERT and SELECT.
 reaches it on 1 March in a common year (PostgreSQL's date arithmetic gives 28 February, hence the added day).
 Both executors read the column; nothing restates the rule.
 
-Revision ID: t0003
+Revision ID: t0008
 Revises: t0007
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "t0003"
+revision = "t0008"
 down_revision = "t0007"
 branch_labels = None
 depends_on = None
