@@ -30,6 +30,7 @@ from service.consent import service as consent
 from service.custody import service as custody
 from service.kernel import clock
 from service.kernel.database import Database
+from service.kernel.domain import OutcomeTimePoint
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import Home, RequestConnection, TenantSession
 from service.kernel.tenancy import Tenant
@@ -319,7 +320,7 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
                                   list(three), list(agreed[:2]), pre_release)
     await custody.record_release(pom, episode["id"], episode["version"], release, "CONDITIONAL", release)
     recalled = story != "released_now" and index % 7 == 3 and add_months(release, 3) <= today
-    for point, months in (("RELEASE_DAY", 0), ("MONTH_3", 3), ("MONTH_6", 6), ("MONTH_12", 12)):
+    for point, months in ((p.value, p.months) for p in OutcomeTimePoint):
         observed = add_months(release, months) + dt.timedelta(days=rng.randrange(0, 8) if months else 0)
         if observed > today:
             break

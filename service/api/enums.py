@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import strawberry
 
+from service.kernel.domain import OutcomeTimePoint, SiteKind, TenantKind
 from service.kernel.domain import Pathway as ResettlementPathway
-from service.kernel.domain import SiteKind, TenantKind
 from service.kernel.principal import Service as ServiceKind
 
 strawberry.enum(ServiceKind, name="ServiceKind")
@@ -16,5 +16,7 @@ strawberry.enum(SiteKind, name="SiteKind")
 strawberry.enum(ResettlementPathway, name="ResettlementPathway",
                 description="The seven resettlement pathways plans and assessments are organised under.")
 strawberry.enum(TenantKind, name="TenantKind")
+strawberry.enum(OutcomeTimePoint, name="OutcomeTimePoint",
+                description="When a check-in is due: the release day, or 3, 6 or 12 months after release.")
 
-__all__ = ["ResettlementPathway", "ServiceKind", "SiteKind", "TenantKind"]
+__all__ = ["OutcomeTimePoint", "ResettlementPathway", "ServiceKind", "SiteKind", "TenantKind"]

@@ -27,6 +27,20 @@ class Pathway(enum.StrEnum):
     ATTITUDES_THINKING_BEHAVIOUR = "ATTITUDES_THINKING_BEHAVIOUR"
 
 
+class OutcomeTimePoint(enum.StrEnum):
+    """When an outcome check-in is due: the release day, or 3, 6 or 12 months after release (DESIGN §4)."""
+
+    RELEASE_DAY = "RELEASE_DAY"
+    MONTH_3 = "MONTH_3"
+    MONTH_6 = "MONTH_6"
+    MONTH_12 = "MONTH_12"
+
+    @property
+    def months(self) -> int:
+        """Months after the release day."""
+        return 0 if self is OutcomeTimePoint.RELEASE_DAY else int(self.value.removeprefix("MONTH_"))
+
+
 class TenantKind(enum.StrEnum):
     REGION = "REGION"
     COHORT = "COHORT"

@@ -11,18 +11,11 @@ import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt, given_fields, loaded_node
 from service.api.context import Info
+from service.api.enums import OutcomeTimePoint
 from service.api.relay import expect_id, to_global_id
 from service.outcomes import loaders
 from service.outcomes import service as outcomes
 from service.people.loaders import actor
-
-
-@strawberry.enum(description="When a check-in is due: the release day, or 3, 6 or 12 months after release.")
-class OutcomeTimePoint(enum.Enum):
-    RELEASE_DAY = "RELEASE_DAY"
-    MONTH_3 = "MONTH_3"
-    MONTH_6 = "MONTH_6"
-    MONTH_12 = "MONTH_12"
 
 
 @strawberry.enum(description="Where the young adult lives (UNKNOWN counts as not settled in the national figures).")

@@ -11,12 +11,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.kernel.domain import values
+from service.kernel.domain import OutcomeTimePoint, values
 from service.kernel.principal import Service
 
 CARE_STATUSES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING", "OTHER_CARE_EXPERIENCED")
 SERVICES = values(Service)
-OUTCOME_TIME_POINTS = ("RELEASE_DAY", "MONTH_3", "MONTH_6", "MONTH_12")
+OUTCOME_TIME_POINTS = values(OutcomeTimePoint)
 
 
 class HandoverItem(enum.StrEnum):

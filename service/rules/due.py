@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-OUTCOME_MONTHS = {"RELEASE_DAY": 0, "MONTH_3": 3, "MONTH_6": 6, "MONTH_12": 12}
+from service.kernel.domain import OutcomeTimePoint
+
+OUTCOME_MONTHS = {point.value: point.months for point in OutcomeTimePoint}
 
 
 class Facts(Protocol):
