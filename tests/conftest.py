@@ -13,6 +13,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import make_url
 
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
+from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role, Service
@@ -33,6 +35,22 @@ from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
 RUN = secrets.token_hex(3)
+# The programme's day when the run began, read before any test module computes dates of its own from it.
+RUN_DAY = clock.today()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_day_per_run() -> Iterator[None]:
+    """One day for the whole run: the dates tests expect (often computed when their module is imported) and the
+    service's "today" agree even when a run crosses midnight. Tests that move the day patch clock.today themselves."""
+    real = clock.today
+
+    def today(zone: str = clock.DEFAULT_ZONE) -> date:
+        return RUN_DAY if zone == clock.DEFAULT_ZONE else real(zone)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "today", today)
+        yield
 pytest_plugins = ["tests.browser"]  # the browser tests' `served` fixture
 
 
