@@ -7,8 +7,9 @@ network members), starts our service (uvicorn, `--workers` processes) and the re
 one process), then drives each with a closed loop of `--concurrency` clients on loopback, alternating targets
 round by round so machine drift hits both. Every response is checked (status, no errors, item counts). Prints
 requests/s, p50/p99, CPU ms per request of the server and of PostgreSQL, and our ratio to the reference; then the
-other scenarios (a young adult's full record, updating an action, the national report) and the service's
-resident memory.
+other scenarios and the service's resident memory: a young adult's full record (`YoungAdultRecord`, the first young
+adult given a team, custody, an assessment, sign-offs and a meeting) beside its hand-written reference
+(bench/record_reference.py, checked equal first), updating an action, the national report.
 
 Uses DATABASE_URL when set (a superuser URL), else an embedded PostgreSQL in a temporary directory.
 """
@@ -43,6 +44,7 @@ from sqlalchemy import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Result, Target, children_of, closed_loop, rss_mb
+from bench.record_reference import EXCLUDED
 from service.api.relay import to_global_id
 from service.api.trusted import published_operations
 from service.app.auth import DevIssuer
@@ -107,6 +109,67 @@ async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str],
         await conn.close()
 
 
+async def fill_record(admin_url: str, schema: str, site: str, young_adult: str) -> None:
+    """Give the benchmarked young adult a full record: a team of three, status history, custody with a licence
+    condition, an assessment, sign-offs, action owners and a meeting with practitioners and network members."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'SET search_path TO "{schema}"')
+        async with conn.transaction():
+            people = [await conn.fetchval(
+                "INSERT INTO practitioner (given_name, family_name, service, role) VALUES ('Pat', $1, $2, $3) "
+                "RETURNING id", f"Example-{role}", service, role)
+                for service, role in (("PRISON", "POM"), ("PROBATION", "COM"), ("LEAVING_CARE", "PERSONAL_ADVISER"))]
+            await conn.executemany("INSERT INTO practitioner_site (practitioner_id, site_id) VALUES ($1, $2)",
+                                   [(p, uuid.UUID(site)) for p in people])
+            await conn.executemany(
+                "INSERT INTO team_member (young_adult_id, practitioner_id, team_role) VALUES ($1, $2, $3)",
+                [(uuid.UUID(young_adult), p, r) for p, r in zip(people, ("OFFENDER_MANAGER",
+                                                                         "COMMUNITY_OFFENDER_MANAGER",
+                                                                         "PERSONAL_ADVISER"), strict=True)])
+            await conn.execute(
+                "INSERT INTO enrolment_status_change (enrolment_id, status, changed_on, changed_by) "
+                "SELECT e.id, s, current_date - 30 + n::int, 'bench' FROM enrolment e, "
+                "unnest(ARRAY['REFERRED', 'CONSENTED', 'ACTIVE']) WITH ORDINALITY AS x(s, n) "
+                "WHERE e.young_adult_id = $1", uuid.UUID(young_adult))
+            episode = await conn.fetchval(
+                "INSERT INTO custody_episode (young_adult_id, prison_site_id, reception_date, sentence_type, "
+                "sentence_start, crd, ard, sed, led, tused) VALUES ($1, $2, current_date - 200, 'DETERMINATE', "
+                "current_date - 200, current_date + 20, current_date + 30, current_date + 200, current_date + 200, "
+                "current_date + 565) RETURNING id", uuid.UUID(young_adult), uuid.UUID(site))
+            await conn.execute("INSERT INTO licence_condition (custody_episode_id, description, starts_on) "
+                               "VALUES ($1, 'Reside at the approved address', current_date + 20)", episode)
+            assessment = await conn.fetchval(
+                "INSERT INTO assessment (young_adult_id, source, assessed_on, assessor_id, summary) "
+                "VALUES ($1, 'LA_NEEDS_ASSESSMENT', current_date - 20, $2, 'Needs a tenancy on release.') "
+                "RETURNING id", uuid.UUID(young_adult), people[2])
+            await conn.execute("INSERT INTO assessment_need (assessment_id, pathway, level) VALUES "
+                               "($1, 'ACCOMMODATION', 'HIGH'), ($1, 'HEALTH', 'LOW')", assessment)
+            version = await conn.fetchval(
+                "SELECT v.id FROM plan_version v JOIN integrated_plan p ON p.id = v.plan_id "
+                "WHERE p.young_adult_id = $1", uuid.UUID(young_adult))
+            await conn.executemany(
+                "INSERT INTO plan_signoff (plan_version_id, service, practitioner_id, signed_by, signed_at) "
+                "VALUES ($1, $2, $3, 'bench', now() - make_interval(mins => $4))",  # distinct: ties order freely
+                [(version, s, p, 3 - i) for i, (s, p) in enumerate(zip(("PRISON", "PROBATION", "LEAVING_CARE"),
+                                                                        people, strict=True))])
+            await conn.execute("UPDATE plan_version SET agreed_at = now() WHERE id = $1", version)
+            await conn.execute("UPDATE plan_action a SET owner_id = $2 FROM plan_goal g "
+                               "WHERE g.id = a.plan_goal_id AND g.plan_version_id = $1", version, people[2])
+            meeting = await conn.fetchval(
+                "INSERT INTO meeting (young_adult_id, kind, held_on, outcome, agreed_plan_version_id) "
+                "VALUES ($1, 'PRE_RELEASE', current_date, 'Housing confirmed.', $2) RETURNING id",
+                uuid.UUID(young_adult), version)
+            await conn.execute(
+                "INSERT INTO meeting_attendee (meeting_id, practitioner_id) SELECT $1, unnest($2::uuid[])",
+                meeting, people)
+            await conn.execute(
+                "INSERT INTO meeting_attendee (meeting_id, network_member_id) SELECT $1, m.id FROM network_member m "
+                "WHERE m.young_adult_id = $2 ORDER BY m.created_at, m.id LIMIT 2", meeting, uuid.UUID(young_adult))
+    finally:
+        await conn.close()
+
+
 def _die_with_parent() -> None:
     """In the child: be sent SIGTERM when the benchmark dies, however it dies (Linux prctl PR_SET_PDEATHSIG)."""
     ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
@@ -136,6 +199,34 @@ def page_check(size: int) -> Callable[[Any], None]:
         plan = node["plan"]["currentVersion"]["goals"]
         assert (len(plan), len(plan[0]["actions"]), len(node["networkMembers"])) == (5, 3, 8)
     return check
+
+
+def record_check(body: Any) -> None:
+    assert "errors" not in body, body.get("errors")
+    record = body["data"]["youngAdult"]
+    assert (len(record["team"]), len(record["meetings"][0]["attendees"]),
+            len(record["plan"]["currentVersion"]["goals"])) == (3, 5, 5)
+
+
+def without(value: Any, names: tuple[str, ...]) -> Any:
+    """`value` with the fields `names` removed at every depth."""
+    if isinstance(value, dict):
+        return {k: without(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [without(v, names) for v in value]
+    return value
+
+
+def differ(ours: Any, theirs: Any, path: str = "") -> Any:
+    """(path, ours, theirs) for each place two JSON values differ."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for k in sorted(ours.keys() | theirs.keys()):
+            yield from differ(ours.get(k, "<absent>"), theirs.get(k, "<absent>"), f"{path}.{k}")
+    elif isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            yield from differ(a, b, f"{path}[{i}]")
+    elif ours != theirs:
+        yield path, ours, theirs
 
 
 def ok_check(body: Any) -> None:
@@ -174,6 +265,7 @@ async def main() -> None:
                                      app_role=settings.app_role)
         plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
         site, young_adults, actions = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
+        await fill_record(plain_url, tenant.schema, site, young_adults[0])
         await grant(db.engine, subject="bench-pom", role=Role.PRACTITIONER, tenant_slug="bench-region",
                     service=Service.PRISON, site_codes=["BSI"])
         await grant(db.engine, subject="bench-platform", role=Role.PLATFORM_ADMIN)
@@ -215,11 +307,22 @@ async def main() -> None:
                     results.setdefault(target.name, []).append(
                         await closed_loop(target, args.concurrency, args.seconds))
 
+        # A young adult's full record (bench/record_reference.py), ours beside the reference, alternating rounds.
+        record_id = to_global_id("YoungAdult", uuid.UUID(young_adults[0]))
         record = Target("ours young adult record", f"http://127.0.0.1:{ours_port}/graphql",
-                        orjson.dumps({"query": RECORD, "variables": {"id": to_global_id(
-                            "YoungAdult", uuid.UUID(young_adults[0]))}}), ok_check, auth,
+                        orjson.dumps({"query": RECORD, "variables": {"id": record_id}}), record_check, auth,
                         lambda: children_of(ours.pid))
-        results[record.name] = [await closed_loop(record, args.concurrency, args.seconds)]
+        record_ref = Target("reference young adult record", f"http://127.0.0.1:{ref_port}/record",
+                            orjson.dumps({"id": young_adults[0]}), record_check, {}, lambda: children_of(ref.pid))
+        async with httpx.AsyncClient() as client:
+            answers = [(await client.post(t.url, content=t.body, headers={**t.headers,
+                                                                         "Content-Type": "application/json"})).json()
+                       for t in (record, record_ref)]
+        differences = list(differ(without(answers[0]["data"], EXCLUDED), without(answers[1]["data"], EXCLUDED)))
+        assert not differences, f"the record reference disagrees with ours (path, ours, reference): {differences[:5]}"
+        for _ in range(args.rounds):
+            for target in (record, record_ref):
+                results.setdefault(target.name, []).append(await closed_loop(target, args.concurrency, args.seconds))
 
         # A mutation: set an action's status, each request on the next action with the version last seen.
         versions = dict.fromkeys(actions, 1)
@@ -272,6 +375,9 @@ async def main() -> None:
             o, r = results[f"ours caseload {size}"][0], results[f"reference caseload {size}"][0]
             print(f"caseload {size}: ours / reference throughput = {o.rps / r.rps:.2f}x; "
                   f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
+        o, r = results["ours young adult record"][0], results["reference young adult record"][0]
+        print(f"young adult record: ours / reference throughput = {o.rps / r.rps:.2f}x; "
+              f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
         rss = sum(rss_mb(pid) for pid in children_of(ours.pid)[1:] or [ours.pid])
         print(f"service resident memory after the run: {rss:.0f} MB "
               f"({'worker processes' if args.workers > 1 else 'the one process'})")

@@ -1,5 +1,6 @@
-"""The reference: a bare ASGI app answering the caseload page with one hand-written SQL statement whose JSON
-PostgreSQL builds and the app passes through. No authentication, tenancy switch or audit: the floor to compare to.
+"""The reference: a bare ASGI app answering the caseload page (/caseload) and a young adult's full record (/record,
+bench/record_reference.py) each with one hand-written SQL statement whose JSON PostgreSQL builds and the app passes
+through. No authentication, tenancy switch or audit: the floor to compare to.
 
 Run by bench/caseload.py as `uvicorn bench.reference_app:app` with REFERENCE_DSN, REFERENCE_SCHEMA set."""
 
@@ -11,6 +12,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from bench import record_reference
 
 SQL = """
 SELECT json_build_object('data', json_build_object('caseload', json_build_object(
@@ -47,15 +50,26 @@ SELECT json_build_object('data', json_build_object('caseload', json_build_object
 pool: asyncpg.Pool | None = None
 
 
-async def caseload(request: Request) -> Response:
+async def connections() -> asyncpg.Pool:
     global pool
     if pool is None:
         pool = await asyncpg.create_pool(os.environ["REFERENCE_DSN"], min_size=4, max_size=10, server_settings={
-            "search_path": os.environ["REFERENCE_SCHEMA"]})
+            "search_path": os.environ["REFERENCE_SCHEMA"], "TimeZone": "UTC"})
+    return pool
+
+
+async def caseload(request: Request) -> Response:
     body = json.loads(await request.body())
-    async with pool.acquire() as conn:
+    async with (await connections()).acquire() as conn:
         text = await conn.fetchval(SQL, body["site"], body["first"])
     return Response(text, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/caseload", caseload, methods=["POST"])])
+async def record(request: Request) -> Response:
+    body = json.loads(await request.body())
+    async with (await connections()).acquire() as conn:
+        text = await conn.fetchval(record_reference.SQL, body["id"])
+    return Response(text, media_type="application/json")
+
+
+app = Starlette(routes=[Route("/caseload", caseload, methods=["POST"]), Route("/record", record, methods=["POST"])])
