@@ -13,6 +13,7 @@ import asyncpg
 import strawberry
 
 from service.api.context import Info
+from service.api.enums import AuditAction
 from service.api.relay import (
     Connection,
     check_first,
@@ -26,7 +27,6 @@ from service.api.spreadsheet import safe_cell
 from service.audit import repository
 from service.audit.days import day_range
 from service.audit.repository import EventFilter
-from service.kernel.audit import AuditAction
 from service.kernel.audit import AuditEvent as Event
 from service.kernel.audit import write as audit
 from service.kernel.errors import AccessDenied, InvalidInput
@@ -35,22 +35,12 @@ from service.kernel.principal import Role
 EXPORT_LIMIT = 10_000
 
 
-@strawberry.enum
-class AuditActionKind(enum.Enum):
-    CONSULT = "CONSULT"
-    CREATE = "CREATE"
-    ALTER = "ALTER"
-    DISCLOSE = "DISCLOSE"
-    EXPORT = "EXPORT"
-    ERASE = "ERASE"
-
-
 @strawberry.type(description="One recorded view or change of a record.")
 class AuditEvent:
     occurred_at: dt.datetime
     actor_subject: str = strawberry.field(description="The login of who did it.")
     actor_role: str
-    action: AuditActionKind
+    action: AuditAction
     subject_type: str
     subject_id: strawberry.ID = strawberry.field(description="The global id of what was viewed or changed.")
     fields: list[str] = strawberry.field(description="The fields changed (names only, never values).")
@@ -64,7 +54,7 @@ class AuditEvent:
     def from_row(cls, row: asyncpg.Record) -> AuditEvent:
         young_adult = row.get("young_adult_id")
         return cls(occurred_at=row["occurred_at"], actor_subject=row["actor_subject"], actor_role=row["actor_role"],
-                   action=AuditActionKind(row["action"]), subject_type=row["subject_type"],
+                   action=AuditAction(row["action"]), subject_type=row["subject_type"],
                    subject_id=strawberry.ID(to_global_id(row["subject_type"], row["subject_id"])),
                    fields=list(row["fields"]), request_id=row["request_id"],
                    young_adult_id=None if young_adult is None else strawberry.ID(
@@ -77,7 +67,7 @@ class AuditEventFilter:
     young_adult_id: strawberry.ID | None = strawberry.field(
         default=None, description="Events about this young adult's record or any part of it.")
     subject_id: strawberry.ID | None = strawberry.field(default=None, description="Events about this one record.")
-    action: AuditActionKind | None = None
+    action: AuditAction | None = None
     from_: dt.date | None = strawberry.field(default=None, name="from",
                                              description="From this day (UK time), inclusive.")
     to: dt.date | None = strawberry.field(default=None, description="To this day (UK time), inclusive.")

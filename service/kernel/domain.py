@@ -41,6 +41,16 @@ class OutcomeTimePoint(enum.StrEnum):
         return 0 if self is OutcomeTimePoint.RELEASE_DAY else int(self.value.removeprefix("MONTH_"))
 
 
+class Accommodation(enum.StrEnum):
+    """Where the young adult lives at an outcome check-in (UNKNOWN counts as not settled nationally)."""
+
+    SETTLED = "SETTLED"
+    TEMPORARY = "TEMPORARY"
+    ROUGH_SLEEPING = "ROUGH_SLEEPING"
+    CUSTODY = "CUSTODY"
+    UNKNOWN = "UNKNOWN"
+
+
 class TenantKind(enum.StrEnum):
     REGION = "REGION"
     COHORT = "COHORT"

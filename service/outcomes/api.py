@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 
 import asyncpg
@@ -11,20 +10,11 @@ import strawberry
 
 from service.api.common import Node, NodeResolver, UserError, attempt, given_fields, loaded_node
 from service.api.context import Info
-from service.api.enums import OutcomeTimePoint
+from service.api.enums import Accommodation, OutcomeTimePoint
 from service.api.relay import expect_id, to_global_id
 from service.outcomes import loaders
 from service.outcomes import service as outcomes
 from service.people.loaders import actor
-
-
-@strawberry.enum(description="Where the young adult lives (UNKNOWN counts as not settled in the national figures).")
-class Accommodation(enum.Enum):
-    SETTLED = "SETTLED"
-    TEMPORARY = "TEMPORARY"
-    ROUGH_SLEEPING = "ROUGH_SLEEPING"
-    CUSTODY = "CUSTODY"
-    UNKNOWN = "UNKNOWN"
 
 
 @strawberry.type(description="What became of the young adult at one time point after a release.")

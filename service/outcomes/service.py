@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from service.kernel.audit import AuditAction, AuditEvent
+from service.kernel.domain import Accommodation, values
 from service.kernel.errors import Conflict, InvalidInput
 from service.kernel.visibility import Actor
 from service.outcomes import repository
@@ -24,7 +25,7 @@ from service.people.service import require_young_adult
 from service.rules.due import OUTCOME_MONTHS, add_months
 from service.rules.service import rules_for_young_adult
 
-ACCOMMODATION = ("SETTLED", "TEMPORARY", "ROUGH_SLEEPING", "CUSTODY", "UNKNOWN")
+ACCOMMODATION = values(Accommodation)
 MAX_CONTACTS = 1000  # contacts in 30 days: more than this is a typing error, not a network
 
 
