@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import strawberry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -30,7 +30,7 @@ from service.app.compiled.executor import execute as compiled_execute
 from service.app.ratelimit import RateLimiter
 from service.kernel import clock, telemetry
 from service.kernel.database import Database
-from service.kernel.principal import Principal
+from service.kernel.failures import CONNECTION_LOST
 from service.kernel.work import UnitOfWork
 
 
@@ -78,24 +78,29 @@ class Gate:
         self.verifier = verifier
         self.limiter = limiter
 
-    async def principal(self, request: Request) -> Principal:
+    async def admit(self, request: Request) -> UnitOfWork:
+        """The request's unit of work, for the principal its token and grant name. The grant is read (and the rate
+        limit taken) on a connection of the request pool that the unit of work then keeps for its transaction, so a
+        request acquires and releases one connection once."""
         claims = await self.verifier.verify(bearer_token(request.headers.get("authorization")))
         pool = await self.db.open_pool()
-        with telemetry.db_span("SELECT", "auth.load_principal"):
-            async with pool.acquire(timeout=5) as conn:
+        conn = await pool.acquire(timeout=5)
+        try:
+            with telemetry.db_span("SELECT", "auth.load_principal"):
                 principal = await load_principal(conn, claims)
                 # Shared by every replica: one statement on the connection already in hand (service/app/ratelimit).
                 refusal = await self.limiter.check(conn, principal.subject,
                                                    principal.tenant.slug if principal.tenant else None)
-        if refusal is not None:
-            telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
-            raise RequestRefused(refusal.message, code="RATE_LIMITED", status=429,
-                                 headers={"Retry-After": str(refusal.retry_after)})
-        return principal
-
-    def begin(self, principal: Principal, request: Request, pool: asyncpg.Pool) -> UnitOfWork:
+            if refusal is not None:
+                telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
+                raise RequestRefused(refusal.message, code="RATE_LIMITED", status=429,
+                                     headers={"Retry-After": str(refusal.retry_after)})
+        except BaseException:
+            with suppress(*CONNECTION_LOST):
+                await pool.release(conn)
+            raise
         return UnitOfWork.begin(principal, self.db, pool, request.state.request_id,
-                                clock.today(self.db.settings.time_zone))
+                                clock.today(self.db.settings.time_zone), held=conn)
 
     def protect(self, handler: Callable[[Request, UnitOfWork], Awaitable[Response]]) -> Callable[
             [Request], Awaitable[Response]]:
@@ -103,8 +108,7 @@ class Gate:
         returns, every error answered by the error policy in the one format."""
         async def endpoint(request: Request) -> Response:
             try:
-                principal = await self.principal(request)
-                work = self.begin(principal, request, await self.db.open_pool())
+                work = await self.admit(request)
             except Exception as exc:
                 return failure_response(classify(exc))
             try:
@@ -148,8 +152,7 @@ class GraphQLEndpoint:
             query = self.trusted.resolve(operation.body) if self.trusted is not None else operation.query
             if not query:
                 raise RequestRefused("\"query\" is required: the GraphQL document to run.")
-            principal = await self.gate.principal(request)
-            work = self.gate.begin(principal, request, await self.db.open_pool())
+            work = await self.gate.admit(request)
         except Exception as exc:
             return failure_response(classify(exc))
         try:

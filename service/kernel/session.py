@@ -62,9 +62,13 @@ class TransactionFailed(Exception):
 class RequestConnection:
     """The one connection and transaction of a request (see the module's docstring)."""
 
-    def __init__(self, pool: asyncpg.Pool, home: Home) -> None:
+    def __init__(self, pool: asyncpg.Pool, home: Home, held: PoolConnectionProxy[asyncpg.Record] | None = None,
+                 ) -> None:
         self.pool = pool
         self.home = home
+        # A connection of ``pool`` the request already holds (the one its grant was read on): the transaction begins
+        # on it rather than on a second acquire, and it goes back to the pool when the request ends.
+        self._held = held
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._lock = asyncio.Lock()
@@ -85,7 +89,10 @@ class RequestConnection:
             # waiting): it must not open a second transaction that nobody would end.
             raise TransactionFailed("The request has already ended.")
         if self._conn is None:
-            conn = await self.pool.acquire()
+            if self._held is not None:
+                conn, self._held = self._held, None
+            else:
+                conn = await self.pool.acquire()
             try:
                 with db_span("BEGIN", "db begin"), _lost_connection(conn):
                     tx = conn.transaction()
@@ -166,6 +173,10 @@ class RequestConnection:
             conn, tx = self._conn, self._tx
             self._conn = self._tx = None
             self._ended = True
+            if self._held is not None:  # held for the request but never used: back to the pool
+                held, self._held = self._held, None
+                with suppress(*CONNECTION_LOST):
+                    await self.pool.release(held)
             if conn is None or tx is None:
                 return
             commit = commit and self.failure is None

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from strawberry.dataloader import DataLoader
 
 from service.kernel import telemetry
@@ -65,8 +66,9 @@ class UnitOfWork:
 
     @classmethod
     def begin(cls, principal: Principal, database: Database, pool: asyncpg.Pool, request_id: str, today: date,
-              ) -> UnitOfWork:
-        """The unit of work of one request; nothing touches the database until a statement is made."""
+              held: PoolConnectionProxy[asyncpg.Record] | None = None) -> UnitOfWork:
+        """The unit of work of one request; no transaction begins until a statement is made. ``held``: a connection
+        of ``pool`` the request already holds, which the unit of work then owns (see RequestConnection)."""
         settings = database.settings
         if principal.reads_case_data:
             assert principal.tenant is not None
@@ -76,7 +78,7 @@ class UnitOfWork:
         else:
             home = Home(None)
         return cls(principal=principal, database=database, request_id=request_id, today=today,
-                   connection=RequestConnection(pool, home))
+                   connection=RequestConnection(pool, home, held))
 
     @property
     def settings(self) -> Settings:

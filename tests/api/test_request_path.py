@@ -204,3 +204,21 @@ async def test_a_root_field_failing_beside_others_leaves_every_connection_clean(
     assert db.pool is not None
     assert db.pool.get_idle_size() == db.pool.get_size()
     assert "errors" not in await admin("{ sites { code } }")
+
+
+async def test_a_request_acquires_one_connection_once(make_tenant: TenantFactory, login: CallerFactory,
+                                                      db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = await make_tenant()
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    acquired: list[int] = []
+    original = asyncpg.pool.Pool.acquire
+
+    def counting_acquire(pool: asyncpg.Pool, *args: Any, **kwargs: Any) -> Any:
+        if pool is db.pool:
+            acquired.append(1)
+        return original(pool, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.pool.Pool, "acquire", counting_acquire)
+    # The grant lookup, the rate limit, the tenant's rows and the control plane's rules: one acquire in all.
+    assert "errors" not in await admin("{ me { subject } sites { code } practiceRules { rule } }")
+    assert len(acquired) == 1
