@@ -74,5 +74,19 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         if page is None:
             return None
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, name, extensions)
+                                           principal.role.value, work.request_id, name, extensions, work.today)
+        if operation.computed:
+            body = json.dumps(await _computed(operation, work, json.loads(body)), ensure_ascii=False,
+                              separators=(",", ":"))
         return body.encode()
+
+
+async def _computed(operation: CompiledOperation, work: UnitOfWork, value: Any) -> Any:
+    """The response with each field the statement left for Python computed from its inputs (model.Computed)."""
+    if isinstance(value, list):
+        return [await _computed(operation, work, v) for v in value]
+    if isinstance(value, dict):
+        if "$computed" in value:  # no GraphQL name starts with "$", so only the statement's marker does
+            return await operation.computed[value["$computed"]].compute(work, value["inputs"])
+        return {k: await _computed(operation, work, v) for k, v in value.items()}
+    return value
