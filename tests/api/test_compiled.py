@@ -191,3 +191,18 @@ def test_every_published_query_compiles_or_says_why_not() -> None:
             assert says_why, f"{path.name} neither compiles nor says why not"
         else:
             assert not says_why, f"{path.name} compiles but says it does not"
+
+
+def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
+    """asyncpg prepares a statement once per connection (so PostgreSQL parses and plans it once) only up to a size;
+    a compiled statement over it would be planned again on every request (the whole record was, at 22 KiB)."""
+    from service.app.compiled.compiler import Page
+    from service.app.compiled.executor import CompiledDocuments
+    from service.app.schema import MODELS, schema
+    from service.kernel.database import MAX_CACHEABLE_STATEMENT
+
+    compiled = CompiledDocuments.load(PUBLISHED_OPERATIONS, schema._schema, MODELS).by_hash.values()
+    assert {o.operation.name.value for o in compiled if o.operation.name} >= {"CaseloadPage", "YoungAdultRecord"}
+    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1)  # as many parameters as any root's page
+    for operation in compiled:
+        assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
