@@ -14,12 +14,21 @@ from service.api.limits import estimate_cost
 from service.api.model import Models
 from service.api.text import refusal as text_refusal
 from service.api.trusted import published_operations
-from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
+from service.app.compiled.compiler import (
+    CompiledOperation,
+    ComputedAt,
+    NotCompilable,
+    compile_document,
+    document_hash,
+)
 from service.app.compiled.roots import ROOTS
 from service.kernel import telemetry
 from service.kernel.work import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+# For the rest of the request's transaction (RootField.generic_plan says why).
+_GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +82,27 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:
             return None
+        if operation.root.generic_plan:
+            await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
                                            principal.role.value, work.request_id, name, extensions, work.today)
         if operation.computed:
-            body = json.dumps(await _computed(operation, work, json.loads(body)), ensure_ascii=False,
-                              separators=(",", ":"))
+            response = json.loads(body)
+            for at in operation.computed:
+                await _compute(at, work, response, 0)
+            body = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
         return body.encode()
 
 
-async def _computed(operation: CompiledOperation, work: UnitOfWork, value: Any) -> Any:
-    """The response with each field the statement left for Python computed from its inputs (model.Computed)."""
+async def _compute(at: ComputedAt, work: UnitOfWork, value: Any, depth: int) -> None:
+    """Replace the inputs the statement selected for a computed field (model.Computed) with its value, wherever
+    ``at.keys`` lead from ``value`` (every item of a list on the way; nowhere below a null)."""
     if isinstance(value, list):
-        return [await _computed(operation, work, v) for v in value]
-    if isinstance(value, dict):
-        if "$computed" in value:  # no GraphQL name starts with "$", so only the statement's marker does
-            return await operation.computed[value["$computed"]].compute(work, value["inputs"])
-        return {k: await _computed(operation, work, v) for k, v in value.items()}
-    return value
+        for item in value:
+            await _compute(at, work, item, depth)
+    elif isinstance(value, dict):
+        key = at.keys[depth]
+        if depth == len(at.keys) - 1:
+            value[key] = await at.field.compute(work, value[key])
+        else:
+            await _compute(at, work, value[key], depth + 1)

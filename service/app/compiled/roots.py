@@ -57,5 +57,5 @@ async def young_adult(session: TenantSession, principal: Principal, args: dict[s
 ROOTS = (
     RootField("caseload", "YoungAdult", {"filter": None, "orderBy": "NAME", "first": 20, "after": None},
               caseload_page),
-    RootField("youngAdult", "YoungAdult", {"id": None}, young_adult, connection=False),
+    RootField("youngAdult", "YoungAdult", {"id": None}, young_adult, connection=False, generic_plan=True),
 )
