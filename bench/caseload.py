@@ -315,9 +315,11 @@ async def main() -> None:
         record_ref = Target("reference young adult record", f"http://127.0.0.1:{ref_port}/record",
                             orjson.dumps({"id": young_adults[0]}), record_check, {}, lambda: children_of(ref.pid))
         async with httpx.AsyncClient() as client:
-            answers = [(await client.post(t.url, content=t.body, headers={**t.headers,
-                                                                         "Content-Type": "application/json"})).json()
+            replies = [await client.post(t.url, content=t.body,
+                                         headers={**t.headers, "Content-Type": "application/json"})
                        for t in (record, record_ref)]
+        assert replies[0].headers.get("x-executed-by") == "compiled", "the record must take the compiled path"
+        answers = [r.json() for r in replies]
         differences = list(differ(without(answers[0]["data"], EXCLUDED), without(answers[1]["data"], EXCLUDED)))
         assert not differences, f"the record reference disagrees with ours (path, ours, reference): {differences[:5]}"
         for _ in range(args.rounds):

@@ -36,7 +36,7 @@ def plan_version(alias: str) -> str:
         'signoffs', coalesce((SELECT json_agg(json_build_object(
             'service', s.service, 'signedAt', {ts('s.signed_at')},
             'practitioner', (SELECT {person('sp')} FROM practitioner sp WHERE sp.id = s.practitioner_id))
-          ORDER BY s.signed_at) FROM plan_signoff s WHERE s.plan_version_id = {alias}.id), '[]'::json),
+          ORDER BY s.signed_at, s.service) FROM plan_signoff s WHERE s.plan_version_id = {alias}.id), '[]'::json),
         'goals', coalesce((SELECT json_agg(json_build_object(
             'id', {gid('PlanGoal', 'g.id')}, 'lineageId', g.lineage_id, 'version', g.version, 'pathway', g.pathway,
             'description', g.description, 'position', g.position,
@@ -92,7 +92,7 @@ SELECT json_build_object('data', json_build_object('youngAdult', (SELECT json_bu
       'site', (SELECT json_build_object('id', {gid('Site', 's.id')}, 'code', s.code, 'name', s.name, 'kind', s.kind)
                FROM site s WHERE s.id = e.site_id),
       'statusHistory', coalesce((SELECT json_agg(json_build_object(
-          'status', h.status, 'changedOn', h.changed_on, 'reason', h.reason) ORDER BY h.changed_on, h.created_at)
+          'status', h.status, 'changedOn', h.changed_on, 'reason', h.reason) ORDER BY h.changed_on, h.created_at, h.id)
         FROM enrolment_status_change h WHERE h.enrolment_id = e.id), '[]'::json))
     ORDER BY e.identified_on, e.created_at, e.id) FROM enrolment e WHERE e.young_adult_id = ya.id), '[]'::json),
   'team', coalesce((SELECT json_agg(json_build_object(
@@ -100,7 +100,8 @@ SELECT json_build_object('data', json_build_object('youngAdult', (SELECT json_bu
       'endedOn', t.ended_on,
       'practitioner', (SELECT {person('tp', 'service=service', 'role=role')} FROM practitioner tp
                        WHERE tp.id = t.practitioner_id))
-    ORDER BY t.started_on, t.created_at) FROM team_member t WHERE t.young_adult_id = ya.id AND t.ended_on IS NULL),
+    ORDER BY t.started_on, t.created_at, t.id)
+    FROM team_member t WHERE t.young_adult_id = ya.id AND t.ended_on IS NULL),
     '[]'::json),
   'custodyEpisodes', coalesce((SELECT json_agg(json_build_object(
       'id', {gid('CustodyEpisode', 'c.id')}, 'version', c.version, 'receptionDate', c.reception_date,
@@ -111,12 +112,13 @@ SELECT json_build_object('data', json_build_object('youngAdult', (SELECT json_bu
       'prison', (SELECT json_build_object('id', {gid('Site', 's.id')}, 'code', s.code, 'name', s.name)
                  FROM site s WHERE s.id = c.prison_site_id),
       'licenceConditions', coalesce((SELECT json_agg(json_build_object(
-          'description', l.description, 'startsOn', l.starts_on, 'endsOn', l.ends_on) ORDER BY l.created_at)
+          'description', l.description, 'startsOn', l.starts_on, 'endsOn', l.ends_on) ORDER BY l.created_at, l.id)
         FROM licence_condition l WHERE l.custody_episode_id = c.id), '[]'::json),
       'recalls', coalesce((SELECT json_agg(json_build_object(
           'recalledOn', r.recalled_on, 'returnedToCustodyOn', r.returned_to_custody_on, 'reason', r.reason)
-          ORDER BY r.recalled_on) FROM recall_event r WHERE r.custody_episode_id = c.id), '[]'::json))
-    ORDER BY c.reception_date DESC, c.created_at DESC) FROM custody_episode c WHERE c.young_adult_id = ya.id),
+          ORDER BY r.recalled_on, r.created_at, r.id) FROM recall_event r WHERE r.custody_episode_id = c.id),
+        '[]'::json))
+    ORDER BY c.reception_date DESC, c.created_at DESC, c.id) FROM custody_episode c WHERE c.young_adult_id = ya.id),
     '[]'::json),
   'assessments', coalesce((SELECT json_agg(json_build_object(
       'id', {gid('Assessment', 'a.id')}, 'source', a.source, 'assessedOn', a.assessed_on, 'summary', a.summary,
@@ -124,7 +126,8 @@ SELECT json_build_object('data', json_build_object('youngAdult', (SELECT json_bu
       'needs', coalesce((SELECT json_agg(json_build_object('pathway', n.pathway, 'level', n.level, 'note', n.note)
                                          ORDER BY n.pathway) FROM assessment_need n WHERE n.assessment_id = a.id),
                         '[]'::json))
-    ORDER BY a.assessed_on DESC, a.created_at DESC) FROM assessment a WHERE a.young_adult_id = ya.id), '[]'::json),
+    ORDER BY a.assessed_on DESC, a.created_at DESC, a.id) FROM assessment a WHERE a.young_adult_id = ya.id),
+    '[]'::json),
   'plan', (SELECT json_build_object(
       'id', {gid('IntegratedPlan', 'p.id')},
       'currentVersion', (SELECT {plan_version('cv')} FROM plan_version cv WHERE cv.plan_id = p.id
@@ -146,12 +149,12 @@ SELECT json_build_object('data', json_build_object('youngAdult', (SELECT json_bu
       'agreedPlanVersion', (SELECT json_build_object('id', {gid('PlanVersion', 'v.id')}, 'number', v.number,
                                                      'status', v.status)
                             FROM plan_version v WHERE v.id = m.agreed_plan_version_id))
-    ORDER BY m.held_on, m.created_at) FROM meeting m WHERE m.young_adult_id = ya.id), '[]'::json),
+    ORDER BY m.held_on, m.created_at, m.id) FROM meeting m WHERE m.young_adult_id = ya.id), '[]'::json),
   'timeline', coalesce((SELECT json_agg(json_build_object(
       'occurredOn', tl.occurred_on, 'kind', tl.kind,
       'subjectId', translate(encode(convert_to(tl.subject_type || ':' || tl.subject_id, 'UTF8'), 'base64'),
                              E'+/\\n', '-_'),
-      'detail', tl.detail) ORDER BY tl.occurred_on, tl.recorded_at, tl.source)
+      'detail', tl.detail) ORDER BY tl.occurred_on, tl.recorded_at, tl.source, tl.subject_id, tl.detail)
     FROM ({TIMELINE}) AS tl (occurred_on, recorded_at, source, kind, subject_type, subject_id, detail)), '[]'::json))
   FROM young_adult ya WHERE ya.id = $1)))::text
 """

@@ -15,10 +15,14 @@ dates as ISO strings (PostgreSQL's JSON for a date), global ids as :func:`servic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from service.api.relay import global_id_sql
+
+if TYPE_CHECKING:
+    from service.kernel.work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,18 @@ class One:
     where: str
 
 
-Field = Scalar | Many | One
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A leaf whose value needs Python (the practice rules in force, say). ``inputs`` are SQL expressions over the
+    row's alias ``{t}`` and ``{today}`` (the request's day) that the statement selects; ``compute`` turns them into
+    the value as JSON (enums as their names), given the request's unit of work. The field's resolver computes it with
+    the same function, from the same inputs, so there is one definition for both executors."""
+
+    inputs: Mapping[str, str]
+    compute: Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Any]]
+
+
+Field = Scalar | Many | One | Computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,16 @@ Models = Mapping[str, TypeModel]
 
 def global_id(type_name: str, column: str = "{t}.id") -> Scalar:
     return Scalar(global_id_sql(type_name, column))
+
+
+def timestamp(column: str) -> Scalar:
+    """A timestamptz column as strawberry renders the datetime asyncpg reads (``isoformat()`` in UTC: six fractional
+    digits, none when they are zero)."""
+    at = f"{{t}}.{column}"
+    utc = f"{at} AT TIME ZONE 'UTC'"
+    return Scalar(f"CASE WHEN {at} IS NULL THEN NULL WHEN extract(microseconds FROM {at})::bigint % 1000000 = 0 "
+                  f"THEN to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') "
+                  f"ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END")
 
 
 def col(name: str) -> Scalar:

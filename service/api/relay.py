@@ -24,9 +24,15 @@ def to_global_id(type_name: str, raw: uuid.UUID) -> str:
 
 
 def global_id_sql(type_name: str, column: str) -> str:
-    """:func:`to_global_id` as an SQL expression over a uuid ``column``. encode() wraps base64 at 76 characters;
-    translate() drops the newline and makes it urlsafe like Python's."""
-    return f"translate(encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
+    """:func:`to_global_id` as an SQL expression over a uuid ``column``."""
+    return global_id_sql_of(f"'{type_name}'", column)
+
+
+def global_id_sql_of(type_sql: str, column: str) -> str:
+    """:func:`to_global_id` as an SQL expression, the type name itself an SQL expression (a timeline entry's subject
+    is of several types). encode() wraps base64 at 76 characters; translate() drops the newline and makes it urlsafe
+    like Python's."""
+    return f"translate(encode(convert_to({type_sql} || ':' || {column}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
 
 
 def from_global_id(global_id: str) -> tuple[str, uuid.UUID] | None:

@@ -13,6 +13,8 @@ from service.kernel.visibility import Scope, visible_young_adult
 
 COLUMNS = "a.id, a.young_adult_id, a.source, a.assessed_on, a.assessor_id, a.summary, a.version"
 VISIBLE = visible_young_adult("a.young_adult_id", 2)
+# Orders (over the alias {t}), shared with the declarations (model.py): total, so both executors list alike.
+ASSESSMENT_ORDER = "{t}.assessed_on DESC, {t}.created_at DESC, {t}.id"
 
 
 async def assessments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
@@ -20,7 +22,7 @@ async def assessments_for(session: TenantSession, young_adult_ids: Sequence[uuid
     """Assessments of several young adults, most recent first."""
     return await session.fetch(
         f"SELECT {COLUMNS} FROM assessment a WHERE a.young_adult_id = ANY($1::uuid[]) AND {VISIBLE} "
-        "ORDER BY a.assessed_on DESC, a.created_at DESC", list(young_adult_ids), *scope.args)
+        f"ORDER BY {ASSESSMENT_ORDER.format(t='a')}", list(young_adult_ids), *scope.args)
 
 
 async def assessments_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:

@@ -20,6 +20,10 @@ EPISODE_COLUMNS = (
     "c.release_type, c.version"
 )
 VISIBLE_EPISODE = visible_young_adult("c.young_adult_id", 2)
+# Orders (over the alias {t}), shared with the declarations (model.py): total, so both executors list alike.
+EPISODE_ORDER = "{t}.reception_date DESC, {t}.created_at DESC, {t}.id"
+CONDITION_ORDER = "{t}.created_at, {t}.id"
+RECALL_ORDER = "{t}.recalled_on, {t}.created_at, {t}.id"
 
 
 async def episodes_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
@@ -27,7 +31,7 @@ async def episodes_for(session: TenantSession, young_adult_ids: Sequence[uuid.UU
     """Episodes of several young adults, most recent reception first."""
     return await session.fetch(
         f"SELECT {EPISODE_COLUMNS} FROM custody_episode c WHERE c.young_adult_id = ANY($1::uuid[]) "
-        f"AND {VISIBLE_EPISODE} ORDER BY c.reception_date DESC, c.created_at DESC",
+        f"AND {VISIBLE_EPISODE} ORDER BY {EPISODE_ORDER.format(t='c')}",
         list(young_adult_ids), *scope.args)
 
 
@@ -71,7 +75,7 @@ async def recalls_for(session: TenantSession, episode_ids: Sequence[uuid.UUID], 
     return await session.fetch(
         "SELECT r.id, r.custody_episode_id, r.recalled_on, r.returned_to_custody_on, r.reason, r.version "
         "FROM recall_event r JOIN custody_episode c ON c.id = r.custody_episode_id "
-        f"WHERE r.custody_episode_id = ANY($1::uuid[]) AND {VISIBLE_EPISODE} ORDER BY r.recalled_on",
+        f"WHERE r.custody_episode_id = ANY($1::uuid[]) AND {VISIBLE_EPISODE} ORDER BY {RECALL_ORDER.format(t='r')}",
         list(episode_ids), *scope.args)
 
 
@@ -88,7 +92,7 @@ async def conditions_for(session: TenantSession, episode_ids: Sequence[uuid.UUID
     return await session.fetch(
         "SELECT l.id, l.custody_episode_id, l.description, l.starts_on, l.ends_on, l.version "
         "FROM licence_condition l JOIN custody_episode c ON c.id = l.custody_episode_id "
-        f"WHERE l.custody_episode_id = ANY($1::uuid[]) AND {VISIBLE_EPISODE} ORDER BY l.created_at",
+        f"WHERE l.custody_episode_id = ANY($1::uuid[]) AND {VISIBLE_EPISODE} ORDER BY {CONDITION_ORDER.format(t='l')}",
         list(episode_ids), *scope.args)
 
 

@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.settings import Settings
 
+# asyncpg prepares (and PostgreSQL plans) a statement once per connection only up to this size (its default: 15 KiB):
+# a compiled record is about 22 KiB of SQL, which would otherwise be parsed and planned on every request.
+MAX_CACHEABLE_STATEMENT = 128 * 1024
+
 
 def _sqlalchemy_url(url: str) -> URL:
     return make_url(url).set(drivername="postgresql+asyncpg")
@@ -78,7 +82,8 @@ class Database:
         if self.pool is None:
             self.pool = await asyncpg.create_pool(
                 app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
-                max_size=self.settings.pool_max_size, server_settings=self._server_settings())
+                max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
+                max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT)
         return self.pool
 
     async def open_jobs_pool(self) -> asyncpg.Pool:

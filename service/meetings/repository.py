@@ -14,6 +14,8 @@ from service.kernel.visibility import Scope, visible_young_adult
 COLUMNS = ("m.id, m.young_adult_id, m.kind, m.held_on, m.outcome, m.agreed_plan_version_id, m.young_adult_attended, "
            "m.version")
 VISIBLE = visible_young_adult("m.young_adult_id", 2)
+# Orders (over the alias {t}), shared with the declarations (model.py): total, so both executors list alike.
+MEETING_ORDER = "{t}.held_on, {t}.created_at, {t}.id"
 
 
 async def meetings_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
@@ -21,7 +23,7 @@ async def meetings_for(session: TenantSession, young_adult_ids: Sequence[uuid.UU
     """Meetings of several young adults, in date order."""
     return await session.fetch(
         f"SELECT {COLUMNS} FROM meeting m WHERE m.young_adult_id = ANY($1::uuid[]) AND {VISIBLE} "
-        "ORDER BY m.held_on, m.created_at", list(young_adult_ids), *scope.args)
+        f"ORDER BY {MEETING_ORDER.format(t='m')}", list(young_adult_ids), *scope.args)
 
 
 async def meetings_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:

@@ -9,4 +9,8 @@ MODELS = (
         "id": global_id("Site"), **cols(code="code", name="name", kind="kind", version="version"),
         "closed": Scalar("({t}.closed_at IS NOT NULL)"),
     }),
+    TypeModel("Practitioner", "practitioner", {
+        "id": global_id("Practitioner"),
+        **cols(givenName="given_name", familyName="family_name", service="service", role="role"),
+    }),
 )

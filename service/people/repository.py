@@ -83,11 +83,19 @@ ENROLMENT_COLUMNS = (
 )
 
 
+# Young adults by id, as the scope may see them: the rows of `youngAdult(id:)` and `node(id:)` in both executors.
+_VISIBLE_BY_ID = f"FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}"
+
+
 async def young_adults_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                              ) -> list[asyncpg.Record]:
-    return await session.fetch(
-        f"SELECT {YOUNG_ADULT_COLUMNS} FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
-        list(ids), *scope.args)
+    return await session.fetch(f"SELECT {YOUNG_ADULT_COLUMNS} {_VISIBLE_BY_ID}", list(ids), *scope.args)
+
+
+def young_adult_page(scope: Scope, young_adult_id: uuid.UUID) -> tuple[str, list[object]]:
+    """The compiled `youngAdult(id:)` root: SQL selecting the young adult's ``id`` and ``ord`` (1) when the scope
+    may see them, no row otherwise; and its parameters."""
+    return f"SELECT ya.id, 1 AS ord {_VISIBLE_BY_ID}", [[young_adult_id], *scope.args]
 
 
 async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,

@@ -126,12 +126,13 @@ class PlanVersion(Node):
     @strawberry.field(description="The services whose sign-off agrees this plan.")
     async def required_services(self, info: Info) -> list[ServiceKind]:
         values = await rules_loaders.rules_of(info.context).load(self.young_adult_id)
-        return [ServiceKind(s) for s in plans.signoff_order(values["plan_signoff_services"])]
+        return [ServiceKind(s) for s in plans.required_services(values)]
 
     @strawberry.field(description="Required services that have not signed this version off.")
     async def missing_services(self, info: Info) -> list[ServiceKind]:
-        signed = {r["service"] for r in await loaders.signoffs_of(info.context).load(self.raw_id)}
-        return [s for s in await self.required_services(info) if s.value not in signed]
+        values = await rules_loaders.rules_of(info.context).load(self.young_adult_id)
+        signed = [r["service"] for r in await loaders.signoffs_of(info.context).load(self.raw_id)]
+        return [ServiceKind(s) for s in plans.missing_services(values, signed)]
 
 
 def _version(row: asyncpg.Record | None) -> PlanVersion | None:

@@ -14,6 +14,8 @@ from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope, visible_young_adult
 
 VISIBLE = visible_young_adult("p.young_adult_id", 2)
+# Orders (over the alias {t}), shared with the declarations (model.py): total, so both executors list alike.
+SIGNOFF_ORDER = "{t}.signed_at, {t}.service"
 PLAN_COLUMNS = "p.id, p.young_adult_id, p.version"
 VERSION_COLUMNS = "v.id, v.plan_id, v.number, v.status, v.agreed_at, v.created_at, v.version, p.young_adult_id"
 GOAL_COLUMNS = ("g.id, g.plan_version_id, g.lineage_id, g.pathway, g.description, g.position, g.version, "
@@ -94,7 +96,7 @@ async def signoffs_for(session: TenantSession, version_ids: Sequence[uuid.UUID],
     return await session.fetch(
         "SELECT s.plan_version_id, s.service, s.practitioner_id, s.signed_at FROM plan_signoff s "
         f"JOIN plan_version v ON v.id = s.plan_version_id JOIN integrated_plan p ON p.id = v.plan_id "
-        f"WHERE s.plan_version_id = ANY($1::uuid[]) AND {VISIBLE} ORDER BY s.signed_at",
+        f"WHERE s.plan_version_id = ANY($1::uuid[]) AND {VISIBLE} ORDER BY {SIGNOFF_ORDER.format(t='s')}",
         list(version_ids), *scope.args)
 
 

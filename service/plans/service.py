@@ -42,7 +42,19 @@ async def required_signoff_services(actor: Actor, young_adult_id: uuid.UUID) -> 
     agrees a plan" at their governing site (the programme default, prison, probation and leaving care, unless a
     tenant or site changed it)."""
     values = await rules_for_young_adult(actor.session, young_adult_id, actor.session.today)
-    return signoff_order(values["plan_signoff_services"])
+    return required_services(values)
+
+
+def required_services(rules: Mapping[str, Any]) -> tuple[str, ...]:
+    """The services whose sign-off agrees a plan, in sign-off order, under the rule values ``rules`` (those in force
+    at the young adult's governing site)."""
+    return signoff_order(rules["plan_signoff_services"])
+
+
+def missing_services(rules: Mapping[str, Any], signed: Iterable[str]) -> tuple[str, ...]:
+    """The required services (under ``rules``) that are not among the ``signed`` ones."""
+    done = set(signed)
+    return tuple(s for s in required_services(rules) if s not in done)
 
 
 def signoff_order(services: Iterable[str]) -> tuple[str, ...]:

@@ -151,8 +151,13 @@ async def status_changes_for(session: TenantSession, enrolment_ids: Sequence[uui
     return await session.fetch(
         "SELECT h.id, h.enrolment_id, h.status, h.changed_on, h.reason FROM enrolment_status_change h "
         "JOIN enrolment e ON e.id = h.enrolment_id WHERE h.enrolment_id = ANY($1::uuid[]) "
-        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY h.changed_on, h.created_at",
+        f"AND {visible_young_adult('e.young_adult_id', 2)} ORDER BY {STATUS_CHANGE_ORDER.format(t='h')}",
         list(enrolment_ids), *scope.args)
+
+
+# Orders (over the alias {t}), shared with the declarations (model.py): total, so both executors list alike.
+STATUS_CHANGE_ORDER = "{t}.changed_on, {t}.created_at, {t}.id"
+TEAM_ORDER = "{t}.started_on, {t}.created_at, {t}.id"
 
 
 # What happened to a record, one SELECT per source: (young adult, day, exact time for ordering, kind, subject type,
@@ -184,18 +189,24 @@ TIMELINE_SOURCES = (
 )
 
 
+_TIMELINE_COLUMNS = "young_adult_id, occurred_on, recorded_at, kind, subject_type, subject_id, detail"
+# Every source's entries as one relation (read by the resolvers below and, as TimelineEntry's rows, by compiled
+# statements), with the columns above and ``source``, the source's position, which breaks ties so that a plan's last
+# sign-off comes before its agreement (TIMELINE_ORDER; the subject and detail make it total).
+TIMELINE = "(SELECT * FROM ({}) AS u ({}, source))".format(
+    " UNION ALL ".join(f"SELECT {_TIMELINE_COLUMNS}, {i} FROM ({source}) AS s ({_TIMELINE_COLUMNS})"
+                       for i, source in enumerate(TIMELINE_SOURCES)), _TIMELINE_COLUMNS)
+TIMELINE_ORDER = "{t}.occurred_on, {t}.recorded_at, {t}.source, {t}.subject_id, {t}.detail"
+
+
 async def timelines(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
                     ) -> list[asyncpg.Record]:
     """The timelines of several young adults, each in the order things happened (by day, then by when recorded)."""
-    columns = "young_adult_id, occurred_on, recorded_at, kind, subject_type, subject_id, detail"
-    # the source's position breaks ties, so that a plan's last sign-off comes before its agreement
-    union = " UNION ALL ".join(f"SELECT {columns}, {i} FROM ({source}) AS s ({columns})"
-                               for i, source in enumerate(TIMELINE_SOURCES))
     return await session.fetch(
         "SELECT t.young_adult_id, t.occurred_on, t.kind, t.subject_type, t.subject_id, t.detail "
-        f"FROM ({union}) AS t ({columns}, source) "
+        f"FROM {TIMELINE} AS t "
         f"WHERE t.young_adult_id = ANY($1::uuid[]) AND {visible_young_adult('t.young_adult_id', 2)} "
-        "ORDER BY t.young_adult_id, t.occurred_on, t.recorded_at, t.source",
+        f"ORDER BY t.young_adult_id, {TIMELINE_ORDER.format(t='t')}",
         list(young_adult_ids), *scope.args)
 
 
@@ -207,7 +218,7 @@ async def team_members_for(session: TenantSession, young_adult_ids: Sequence[uui
     return await session.fetch(
         f"SELECT {TEAM_COLUMNS} FROM team_member t WHERE t.young_adult_id = ANY($1::uuid[]) "
         f"AND ($4::boolean IS FALSE OR t.ended_on IS NULL) AND {visible_young_adult('t.young_adult_id', 2)} "
-        "ORDER BY t.started_on, t.created_at", list(young_adult_ids), *scope.args, current_only)
+        f"ORDER BY {TEAM_ORDER.format(t='t')}", list(young_adult_ids), *scope.args, current_only)
 
 
 async def team_members_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,

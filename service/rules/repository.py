@@ -84,6 +84,12 @@ def governing(day: str, where: str) -> str:
              e.created_at, e.id"""
 
 
+def governing_site_code(young_adult: str, day: str) -> str:
+    """SQL: the code of the governing site (see :func:`governing`) of the young adult named by the SQL
+    ``young_adult`` on the SQL date ``day``, or null."""
+    return f"(SELECT g.site_code FROM ({governing(day, f'e.young_adult_id = {young_adult}')}) AS g)"
+
+
 async def governing_site_codes(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], on: date,
                                ) -> dict[uuid.UUID, str]:
     """Each young adult's governing site on ``on`` (see :func:`governing`)."""

@@ -191,3 +191,45 @@ def test_every_published_query_compiles_or_says_why_not() -> None:
             assert says_why, f"{path.name} neither compiles nor says why not"
         else:
             assert not says_why, f"{path.name} compiles but says it does not"
+
+
+def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
+    """asyncpg prepares a statement once per connection (so PostgreSQL parses and plans it once) only up to a size;
+    a compiled statement over it would be planned again on every request (the whole record was, at 22 KiB)."""
+    from service.app.compiled.compiler import Page
+    from service.app.compiled.executor import CompiledDocuments
+    from service.app.schema import MODELS, schema
+    from service.kernel.database import MAX_CACHEABLE_STATEMENT
+
+    compiled = CompiledDocuments.load(PUBLISHED_OPERATIONS, schema._schema, MODELS).by_hash.values()
+    assert {o.operation.name.value for o in compiled if o.operation.name} >= {"CaseloadPage", "YoungAdultRecord"}
+    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1)  # as many parameters as any root's page
+    for operation in compiled:
+        assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
+
+
+async def test_a_record_costs_the_same_statements_whatever_it_holds(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled record: the caller's scope, the plan mode, the answer, the practice rules (for the computed
+    fields, read once however many versions show them), for a young adult with a plan of one version or two."""
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 2)
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    from service.kernel.session import RequestConnection
+
+    counts = []
+    original = RequestConnection.finish
+
+    async def counting(self: RequestConnection, *, commit: bool) -> None:
+        counts.append(self.statements)
+        await original(self, commit=commit)
+
+    monkeypatch.setattr(RequestConnection, "finish", counting)
+    rows = await admin_conn.fetch(f'SELECT id FROM "{tenant.schema}".young_adult ORDER BY family_name')
+    for row in rows:
+        body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", row["id"])}}
+        response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        assert response.headers["x-executed-by"] == "compiled"
+        assert response.json()["data"]["youngAdult"]["plan"]["currentVersion"]["requiredServices"]
+    assert counts == [4, 4]

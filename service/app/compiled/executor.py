@@ -14,12 +14,21 @@ from service.api.limits import estimate_cost
 from service.api.model import Models
 from service.api.text import refusal as text_refusal
 from service.api.trusted import published_operations
-from service.app.compiled.compiler import CompiledOperation, NotCompilable, compile_document, document_hash
+from service.app.compiled.compiler import (
+    CompiledOperation,
+    ComputedAt,
+    NotCompilable,
+    compile_document,
+    document_hash,
+)
 from service.app.compiled.roots import ROOTS
 from service.kernel import telemetry
 from service.kernel.work import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+# For the rest of the request's transaction (RootField.generic_plan says why).
+_GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,27 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:
             return None
+        if operation.root.generic_plan:
+            await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, name, extensions)
+                                           principal.role.value, work.request_id, name, extensions, work.today)
+        if operation.computed:
+            response = json.loads(body)
+            for at in operation.computed:
+                await _compute(at, work, response, 0)
+            body = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
         return body.encode()
+
+
+async def _compute(at: ComputedAt, work: UnitOfWork, value: Any, depth: int) -> None:
+    """Replace the inputs the statement selected for a computed field (model.Computed) with its value, wherever
+    ``at.keys`` lead from ``value`` (every item of a list on the way; nowhere below a null)."""
+    if isinstance(value, list):
+        for item in value:
+            await _compute(at, work, item, depth)
+    elif isinstance(value, dict):
+        key = at.keys[depth]
+        if depth == len(at.keys) - 1:
+            value[key] = await at.field.compute(work, value[key])
+        else:
+            await _compute(at, work, value[key], depth + 1)

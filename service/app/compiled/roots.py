@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api.relay import check_first, cursor_id
+from service.api.relay import check_first, cursor_id, expect_id
 from service.app.compiled.compiler import Page, RootField
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
+from service.people import repository as people
 from service.people.service import scope_for
 from service.records import api as records_api
 from service.records import repository as records
@@ -38,7 +39,23 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
     return Page(sql, params, first)
 
 
+async def young_adult(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
+    """`youngAdult(id:)`: the one row the resolver's loader selects (the same SQL), so a missing or refused record
+    is an empty page, answered null with nothing recorded, as the resolver does. A malformed id falls back."""
+    given = args.get("id")
+    raw = expect_id(given, "YoungAdult", "id") if isinstance(given, str) else None
+    if raw is None:
+        return None
+    try:
+        scope = await scope_for(session, principal)
+    except (DomainError, AccessDenied):
+        return None
+    sql, params = people.young_adult_page(scope, raw)
+    return Page(sql, params, 1)
+
+
 ROOTS = (
     RootField("caseload", "YoungAdult", {"filter": None, "orderBy": "NAME", "first": 20, "after": None},
               caseload_page),
+    RootField("youngAdult", "YoungAdult", {"id": None}, young_adult, connection=False, generic_plan=True),
 )
