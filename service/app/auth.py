@@ -23,6 +23,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from service.api.errors import AuthError
+from service.app import ratelimit
+from service.app.ratelimit import RateLimiter, Refusal
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.settings import Settings
@@ -157,17 +159,30 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
-    """Find the grant for a verified token's subject (and tenant). No grant, no access. One statement on the way
-    in; the refusal path looks again only to say which of tenant or grant is missing."""
+GRANT = ("SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
+         "t.runtime_role{taken} FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id{take} "
+         "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
+         "ELSE t.slug = $2 END")
+# The rate limit, taken in the same statement for a grant that admits the request (a live grant, in an active tenant
+# when it names one): a refused caller takes no token, as when the two were separate statements. A grant is unique
+# per (tenant, subject), so the function runs once at most.
+TAKE = (" LEFT JOIN LATERAL (SELECT * FROM {call} WHERE t.id IS NULL OR t.status = 'ACTIVE') r ON true")
+
+
+async def load_principal(conn: Connection, claims: dict[str, Any], limiter: RateLimiter | None = None,
+                         ) -> tuple[Principal, Refusal | None]:
+    """Find the grant for a verified token's subject (and tenant), and take the request from the caller's rate limits
+    (``limiter``): one statement on the way in, outside any transaction. No grant, no access; the refusal path looks
+    again only to say which of tenant or grant is missing. Answers the principal, and the rate limit's refusal if
+    the request is over a limit."""
     slug = claims.get("tenant")
     if slug is not None and not isinstance(slug, str):
         raise AuthError("The token's tenant claim must be a string.")
-    row = await conn.fetchrow(
-        "SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
-        "t.runtime_role FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id "
-        "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
-        "ELSE t.slug = $2 END", claims["sub"], slug)
+    if limiter is not None and limiter.enabled:
+        sql = GRANT.format(taken=", r.refused, r.wait", take=TAKE.format(call=ratelimit.take(3)))
+        row = await conn.fetchrow(sql, claims["sub"], slug, *limiter.arguments(claims["sub"], slug))
+    else:
+        row = await conn.fetchrow(GRANT.format(taken="", take=""), claims["sub"], slug)
     if row is None:
         if slug is not None and await registry.tenant_by_slug(conn, slug) is None:
             raise AuthError("The token names a tenant that does not exist.", status=403)
@@ -178,6 +193,7 @@ async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
                         status=row["status"], schema=row["schema_name"], runtime_role=row["runtime_role"])
         if tenant.status != "ACTIVE":
             raise AuthError(f"This tenant is {tenant.status.lower()}; access is paused.", status=403)
-    return Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
-                     service=Service(row["service"]) if row["service"] else None,
-                     site_codes=frozenset(row["site_codes"]))
+    principal = Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
+                          service=Service(row["service"]) if row["service"] else None,
+                          site_codes=frozenset(row["site_codes"]))
+    return principal, (ratelimit.refusal(row["refused"], row["wait"]) if "refused" in row else None)
