@@ -33,6 +33,7 @@ from tenants import registry
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_TOKEN_TTL = 12 * 3600
+VERIFIED_TOKENS = 4096  # tokens whose verified claims are kept per process (TokenVerifier.verify)
 
 
 def _load_or_create_dev_key(path: Path) -> ECKey:
@@ -81,6 +82,7 @@ class TokenVerifier:
         self._jwks_url = settings.auth_jwks_url
         self._fetched_at = float("-inf")
         self._min_refresh = min_refresh_seconds
+        self._verified: dict[str, dict[str, Any]] = {}  # token -> its claims, signature verified; oldest first
         self._claims = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": settings.auth_issuer},
             aud={"essential": True, "value": settings.auth_audience},
@@ -123,9 +125,33 @@ class TokenVerifier:
             response.raise_for_status()
         self._keys = KeySet.import_key_set(response.json())
         self._fetched_at = time.monotonic()
+        self._verified.clear()  # a key may have been withdrawn: every token is verified again against the new set
         return self._keys
 
     async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or AuthError. A token whose signature was verified before is not verified again
+        (the signature is what costs: a P-256 or RSA verification per request): its claims are kept, at most
+        ``VERIFIED_TOKENS`` of them, and validated again on every use, so an expired token is refused as before. What
+        the caller may do is not kept: the grant is read on every request (load_principal), so a revocation holds
+        from the next request whatever is cached here."""
+        known = self._verified.get(token)
+        if known is not None:
+            try:
+                self._claims.validate(known)
+            except jose_errors.ExpiredTokenError:
+                del self._verified[token]
+                raise AuthError("The token has expired.") from None
+            except jose_errors.JoseError:
+                del self._verified[token]  # not yet valid (nbf), or no longer: verify it from scratch
+            else:
+                return dict(known)
+        claims = await self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = claims
+        return dict(claims)
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             keys = await self._keyset()
             try:
