@@ -119,6 +119,7 @@ class RequestConnection:
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._lock = asyncio.Lock()
         self._savepoints = 0
+        self._savepoint_names = 0
         self._ended = False
         self.failure: BaseException | None = None
         self.statements = 0  # counted so tests can assert a list field's cost does not grow with its length
@@ -184,7 +185,8 @@ class RequestConnection:
         async with self._lock:
             conn = await self._connection()
             self._savepoints += 1
-            name = f"request_sp{self._savepoints}"  # nested savepoints get deeper names; a sibling reuses a name
+            self._savepoint_names += 1
+            name = f"request_sp{self._savepoint_names}"  # each its own name, as asyncpg's were
             try:
                 with _lost_connection(conn):
                     await conn.execute(f"SAVEPOINT {name}")
