@@ -1,9 +1,11 @@
 """Issue 13: the fixed cost of a request, and the guarantees it keeps. A compiled page costs the same round trips
 whatever its size (counted); a token's signature is verified once per process, but its expiry and the caller's
-grant are checked on every request; the rate limit taken in the grant lookup spends nothing for a refused caller."""
+grant are checked on every request; the rate limit taken in the grant lookup spends nothing for a refused caller;
+a server with no connection free answers 503, not 500."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -15,9 +17,11 @@ import httpx
 import joserfc._rfc7519.claims
 import pytest
 from joserfc import jwt
+from sqlalchemy import make_url
 
 from service.api.errors import AuthError
 from service.api.relay import to_global_id
+from service.app.asgi import create_app
 from service.app.auth import DevIssuer, TokenVerifier
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
@@ -146,3 +150,23 @@ async def test_a_caller_refused_for_want_of_a_grant_spends_no_rate_limit(
     other_codes = [(await client.post("/graphql", json=query, headers={"Authorization": f"Bearer {other.token}"}))
                    .status_code for _ in range(2)]
     assert other_codes == [200, 429]  # the tenant's bucket: 2 taken above, the third here, then refused
+
+
+async def test_a_server_with_no_connection_free_answers_unavailable_not_internal(
+        admin_conn: asyncpg.Connection, settings: Settings, issuer: DevIssuer) -> None:
+    """A full server (max_connections, or the role's connection limit: both SQLSTATE 53300) is the database being
+    unavailable: 503 with Retry-After, as for a lost server, never an unexpected 500."""
+    role = f"{settings.role_prefix}_no_slots"
+    await admin_conn.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0')
+    url = make_url(settings.database_url or "").set(drivername="postgresql", username=role, password=None)
+    full = Database.connect(dataclasses.replace(settings, app_database_url=url.render_as_string(False)))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(full)),
+                                     base_url="http://test") as client:  # the pool opens on the first request
+            response = await client.post("/graphql", json={"query": "{ me { subject } }"},
+                                         headers={"Authorization": f"Bearer {issuer.issue('anyone', None)}"})
+    finally:
+        await full.close()
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
