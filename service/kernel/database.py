@@ -16,6 +16,7 @@ from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.kernel.embedded import EmbeddedPostgres
+from service.kernel.session import PooledConnection
 from service.kernel.settings import Settings
 
 # asyncpg prepares (and PostgreSQL plans) a statement once per connection only up to this size (its default: 15 KiB):
@@ -83,7 +84,7 @@ class Database:
             self.pool = await asyncpg.create_pool(
                 app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
                 max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
-                max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT)
+                max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT, connection_class=PooledConnection)
         return self.pool
 
     async def open_jobs_pool(self) -> asyncpg.Pool:
@@ -92,7 +93,7 @@ class Database:
         if self.jobs_pool is None:
             self.jobs_pool = await asyncpg.create_pool(
                 app_dsn(self.settings, self.admin_url), min_size=1, max_size=self.settings.jobs_pool_max_size,
-                server_settings=self._server_settings())
+                server_settings=self._server_settings(), connection_class=PooledConnection)
         return self.jobs_pool
 
     async def close_pools(self) -> None:

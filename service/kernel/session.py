@@ -15,6 +15,7 @@ Resolvers and services never commit; the unit of work does, once, when the reque
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
@@ -32,6 +33,52 @@ T = TypeVar("T")
 
 _LOGIN_ROLE = "SELECT set_config('role', 'none', true)"
 _HOME_ROLE = "SELECT set_config('role', $1, true)"
+# Names the control plane generates (tenants.slugs): safe to write into a statement as literals, so that BEGIN and
+# the switch to the home role travel together in one round trip (the simple-query protocol takes no parameters).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
+
+
+class PooledConnection(asyncpg.Connection):
+    """The request pool's connections: a transaction ends in the same round trip as the pool's reset of the session
+    (``COMMIT; <reset query>``), so that giving the connection back costs no round trip of its own.
+
+    asyncpg resets a connection when it goes back to the pool (advisory locks, cursors, LISTEN, session settings:
+    :meth:`asyncpg.Connection.get_reset_query`). :meth:`end` sends that same reset after the COMMIT or ROLLBACK and
+    notes it, and the pool's next reset then has nothing to send. A connection ended any other way is reset as
+    usual. Only the query text moves; what is reset is unchanged."""
+
+    __slots__ = ("_reset_sent",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reset_sent = False
+
+    def get_reset_query(self) -> str:
+        if self._reset_sent:
+            self._reset_sent = False
+            return ""
+        query: str = super().get_reset_query()
+        return query
+
+    async def end(self, command: str) -> None:
+        """``COMMIT`` or ``ROLLBACK``, with the pool's reset in the same round trip. A COMMIT that fails stops the
+        batch there (the server skips the rest of it), and the pool resets the connection as usual."""
+        assert command in ("COMMIT", "ROLLBACK")
+        self._reset_sent = False
+        await self.execute(f"{command};\n{super().get_reset_query()}")
+        self._reset_sent = True
+
+    async def begin(self, role: str | None, search_path: str) -> bool:
+        """BEGIN and, for a role, the switch to it (as :data:`ENTER_TENANT` does) in one round trip; False (and
+        nothing sent) for names that are not plain, which the caller then sets with parameters."""
+        if role is None:
+            await self.execute("BEGIN")
+            return True
+        if not (_PLAIN_NAME.fullmatch(role) and _PLAIN_NAME.fullmatch(search_path)):
+            return False
+        await self.execute(f"BEGIN; SELECT set_config('role', '{role}', true), "
+                           f"set_config('search_path', '{search_path}', true)")
+        return True
 
 
 class Statements(Protocol):
@@ -70,9 +117,9 @@ class RequestConnection:
         # on it rather than on a second acquire, and it goes back to the pool when the request ends.
         self._held = held
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
-        self._tx: asyncpg.transaction.Transaction | None = None
         self._lock = asyncio.Lock()
         self._savepoints = 0
+        self._savepoint_names = 0
         self._ended = False
         self.failure: BaseException | None = None
         self.statements = 0  # counted so tests can assert a list field's cost does not grow with its length
@@ -95,15 +142,12 @@ class RequestConnection:
                 conn = await self.pool.acquire()
             try:
                 with db_span("BEGIN", "db begin"), _lost_connection(conn):
-                    tx = conn.transaction()
-                    await tx.start()
-                    if self.home.role is not None:
-                        await conn.fetchrow(ENTER_TENANT, self.home.role, self.home.search_path)
+                    await _begin(conn, self.home)
             except BaseException:
                 with suppress(*CONNECTION_LOST):
-                    await self.pool.release(conn)
+                    await self.pool.release(conn)  # asyncpg rolls back a transaction left open on release
                 raise
-            self._conn, self._tx = conn, tx
+            self._conn = conn
         return self._conn
 
     async def run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]], *,
@@ -140,10 +184,15 @@ class RequestConnection:
         that fails inside is undone with it, and the transaction goes on."""
         async with self._lock:
             conn = await self._connection()
-            sp = conn.transaction()
-            with _lost_connection(conn):
-                await sp.start()
             self._savepoints += 1
+            self._savepoint_names += 1
+            name = f"request_sp{self._savepoint_names}"  # each its own name, as asyncpg's were
+            try:
+                with _lost_connection(conn):
+                    await conn.execute(f"SAVEPOINT {name}")
+            except BaseException:
+                self._savepoints -= 1
+                raise
         try:
             yield
         except BaseException:
@@ -151,7 +200,7 @@ class RequestConnection:
                 self._savepoints -= 1
                 try:
                     with _lost_connection(conn):
-                        await sp.rollback()
+                        await conn.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
                 except CONNECTION_LOST as lost:
                     self.failure = lost  # the connection took the transaction with it; the original error says why
             # Rolling back to the savepoint also undoes any SET LOCAL made inside it, so the home role is back.
@@ -161,7 +210,7 @@ class RequestConnection:
                 self._savepoints -= 1
                 try:
                     with _lost_connection(conn):
-                        await sp.commit()
+                        await conn.execute(f"RELEASE SAVEPOINT {name}")
                 except BaseException as exc:
                     self.failure = exc
                     raise
@@ -170,22 +219,18 @@ class RequestConnection:
         """End the transaction and give the connection back, clean. A failed transaction is rolled back whatever
         ``commit`` says. Safe to call more than once."""
         async with self._lock:
-            conn, tx = self._conn, self._tx
-            self._conn = self._tx = None
+            conn, self._conn = self._conn, None
             self._ended = True
             if self._held is not None:  # held for the request but never used: back to the pool
                 held, self._held = self._held, None
                 with suppress(*CONNECTION_LOST):
                     await self.pool.release(held)
-            if conn is None or tx is None:
+            if conn is None:
                 return
             commit = commit and self.failure is None
             try:
                 with db_span("COMMIT" if commit else "ROLLBACK"), _lost_connection(conn):
-                    if commit:
-                        await tx.commit()
-                    else:
-                        await tx.rollback()
+                    await _end(conn, "COMMIT" if commit else "ROLLBACK")
             except DATABASE_UNAVAILABLE:
                 if commit:
                     raise
@@ -250,6 +295,26 @@ class NationalSession(_Statements):
 
     def __init__(self, connection: RequestConnection) -> None:
         super().__init__(connection, control=False)
+
+
+async def _begin(conn: PoolConnectionProxy[asyncpg.Record], home: Home) -> None:
+    """BEGIN, then the home role and search path (SET LOCAL: they end with the transaction); one round trip on the
+    request pool's connections (:class:`PooledConnection`), two elsewhere."""
+    begin = getattr(conn, "begin", None)  # a PooledConnection's, through the pool's proxy
+    if begin is not None and await begin(home.role, home.search_path):
+        return
+    await conn.execute("BEGIN")
+    if home.role is not None:
+        await conn.fetchrow(ENTER_TENANT, home.role, home.search_path)
+
+
+async def _end(conn: PoolConnectionProxy[asyncpg.Record], command: str) -> None:
+    """COMMIT or ROLLBACK (with the pool's reset in the same round trip on a :class:`PooledConnection`)."""
+    end = getattr(conn, "end", None)
+    if end is not None:
+        await end(command)
+    else:
+        await conn.execute(command)
 
 
 @contextmanager
