@@ -208,28 +208,37 @@ def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
         assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
 
 
-async def test_a_record_costs_the_same_statements_whatever_it_holds(
+async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The compiled record: the caller's scope, the plan mode, the answer, the practice rules (for the computed
-    fields, read once however many versions show them), for a young adult with a plan of one version or two."""
+    """The compiled record, every message sent to the server counted (as tests/api/test_lean_request.py counts a
+    page's): the grant, BEGIN, the caller's scope, the plan mode, the answer, the practice rules for the computed
+    fields (read once however many versions show them, as the login role: three messages), COMMIT; for a young
+    adult with a plan of one version or two."""
     tenant = await make_tenant()
     await seed(admin_conn, tenant.schema, "BSI", 2)
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    from service.kernel.session import RequestConnection
+    sent: list[str] = []
 
-    counts = []
-    original = RequestConnection.finish
+    def counting(name: str) -> Any:
+        original = getattr(asyncpg.connection.Connection, name)
 
-    async def counting(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
+        def call(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            if name == "_execute" or not args:  # execute() with arguments goes through _execute
+                sent.append(query.split(None, 1)[0].upper())
+            return original(self, query, *args, **kwargs)
+        return call
 
-    monkeypatch.setattr(RequestConnection, "finish", counting)
+    for name in ("execute", "_execute", "_executemany"):
+        monkeypatch.setattr(asyncpg.connection.Connection, name, counting(name))
     rows = await admin_conn.fetch(f'SELECT id FROM "{tenant.schema}".young_adult ORDER BY family_name')
-    for row in rows:
+    answers = []
+    for row in (*rows, *rows):  # the first requests prepare their statements; the next ones reuse them
+        sent.clear()
         body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", row["id"])}}
         response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
         assert response.headers["x-executed-by"] == "compiled"
         assert response.json()["data"]["youngAdult"]["plan"]["currentVersion"]["requiredServices"]
-    assert counts == [4, 4]
+        answers.append(list(sent))
+    assert answers[2] == answers[3] == ["SELECT", "BEGIN;", "SELECT", "SELECT", "WITH", "SELECT", "SELECT", "SELECT",
+                                        "COMMIT;"]
