@@ -9,7 +9,7 @@ import pytest
 
 from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
-from tenants import migrations
+from tenants import migrations, provisioning
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 from tenants.slugs import TenantNames, validate_slug
@@ -66,16 +66,21 @@ async def test_provisioning_creates_schema_roles_tables_and_version(db: Database
     assert owner == TenantNames.for_slug(slug, db.settings.role_prefix).owner_role
 
 
+@pytest.mark.parametrize("where", ["the last statement of the script", "after the registry row"])
 async def test_a_failure_midway_leaves_nothing_behind(db: Database, admin_conn: asyncpg.Connection,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     slug = f"f-{secrets.token_hex(4)}"
+    if where == "the last statement of the script":
+        # The roles, the schema and every table exist in the transaction when its last statement fails.
+        rendered = migrations.tenant_script_sql
+        monkeypatch.setattr(migrations, "tenant_script_sql",
+                            lambda *args: rendered(*args) + "SELECT 1 / 0;")
+    else:
+        def broken_id(value: object) -> None:
+            raise RuntimeError("failed after the registry row was written")
 
-    def broken_migration(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("migration failed")
-
-    # Fail after the roles, schema, grants and registry row exist in the transaction.
-    monkeypatch.setattr(migrations, "upgrade_tenant_schema", broken_migration)
-    with pytest.raises(RuntimeError):
+        monkeypatch.setattr(provisioning, "TenantId", broken_id)
+    with pytest.raises((asyncpg.DivisionByZeroError, RuntimeError)):
         await create_tenant(db.engine, NewTenant(slug, "Broken", "REGION"),
                             role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
     assert await _traces(admin_conn, slug, db.settings.role_prefix) == (0, 0, 0)

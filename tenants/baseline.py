@@ -1,0 +1,111 @@
+"""The tenant baseline (``alembic/tenant_baseline.sql``): a tenant schema at the head revision as one SQL text, for
+provisioning to create new tenants from (tenants.migrations.tenant_script).
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python -m tenants.baseline
+
+Generated, never edited: a scratch database gets one tenant schema migrated revision by revision, exactly as the
+runner migrates one, and ``pg_dump`` (of the server's major version) writes it out. What the dump says about the
+schema itself (its creation, its USAGE grant) is left out — provisioning makes those — and the scratch tenant's
+names become placeholders. Regenerate after adding a tenant revision: until then provisioning runs the baseline
+and then the newer revisions, which is correct but slower, and a test says the baseline is behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import asyncpg
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from tenants import migrations
+from tenants.provisioning import tenant_roles_and_schema_sql
+from tenants.slugs import TenantNames
+
+# pg_dump's table of contents: each entry opens with a comment naming the object and its kind.
+ENTRY = re.compile(r"^--\n-- (?:Data for )?Name: (?P<name>.*?); Type: (?P<type>.*?); Schema: .*?; Owner: .*\n--\n",
+                   re.MULTILINE)
+# Entries provisioning makes itself (the schema and its USAGE grant); everything else in the schema is kept.
+LEFT_OUT = {"SCHEMA"}
+# psql meta-commands and the session settings pg_dump sets between entries (default_tablespace, the table access
+# method: the defaults; a plain SET would outlive the transaction on a pooled connection).
+META = re.compile(r"^(?:\\(?:restrict|unrestrict) \S+|SET \w+ = .*;)\n?", re.MULTILINE)
+
+
+def normalise(dump: str, names: TenantNames) -> str:
+    """The dump's entries for the schema's contents, in pg_dump's order, with the scratch names replaced."""
+    matches = list(ENTRY.finditer(dump))
+    kept = []
+    for match, following in zip(matches, [*matches[1:], None], strict=True):
+        body = dump[match.end():following.start() if following is not None else len(dump)]
+        if match["type"] in LEFT_OUT or (match["type"] == "ACL" and match["name"].startswith("SCHEMA ")):
+            continue
+        body = META.sub("", body).strip()
+        if following is None:  # the last entry runs to the dump's closing comment
+            body = body.split("\n--\n-- PostgreSQL database dump complete", 1)[0].strip()
+        if body:
+            kept.append(f"-- {match['type']}: {match['name']}\n{body}\n")
+    sql = "\n".join(kept)
+    for name, placeholder in ((names.owner_role, migrations.OWNER_NAME), (names.runtime_role, migrations.RUNTIME_NAME),
+                              (names.schema, migrations.SCHEMA_NAME)):
+        sql = re.sub(rf"\b{re.escape(name)}\b", placeholder, sql)
+    return sql
+
+
+async def generate(server_url: str) -> str:
+    """Render the baseline at the tenant stream's head on the server at ``server_url`` (a superuser URL)."""
+    run = secrets.token_hex(4)
+    database = f"always_hope_baseline_{run}"
+    plain = make_url(server_url).set(drivername="postgresql")
+    admin = await asyncpg.connect(plain.render_as_string(hide_password=False))
+    names = TenantNames.for_slug("baseline", f"ahbl{run}")
+    url = plain.set(database=database)
+    engine = create_async_engine(url.set(drivername="postgresql+asyncpg"), poolclass=NullPool)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        async with engine.begin() as conn:
+            user = (await conn.execute(text("SELECT current_user"))).scalar_one()
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(tenant_roles_and_schema_sql(names, user) + migrations.default_privileges_sql(
+                names.schema, names.owner_role, names.runtime_role))
+            async with migrations.ALEMBIC_LOCK:
+                await conn.run_sync(migrations.upgrade_tenant_schema, names.schema, names.owner_role,
+                                    names.runtime_role)
+        env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+        dump = (await asyncio.to_thread(
+            subprocess.run,
+            ["pg_dump", "--no-owner", "--inserts", "--schema", names.schema, "--host", url.host or "localhost",
+             "--port", str(url.port or 5432), "--username", url.username or "postgres", "--dbname", database],
+            check=True, capture_output=True, text=True, env=env)).stdout
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for role in (names.owner_role, names.runtime_role):
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
+    head = migrations.head("tenant")
+    return (f"-- tenant baseline at revision {head}\n"
+            "-- Generated by `python -m tenants.baseline` from the tenant revisions; do not edit.\n"
+            f"-- {migrations.SCHEMA_NAME}, {migrations.OWNER_NAME} and {migrations.RUNTIME_NAME} are the tenant's "
+            "schema, owner role and runtime role.\n\n" + normalise(dump, names))
+
+
+def main() -> int:
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        print("Set DATABASE_URL to a superuser URL on a server of the production major version.", file=sys.stderr)
+        return 2
+    migrations.baseline_path().write_text(asyncio.run(generate(server)))
+    print(f"wrote {migrations.baseline_path()} at revision {migrations.head('tenant')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
