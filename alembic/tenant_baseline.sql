@@ -44,31 +44,8 @@ CREATE FUNCTION @schema@.refuse_moved_record() RETURNS trigger
 
 -- TABLE: alembic_version
 CREATE TABLE @schema@.alembic_version (
-    version_num character varying(32) NOT NULL
-);
-
--- TABLE: assessment
-CREATE TABLE @schema@.assessment (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    source text NOT NULL,
-    assessed_on date NOT NULL,
-    assessor_id uuid,
-    summary text,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT assessment_source_check CHECK ((source = ANY (ARRAY['OASYS'::text, 'LA_NEEDS_ASSESSMENT'::text, 'PATHWAY_PLAN_REVIEW'::text, 'IMMEDIATE_NEEDS_SCREEN'::text])))
-);
-
--- TABLE: assessment_need
-CREATE TABLE @schema@.assessment_need (
-    assessment_id uuid NOT NULL,
-    pathway text NOT NULL,
-    level text NOT NULL,
-    note text,
-    CONSTRAINT assessment_need_level_check CHECK ((level = ANY (ARRAY['NONE'::text, 'LOW'::text, 'MEDIUM'::text, 'HIGH'::text]))),
-    CONSTRAINT assessment_need_pathway_check CHECK ((pathway = ANY (ARRAY['ACCOMMODATION'::text, 'EDUCATION_TRAINING_EMPLOYMENT'::text, 'HEALTH'::text, 'DRUGS_ALCOHOL'::text, 'FINANCE_BENEFIT_DEBT'::text, 'CHILDREN_FAMILIES_COMMUNITIES'::text, 'ATTITUDES_THINKING_BEHAVIOUR'::text])))
+    version_num character varying(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
 -- TABLE: audit_event
@@ -85,324 +62,8 @@ CREATE TABLE @schema@.audit_event (
     request_id text NOT NULL,
     operation text,
     CONSTRAINT audit_event_action_check1 CHECK ((action = ANY (ARRAY['CONSULT'::text, 'CREATE'::text, 'ALTER'::text, 'DISCLOSE'::text, 'EXPORT'::text, 'ERASE'::text]))),
-    CONSTRAINT audit_event_check CHECK (((cardinality(subject_ids) > 0) AND (cardinality(subject_ids) = cardinality(young_adult_ids))))
-);
-
--- SEQUENCE: audit_event_id_seq1
-ALTER TABLE @schema@.audit_event ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME @schema@.audit_event_id_seq1
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
--- TABLE: consent
-CREATE TABLE @schema@.consent (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    network_member_id uuid,
-    purpose text NOT NULL,
-    organisation text,
-    granted_on date NOT NULL,
-    withdrawn_on date,
-    recorded_by text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT consent_check CHECK (((purpose <> 'SHARING'::text) OR (organisation IS NOT NULL))),
-    CONSTRAINT consent_check1 CHECK (((withdrawn_on IS NULL) OR (withdrawn_on >= granted_on))),
-    CONSTRAINT consent_purpose_check CHECK ((purpose = ANY (ARRAY['PARTICIPATION'::text, 'CONTACT'::text, 'SHARING'::text, 'AGGREGATE_REPORTING'::text])))
-);
-
--- TABLE: custody_episode
-CREATE TABLE @schema@.custody_episode (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    prison_site_id uuid,
-    reception_date date NOT NULL,
-    sentence_type text NOT NULL,
-    sentence_start date,
-    crd date,
-    ard date,
-    ped date,
-    hdced date,
-    sed date,
-    led date,
-    tused date,
-    handover_date date,
-    earliest_release_date date GENERATED ALWAYS AS (COALESCE(ped, LEAST(ard, crd))) STORED,
-    actual_release_date date,
-    release_type text,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT custody_episode_check CHECK (((actual_release_date IS NULL) = (release_type IS NULL))),
-    CONSTRAINT custody_episode_release_type_check CHECK ((release_type = ANY (ARRAY['CONDITIONAL'::text, 'AUTOMATIC'::text, 'PAROLE'::text, 'HOME_DETENTION_CURFEW'::text, 'END_OF_SENTENCE'::text, 'COURT'::text, 'OTHER'::text]))),
-    CONSTRAINT custody_episode_sentence_type_check CHECK ((sentence_type = ANY (ARRAY['DETERMINATE'::text, 'INDETERMINATE'::text, 'REMAND'::text])))
-);
-
--- TABLE: enrolment
-CREATE TABLE @schema@.enrolment (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    site_id uuid NOT NULL,
-    status text DEFAULT 'IDENTIFIED'::text NOT NULL,
-    identified_on date DEFAULT CURRENT_DATE NOT NULL,
-    referred_on date,
-    consented_on date,
-    exited_on date,
-    exit_reason text,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT enrolment_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'REFERRED'::text, 'CONSENTED'::text, 'ACTIVE'::text, 'EXITED'::text])))
-);
-
--- TABLE: enrolment_status_change
-CREATE TABLE @schema@.enrolment_status_change (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    enrolment_id uuid NOT NULL,
-    status text NOT NULL,
-    changed_on date NOT NULL,
-    changed_by text NOT NULL,
-    reason text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT enrolment_status_change_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'REFERRED'::text, 'CONSENTED'::text, 'ACTIVE'::text, 'EXITED'::text])))
-);
-
--- TABLE: handover
-CREATE TABLE @schema@.handover (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    custody_episode_id uuid,
-    handed_over_on date NOT NULL,
-    from_service text NOT NULL,
-    to_services text[] NOT NULL,
-    from_lead_id uuid,
-    to_lead_id uuid NOT NULL,
-    checklist text[] DEFAULT '{}'::text[] NOT NULL,
-    recorded_by text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT handover_from_service_check CHECK ((from_service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
-    CONSTRAINT handover_to_services_check CHECK ((cardinality(to_services) >= 1))
-);
-
--- TABLE: integrated_plan
-CREATE TABLE @schema@.integrated_plan (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
--- TABLE: licence_condition
-CREATE TABLE @schema@.licence_condition (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    custody_episode_id uuid NOT NULL,
-    description text NOT NULL,
-    starts_on date,
-    ends_on date,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
--- TABLE: lifelong_links_case
-CREATE TABLE @schema@.lifelong_links_case (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    coordinator_id uuid,
-    stage text DEFAULT 'REFERRED'::text NOT NULL,
-    referred_on date NOT NULL,
-    connection_score_start numeric(4,1),
-    connection_score_follow_up numeric(4,1),
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT lifelong_links_case_stage_check CHECK ((stage = ANY (ARRAY['REFERRED'::text, 'EXPLORING'::text, 'SEARCHING'::text, 'CONTACTING'::text, 'MEETING_HELD'::text, 'PLAN_AGREED'::text, 'REVIEWED'::text, 'CLOSED'::text])))
-);
-
--- TABLE: lifelong_links_objective
-CREATE TABLE @schema@.lifelong_links_objective (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    case_id uuid NOT NULL,
-    description text NOT NULL,
-    met boolean,
-    assessed_on date,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT lifelong_links_objective_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000)))
-);
-
--- TABLE: lifelong_links_stage_change
-CREATE TABLE @schema@.lifelong_links_stage_change (
-    case_id uuid NOT NULL,
-    stage text NOT NULL,
-    entered_on date NOT NULL,
-    changed_by text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
--- TABLE: meeting
-CREATE TABLE @schema@.meeting (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    kind text NOT NULL,
-    held_on date NOT NULL,
-    outcome text,
-    agreed_plan_version_id uuid,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    young_adult_attended boolean DEFAULT false NOT NULL,
-    CONSTRAINT meeting_kind_check CHECK ((kind = ANY (ARRAY['INTEGRATED_PLANNING'::text, 'THREE_WAY'::text, 'PRE_RELEASE'::text, 'REVIEW'::text, 'LIFELONG_LINKS'::text])))
-);
-
--- TABLE: meeting_attendee
-CREATE TABLE @schema@.meeting_attendee (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    meeting_id uuid NOT NULL,
-    practitioner_id uuid,
-    network_member_id uuid,
-    CONSTRAINT meeting_attendee_check CHECK (((practitioner_id IS NULL) <> (network_member_id IS NULL)))
-);
-
--- TABLE: network_commitment
-CREATE TABLE @schema@.network_commitment (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    member_id uuid NOT NULL,
-    goal_lineage_id uuid,
-    action_lineage_id uuid,
-    description text NOT NULL,
-    starts_on date,
-    ends_on date,
-    status text DEFAULT 'ACTIVE'::text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT network_commitment_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
-    CONSTRAINT network_commitment_status_check CHECK ((status = ANY (ARRAY['ACTIVE'::text, 'ENDED'::text])))
-);
-
--- TABLE: network_member
-CREATE TABLE @schema@.network_member (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    case_id uuid,
-    given_name text NOT NULL,
-    family_name text,
-    relationship text NOT NULL,
-    relationship_detail text,
-    known_before boolean NOT NULL,
-    status text DEFAULT 'IDENTIFIED'::text NOT NULL,
-    vetting_outcome text DEFAULT 'NOT_STARTED'::text NOT NULL,
-    privacy_notice_on date,
-    phone text,
-    email text,
-    address text,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    shared boolean DEFAULT true NOT NULL,
-    CONSTRAINT network_member_family_name_check CHECK ((length(family_name) <= 100)),
-    CONSTRAINT network_member_given_name_check CHECK (((length(given_name) >= 1) AND (length(given_name) <= 100))),
-    CONSTRAINT network_member_relationship_check CHECK ((relationship = ANY (ARRAY['RELATIVE'::text, 'FORMER_FOSTER_CARER'::text, 'FORMER_RESIDENTIAL_CARER'::text, 'TEACHER'::text, 'PROFESSIONAL'::text, 'FRIEND'::text, 'MENTOR'::text, 'OTHER'::text]))),
-    CONSTRAINT network_member_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'FOUND'::text, 'CONTACTED'::text, 'AGREED'::text, 'DECLINED'::text, 'COMMITTED'::text, 'ACTIVE'::text, 'LAPSED'::text]))),
-    CONSTRAINT network_member_vetting_outcome_check CHECK ((vetting_outcome = ANY (ARRAY['NOT_STARTED'::text, 'PENDING'::text, 'CLEARED'::text, 'NOT_CLEARED'::text])))
-);
-
--- TABLE: network_member_status_change
-CREATE TABLE @schema@.network_member_status_change (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    member_id uuid NOT NULL,
-    status text NOT NULL,
-    changed_on date NOT NULL,
-    changed_by text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
--- TABLE: outcome_observation
-CREATE TABLE @schema@.outcome_observation (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    custody_episode_id uuid,
-    time_point text NOT NULL,
-    observed_on date NOT NULL,
-    accommodation text,
-    in_education_training_employment boolean,
-    recalled boolean,
-    network_contacts_last_30_days integer,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT outcome_observation_accommodation_check CHECK ((accommodation = ANY (ARRAY['SETTLED'::text, 'TEMPORARY'::text, 'ROUGH_SLEEPING'::text, 'CUSTODY'::text, 'UNKNOWN'::text]))),
-    CONSTRAINT outcome_observation_network_contacts_last_30_days_check CHECK ((network_contacts_last_30_days >= 0)),
-    CONSTRAINT outcome_observation_time_point_check CHECK ((time_point = ANY (ARRAY['RELEASE_DAY'::text, 'MONTH_3'::text, 'MONTH_6'::text, 'MONTH_12'::text])))
-);
-
--- TABLE: plan_action
-CREATE TABLE @schema@.plan_action (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    plan_goal_id uuid NOT NULL,
-    lineage_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    description text NOT NULL,
-    owner_service text NOT NULL,
-    owner_id uuid,
-    due_on date,
-    status text DEFAULT 'NOT_STARTED'::text NOT NULL,
-    "position" integer DEFAULT 0 NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT plan_action_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
-    CONSTRAINT plan_action_owner_service_check CHECK ((owner_service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
-    CONSTRAINT plan_action_status_check CHECK ((status = ANY (ARRAY['NOT_STARTED'::text, 'IN_PROGRESS'::text, 'DONE'::text, 'BLOCKED'::text, 'DECLINED'::text])))
-);
-
--- TABLE: plan_goal
-CREATE TABLE @schema@.plan_goal (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    plan_version_id uuid NOT NULL,
-    lineage_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    pathway text NOT NULL,
-    description text NOT NULL,
-    "position" integer DEFAULT 0 NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT plan_goal_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
-    CONSTRAINT plan_goal_pathway_check CHECK ((pathway = ANY (ARRAY['ACCOMMODATION'::text, 'EDUCATION_TRAINING_EMPLOYMENT'::text, 'HEALTH'::text, 'DRUGS_ALCOHOL'::text, 'FINANCE_BENEFIT_DEBT'::text, 'CHILDREN_FAMILIES_COMMUNITIES'::text, 'ATTITUDES_THINKING_BEHAVIOUR'::text])))
-);
-
--- TABLE: plan_signoff
-CREATE TABLE @schema@.plan_signoff (
-    plan_version_id uuid NOT NULL,
-    service text NOT NULL,
-    practitioner_id uuid,
-    signed_by text NOT NULL,
-    signed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT plan_signoff_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text])))
-);
-
--- TABLE: plan_version
-CREATE TABLE @schema@.plan_version (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    plan_id uuid NOT NULL,
-    number integer NOT NULL,
-    status text DEFAULT 'DRAFT'::text NOT NULL,
-    created_by text NOT NULL,
-    agreed_at timestamp with time zone,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT plan_version_number_check CHECK ((number >= 1)),
-    CONSTRAINT plan_version_status_check CHECK ((status = ANY (ARRAY['DRAFT'::text, 'AGREED'::text, 'SUPERSEDED'::text])))
+    CONSTRAINT audit_event_check CHECK (((cardinality(subject_ids) > 0) AND (cardinality(subject_ids) = cardinality(young_adult_ids)))),
+    CONSTRAINT audit_event_pkey PRIMARY KEY (id)
 );
 
 -- TABLE: practitioner
@@ -417,43 +78,17 @@ CREATE TABLE @schema@.practitioner (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT practitioner_role_check CHECK ((role = ANY (ARRAY['POM'::text, 'KEY_WORKER'::text, 'COM'::text, 'PERSONAL_ADVISER'::text, 'LIFELONG_LINKS_COORDINATOR'::text, 'MANAGER'::text]))),
-    CONSTRAINT practitioner_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text])))
-);
-
--- TABLE: practitioner_site
-CREATE TABLE @schema@.practitioner_site (
-    practitioner_id uuid NOT NULL,
-    site_id uuid NOT NULL
-);
-
--- TABLE: provenance
-CREATE TABLE @schema@.provenance (
-    item_type text NOT NULL,
-    item_id uuid NOT NULL,
-    young_adult_id uuid NOT NULL,
-    transfer_id uuid NOT NULL,
-    from_tenant text NOT NULL,
-    recorded_at timestamp with time zone,
-    received_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
--- TABLE: recall_event
-CREATE TABLE @schema@.recall_event (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    custody_episode_id uuid NOT NULL,
-    recalled_on date NOT NULL,
-    returned_to_custody_on date,
-    reason text,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    CONSTRAINT practitioner_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT practitioner_pkey PRIMARY KEY (id),
+    CONSTRAINT practitioner_subject_key UNIQUE (subject)
 );
 
 -- TABLE: reporting_watermark
 CREATE TABLE @schema@.reporting_watermark (
     id boolean DEFAULT true NOT NULL,
     changes bigint NOT NULL,
-    CONSTRAINT reporting_watermark_id_check CHECK (id)
+    CONSTRAINT reporting_watermark_id_check CHECK (id),
+    CONSTRAINT reporting_watermark_pkey PRIMARY KEY (id)
 );
 
 -- TABLE: site
@@ -468,49 +103,18 @@ CREATE TABLE @schema@.site (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT site_code_check CHECK ((code ~ '^[A-Z0-9][A-Z0-9-]{0,19}$'::text)),
     CONSTRAINT site_kind_check CHECK ((kind = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text, 'VCSE'::text]))),
-    CONSTRAINT site_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+    CONSTRAINT site_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT site_code_key UNIQUE (code),
+    CONSTRAINT site_pkey PRIMARY KEY (id)
 );
 
--- TABLE: site_transfer
-CREATE TABLE @schema@.site_transfer (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
-    from_enrolment_id uuid NOT NULL,
-    to_enrolment_id uuid NOT NULL,
-    effective_on date NOT NULL,
-    reason text NOT NULL,
-    recorded_by text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT site_transfer_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500)))
-);
-
--- TABLE: team_member
-CREATE TABLE @schema@.team_member (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    young_adult_id uuid NOT NULL,
+-- TABLE: practitioner_site
+CREATE TABLE @schema@.practitioner_site (
     practitioner_id uuid NOT NULL,
-    team_role text NOT NULL,
-    started_on date DEFAULT CURRENT_DATE NOT NULL,
-    ended_on date,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT team_member_check CHECK (((ended_on IS NULL) OR (ended_on >= started_on))),
-    CONSTRAINT team_member_team_role_check CHECK ((team_role = ANY (ARRAY['OFFENDER_MANAGER'::text, 'KEY_WORKER'::text, 'COMMUNITY_OFFENDER_MANAGER'::text, 'PERSONAL_ADVISER'::text, 'LIFELONG_LINKS_COORDINATOR'::text])))
-);
-
--- TABLE: vetting_signoff
-CREATE TABLE @schema@.vetting_signoff (
-    member_id uuid NOT NULL,
-    service text NOT NULL,
-    practitioner_id uuid,
-    signed_by text NOT NULL,
-    outcome text NOT NULL,
-    signed_on date NOT NULL,
-    CONSTRAINT vetting_signoff_outcome_check CHECK ((outcome = ANY (ARRAY['CLEARED'::text, 'NOT_CLEARED'::text]))),
-    CONSTRAINT vetting_signoff_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text])))
+    site_id uuid NOT NULL,
+    CONSTRAINT practitioner_site_pkey PRIMARY KEY (practitioner_id, site_id),
+    CONSTRAINT practitioner_site_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id) ON DELETE CASCADE,
+    CONSTRAINT practitioner_site_site_id_fkey FOREIGN KEY (site_id) REFERENCES @schema@.site(id)
 );
 
 -- TABLE: young_adult
@@ -539,7 +143,494 @@ CREATE TABLE @schema@.young_adult (
     CONSTRAINT young_adult_care_status_check CHECK ((care_status = ANY (ARRAY['ELIGIBLE'::text, 'RELEVANT'::text, 'FORMER_RELEVANT'::text, 'QUALIFYING'::text, 'OTHER_CARE_EXPERIENCED'::text]))),
     CONSTRAINT young_adult_entitlement_end_age_check CHECK ((entitlement_end_age = ANY (ARRAY[21, 25]))),
     CONSTRAINT young_adult_family_name_check CHECK (((length(family_name) >= 1) AND (length(family_name) <= 100))),
-    CONSTRAINT young_adult_given_name_check CHECK (((length(given_name) >= 1) AND (length(given_name) <= 100)))
+    CONSTRAINT young_adult_given_name_check CHECK (((length(given_name) >= 1) AND (length(given_name) <= 100))),
+    CONSTRAINT young_adult_pkey PRIMARY KEY (id),
+    CONSTRAINT young_adult_transfer_id_key UNIQUE (transfer_id)
+);
+
+-- TABLE: assessment
+CREATE TABLE @schema@.assessment (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    source text NOT NULL,
+    assessed_on date NOT NULL,
+    assessor_id uuid,
+    summary text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT assessment_source_check CHECK ((source = ANY (ARRAY['OASYS'::text, 'LA_NEEDS_ASSESSMENT'::text, 'PATHWAY_PLAN_REVIEW'::text, 'IMMEDIATE_NEEDS_SCREEN'::text]))),
+    CONSTRAINT assessment_pkey PRIMARY KEY (id),
+    CONSTRAINT assessment_assessor_id_fkey FOREIGN KEY (assessor_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT assessment_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: assessment_need
+CREATE TABLE @schema@.assessment_need (
+    assessment_id uuid NOT NULL,
+    pathway text NOT NULL,
+    level text NOT NULL,
+    note text,
+    CONSTRAINT assessment_need_level_check CHECK ((level = ANY (ARRAY['NONE'::text, 'LOW'::text, 'MEDIUM'::text, 'HIGH'::text]))),
+    CONSTRAINT assessment_need_pathway_check CHECK ((pathway = ANY (ARRAY['ACCOMMODATION'::text, 'EDUCATION_TRAINING_EMPLOYMENT'::text, 'HEALTH'::text, 'DRUGS_ALCOHOL'::text, 'FINANCE_BENEFIT_DEBT'::text, 'CHILDREN_FAMILIES_COMMUNITIES'::text, 'ATTITUDES_THINKING_BEHAVIOUR'::text]))),
+    CONSTRAINT assessment_need_pkey PRIMARY KEY (assessment_id, pathway),
+    CONSTRAINT assessment_need_assessment_id_fkey FOREIGN KEY (assessment_id) REFERENCES @schema@.assessment(id)
+);
+
+-- TABLE: custody_episode
+CREATE TABLE @schema@.custody_episode (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    prison_site_id uuid,
+    reception_date date NOT NULL,
+    sentence_type text NOT NULL,
+    sentence_start date,
+    crd date,
+    ard date,
+    ped date,
+    hdced date,
+    sed date,
+    led date,
+    tused date,
+    handover_date date,
+    earliest_release_date date GENERATED ALWAYS AS (COALESCE(ped, LEAST(ard, crd))) STORED,
+    actual_release_date date,
+    release_type text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT custody_episode_check CHECK (((actual_release_date IS NULL) = (release_type IS NULL))),
+    CONSTRAINT custody_episode_release_type_check CHECK ((release_type = ANY (ARRAY['CONDITIONAL'::text, 'AUTOMATIC'::text, 'PAROLE'::text, 'HOME_DETENTION_CURFEW'::text, 'END_OF_SENTENCE'::text, 'COURT'::text, 'OTHER'::text]))),
+    CONSTRAINT custody_episode_sentence_type_check CHECK ((sentence_type = ANY (ARRAY['DETERMINATE'::text, 'INDETERMINATE'::text, 'REMAND'::text]))),
+    CONSTRAINT custody_episode_pkey PRIMARY KEY (id),
+    CONSTRAINT custody_episode_prison_site_id_fkey FOREIGN KEY (prison_site_id) REFERENCES @schema@.site(id),
+    CONSTRAINT custody_episode_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: enrolment
+CREATE TABLE @schema@.enrolment (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    site_id uuid NOT NULL,
+    status text DEFAULT 'IDENTIFIED'::text NOT NULL,
+    identified_on date DEFAULT CURRENT_DATE NOT NULL,
+    referred_on date,
+    consented_on date,
+    exited_on date,
+    exit_reason text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT enrolment_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'REFERRED'::text, 'CONSENTED'::text, 'ACTIVE'::text, 'EXITED'::text]))),
+    CONSTRAINT enrolment_pkey PRIMARY KEY (id),
+    CONSTRAINT enrolment_young_adult_id_site_id_key UNIQUE (young_adult_id, site_id),
+    CONSTRAINT enrolment_site_id_fkey FOREIGN KEY (site_id) REFERENCES @schema@.site(id),
+    CONSTRAINT enrolment_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: enrolment_status_change
+CREATE TABLE @schema@.enrolment_status_change (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    enrolment_id uuid NOT NULL,
+    status text NOT NULL,
+    changed_on date NOT NULL,
+    changed_by text NOT NULL,
+    reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT enrolment_status_change_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'REFERRED'::text, 'CONSENTED'::text, 'ACTIVE'::text, 'EXITED'::text]))),
+    CONSTRAINT enrolment_status_change_pkey PRIMARY KEY (id),
+    CONSTRAINT enrolment_status_change_enrolment_id_fkey FOREIGN KEY (enrolment_id) REFERENCES @schema@.enrolment(id)
+);
+
+-- TABLE: handover
+CREATE TABLE @schema@.handover (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    custody_episode_id uuid,
+    handed_over_on date NOT NULL,
+    from_service text NOT NULL,
+    to_services text[] NOT NULL,
+    from_lead_id uuid,
+    to_lead_id uuid NOT NULL,
+    checklist text[] DEFAULT '{}'::text[] NOT NULL,
+    recorded_by text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT handover_from_service_check CHECK ((from_service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT handover_to_services_check CHECK ((cardinality(to_services) >= 1)),
+    CONSTRAINT handover_pkey PRIMARY KEY (id),
+    CONSTRAINT handover_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id),
+    CONSTRAINT handover_from_lead_id_fkey FOREIGN KEY (from_lead_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT handover_to_lead_id_fkey FOREIGN KEY (to_lead_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT handover_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: integrated_plan
+CREATE TABLE @schema@.integrated_plan (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT integrated_plan_pkey PRIMARY KEY (id),
+    CONSTRAINT integrated_plan_young_adult_id_key UNIQUE (young_adult_id),
+    CONSTRAINT integrated_plan_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: licence_condition
+CREATE TABLE @schema@.licence_condition (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    custody_episode_id uuid NOT NULL,
+    description text NOT NULL,
+    starts_on date,
+    ends_on date,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT licence_condition_pkey PRIMARY KEY (id),
+    CONSTRAINT licence_condition_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id)
+);
+
+-- TABLE: lifelong_links_case
+CREATE TABLE @schema@.lifelong_links_case (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    coordinator_id uuid,
+    stage text DEFAULT 'REFERRED'::text NOT NULL,
+    referred_on date NOT NULL,
+    connection_score_start numeric(4,1),
+    connection_score_follow_up numeric(4,1),
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lifelong_links_case_stage_check CHECK ((stage = ANY (ARRAY['REFERRED'::text, 'EXPLORING'::text, 'SEARCHING'::text, 'CONTACTING'::text, 'MEETING_HELD'::text, 'PLAN_AGREED'::text, 'REVIEWED'::text, 'CLOSED'::text]))),
+    CONSTRAINT lifelong_links_case_pkey PRIMARY KEY (id),
+    CONSTRAINT lifelong_links_case_coordinator_id_fkey FOREIGN KEY (coordinator_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT lifelong_links_case_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: lifelong_links_objective
+CREATE TABLE @schema@.lifelong_links_objective (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    case_id uuid NOT NULL,
+    description text NOT NULL,
+    met boolean,
+    assessed_on date,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lifelong_links_objective_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
+    CONSTRAINT lifelong_links_objective_pkey PRIMARY KEY (id),
+    CONSTRAINT lifelong_links_objective_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id)
+);
+
+-- TABLE: lifelong_links_stage_change
+CREATE TABLE @schema@.lifelong_links_stage_change (
+    case_id uuid NOT NULL,
+    stage text NOT NULL,
+    entered_on date NOT NULL,
+    changed_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lifelong_links_stage_change_pkey PRIMARY KEY (case_id, stage),
+    CONSTRAINT lifelong_links_stage_change_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id)
+);
+
+-- TABLE: network_member
+CREATE TABLE @schema@.network_member (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    case_id uuid,
+    given_name text NOT NULL,
+    family_name text,
+    relationship text NOT NULL,
+    relationship_detail text,
+    known_before boolean NOT NULL,
+    status text DEFAULT 'IDENTIFIED'::text NOT NULL,
+    vetting_outcome text DEFAULT 'NOT_STARTED'::text NOT NULL,
+    privacy_notice_on date,
+    phone text,
+    email text,
+    address text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    shared boolean DEFAULT true NOT NULL,
+    CONSTRAINT network_member_family_name_check CHECK ((length(family_name) <= 100)),
+    CONSTRAINT network_member_given_name_check CHECK (((length(given_name) >= 1) AND (length(given_name) <= 100))),
+    CONSTRAINT network_member_relationship_check CHECK ((relationship = ANY (ARRAY['RELATIVE'::text, 'FORMER_FOSTER_CARER'::text, 'FORMER_RESIDENTIAL_CARER'::text, 'TEACHER'::text, 'PROFESSIONAL'::text, 'FRIEND'::text, 'MENTOR'::text, 'OTHER'::text]))),
+    CONSTRAINT network_member_status_check CHECK ((status = ANY (ARRAY['IDENTIFIED'::text, 'FOUND'::text, 'CONTACTED'::text, 'AGREED'::text, 'DECLINED'::text, 'COMMITTED'::text, 'ACTIVE'::text, 'LAPSED'::text]))),
+    CONSTRAINT network_member_vetting_outcome_check CHECK ((vetting_outcome = ANY (ARRAY['NOT_STARTED'::text, 'PENDING'::text, 'CLEARED'::text, 'NOT_CLEARED'::text]))),
+    CONSTRAINT network_member_pkey PRIMARY KEY (id),
+    CONSTRAINT network_member_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id),
+    CONSTRAINT network_member_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: consent
+CREATE TABLE @schema@.consent (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    network_member_id uuid,
+    purpose text NOT NULL,
+    organisation text,
+    granted_on date NOT NULL,
+    withdrawn_on date,
+    recorded_by text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT consent_check CHECK (((purpose <> 'SHARING'::text) OR (organisation IS NOT NULL))),
+    CONSTRAINT consent_check1 CHECK (((withdrawn_on IS NULL) OR (withdrawn_on >= granted_on))),
+    CONSTRAINT consent_purpose_check CHECK ((purpose = ANY (ARRAY['PARTICIPATION'::text, 'CONTACT'::text, 'SHARING'::text, 'AGGREGATE_REPORTING'::text]))),
+    CONSTRAINT consent_pkey PRIMARY KEY (id),
+    CONSTRAINT consent_network_member_id_fkey FOREIGN KEY (network_member_id) REFERENCES @schema@.network_member(id),
+    CONSTRAINT consent_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: network_commitment
+CREATE TABLE @schema@.network_commitment (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    member_id uuid NOT NULL,
+    goal_lineage_id uuid,
+    action_lineage_id uuid,
+    description text NOT NULL,
+    starts_on date,
+    ends_on date,
+    status text DEFAULT 'ACTIVE'::text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT network_commitment_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
+    CONSTRAINT network_commitment_status_check CHECK ((status = ANY (ARRAY['ACTIVE'::text, 'ENDED'::text]))),
+    CONSTRAINT network_commitment_pkey PRIMARY KEY (id),
+    CONSTRAINT network_commitment_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id)
+);
+
+-- TABLE: network_member_status_change
+CREATE TABLE @schema@.network_member_status_change (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    member_id uuid NOT NULL,
+    status text NOT NULL,
+    changed_on date NOT NULL,
+    changed_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT network_member_status_change_pkey PRIMARY KEY (id),
+    CONSTRAINT network_member_status_change_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id)
+);
+
+-- TABLE: outcome_observation
+CREATE TABLE @schema@.outcome_observation (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    custody_episode_id uuid,
+    time_point text NOT NULL,
+    observed_on date NOT NULL,
+    accommodation text,
+    in_education_training_employment boolean,
+    recalled boolean,
+    network_contacts_last_30_days integer,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT outcome_observation_accommodation_check CHECK ((accommodation = ANY (ARRAY['SETTLED'::text, 'TEMPORARY'::text, 'ROUGH_SLEEPING'::text, 'CUSTODY'::text, 'UNKNOWN'::text]))),
+    CONSTRAINT outcome_observation_network_contacts_last_30_days_check CHECK ((network_contacts_last_30_days >= 0)),
+    CONSTRAINT outcome_observation_time_point_check CHECK ((time_point = ANY (ARRAY['RELEASE_DAY'::text, 'MONTH_3'::text, 'MONTH_6'::text, 'MONTH_12'::text]))),
+    CONSTRAINT outcome_observation_custody_episode_id_time_point_key UNIQUE (custody_episode_id, time_point),
+    CONSTRAINT outcome_observation_pkey PRIMARY KEY (id),
+    CONSTRAINT outcome_observation_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id),
+    CONSTRAINT outcome_observation_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: plan_version
+CREATE TABLE @schema@.plan_version (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    plan_id uuid NOT NULL,
+    number integer NOT NULL,
+    status text DEFAULT 'DRAFT'::text NOT NULL,
+    created_by text NOT NULL,
+    agreed_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT plan_version_number_check CHECK ((number >= 1)),
+    CONSTRAINT plan_version_status_check CHECK ((status = ANY (ARRAY['DRAFT'::text, 'AGREED'::text, 'SUPERSEDED'::text]))),
+    CONSTRAINT plan_version_pkey PRIMARY KEY (id),
+    CONSTRAINT plan_version_plan_id_number_key UNIQUE (plan_id, number),
+    CONSTRAINT plan_version_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES @schema@.integrated_plan(id)
+);
+
+-- TABLE: meeting
+CREATE TABLE @schema@.meeting (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    kind text NOT NULL,
+    held_on date NOT NULL,
+    outcome text,
+    agreed_plan_version_id uuid,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    young_adult_attended boolean DEFAULT false NOT NULL,
+    CONSTRAINT meeting_kind_check CHECK ((kind = ANY (ARRAY['INTEGRATED_PLANNING'::text, 'THREE_WAY'::text, 'PRE_RELEASE'::text, 'REVIEW'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT meeting_pkey PRIMARY KEY (id),
+    CONSTRAINT meeting_agreed_plan_version_id_fkey FOREIGN KEY (agreed_plan_version_id) REFERENCES @schema@.plan_version(id),
+    CONSTRAINT meeting_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: meeting_attendee
+CREATE TABLE @schema@.meeting_attendee (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    meeting_id uuid NOT NULL,
+    practitioner_id uuid,
+    network_member_id uuid,
+    CONSTRAINT meeting_attendee_check CHECK (((practitioner_id IS NULL) <> (network_member_id IS NULL))),
+    CONSTRAINT meeting_attendee_pkey PRIMARY KEY (id),
+    CONSTRAINT meeting_attendee_meeting_id_fkey FOREIGN KEY (meeting_id) REFERENCES @schema@.meeting(id),
+    CONSTRAINT meeting_attendee_network_member_id_fkey FOREIGN KEY (network_member_id) REFERENCES @schema@.network_member(id),
+    CONSTRAINT meeting_attendee_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id)
+);
+
+-- TABLE: plan_goal
+CREATE TABLE @schema@.plan_goal (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    plan_version_id uuid NOT NULL,
+    lineage_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    pathway text NOT NULL,
+    description text NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT plan_goal_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
+    CONSTRAINT plan_goal_pathway_check CHECK ((pathway = ANY (ARRAY['ACCOMMODATION'::text, 'EDUCATION_TRAINING_EMPLOYMENT'::text, 'HEALTH'::text, 'DRUGS_ALCOHOL'::text, 'FINANCE_BENEFIT_DEBT'::text, 'CHILDREN_FAMILIES_COMMUNITIES'::text, 'ATTITUDES_THINKING_BEHAVIOUR'::text]))),
+    CONSTRAINT plan_goal_pkey PRIMARY KEY (id),
+    CONSTRAINT plan_goal_plan_version_id_lineage_id_key UNIQUE (plan_version_id, lineage_id),
+    CONSTRAINT plan_goal_plan_version_id_fkey FOREIGN KEY (plan_version_id) REFERENCES @schema@.plan_version(id)
+);
+
+-- TABLE: plan_action
+CREATE TABLE @schema@.plan_action (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    plan_goal_id uuid NOT NULL,
+    lineage_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    description text NOT NULL,
+    owner_service text NOT NULL,
+    owner_id uuid,
+    due_on date,
+    status text DEFAULT 'NOT_STARTED'::text NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT plan_action_description_check CHECK (((length(description) >= 1) AND (length(description) <= 2000))),
+    CONSTRAINT plan_action_owner_service_check CHECK ((owner_service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT plan_action_status_check CHECK ((status = ANY (ARRAY['NOT_STARTED'::text, 'IN_PROGRESS'::text, 'DONE'::text, 'BLOCKED'::text, 'DECLINED'::text]))),
+    CONSTRAINT plan_action_pkey PRIMARY KEY (id),
+    CONSTRAINT plan_action_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT plan_action_plan_goal_id_fkey FOREIGN KEY (plan_goal_id) REFERENCES @schema@.plan_goal(id)
+);
+
+-- TABLE: plan_signoff
+CREATE TABLE @schema@.plan_signoff (
+    plan_version_id uuid NOT NULL,
+    service text NOT NULL,
+    practitioner_id uuid,
+    signed_by text NOT NULL,
+    signed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT plan_signoff_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT plan_signoff_pkey PRIMARY KEY (plan_version_id, service),
+    CONSTRAINT plan_signoff_plan_version_id_fkey FOREIGN KEY (plan_version_id) REFERENCES @schema@.plan_version(id),
+    CONSTRAINT plan_signoff_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id)
+);
+
+-- TABLE: provenance
+CREATE TABLE @schema@.provenance (
+    item_type text NOT NULL,
+    item_id uuid NOT NULL,
+    young_adult_id uuid NOT NULL,
+    transfer_id uuid NOT NULL,
+    from_tenant text NOT NULL,
+    recorded_at timestamp with time zone,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provenance_pkey PRIMARY KEY (item_type, item_id),
+    CONSTRAINT provenance_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: recall_event
+CREATE TABLE @schema@.recall_event (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    custody_episode_id uuid NOT NULL,
+    recalled_on date NOT NULL,
+    returned_to_custody_on date,
+    reason text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT recall_event_pkey PRIMARY KEY (id),
+    CONSTRAINT recall_event_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id)
+);
+
+-- TABLE: site_transfer
+CREATE TABLE @schema@.site_transfer (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    from_enrolment_id uuid NOT NULL,
+    to_enrolment_id uuid NOT NULL,
+    effective_on date NOT NULL,
+    reason text NOT NULL,
+    recorded_by text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT site_transfer_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500))),
+    CONSTRAINT site_transfer_pkey PRIMARY KEY (id),
+    CONSTRAINT site_transfer_to_enrolment_id_key UNIQUE (to_enrolment_id),
+    CONSTRAINT site_transfer_from_enrolment_id_fkey FOREIGN KEY (from_enrolment_id) REFERENCES @schema@.enrolment(id),
+    CONSTRAINT site_transfer_to_enrolment_id_fkey FOREIGN KEY (to_enrolment_id) REFERENCES @schema@.enrolment(id),
+    CONSTRAINT site_transfer_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: team_member
+CREATE TABLE @schema@.team_member (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    young_adult_id uuid NOT NULL,
+    practitioner_id uuid NOT NULL,
+    team_role text NOT NULL,
+    started_on date DEFAULT CURRENT_DATE NOT NULL,
+    ended_on date,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT team_member_check CHECK (((ended_on IS NULL) OR (ended_on >= started_on))),
+    CONSTRAINT team_member_team_role_check CHECK ((team_role = ANY (ARRAY['OFFENDER_MANAGER'::text, 'KEY_WORKER'::text, 'COMMUNITY_OFFENDER_MANAGER'::text, 'PERSONAL_ADVISER'::text, 'LIFELONG_LINKS_COORDINATOR'::text]))),
+    CONSTRAINT team_member_pkey PRIMARY KEY (id),
+    CONSTRAINT team_member_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id),
+    CONSTRAINT team_member_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id)
+);
+
+-- TABLE: vetting_signoff
+CREATE TABLE @schema@.vetting_signoff (
+    member_id uuid NOT NULL,
+    service text NOT NULL,
+    practitioner_id uuid,
+    signed_by text NOT NULL,
+    outcome text NOT NULL,
+    signed_on date NOT NULL,
+    CONSTRAINT vetting_signoff_outcome_check CHECK ((outcome = ANY (ARRAY['CLEARED'::text, 'NOT_CLEARED'::text]))),
+    CONSTRAINT vetting_signoff_service_check CHECK ((service = ANY (ARRAY['PRISON'::text, 'PROBATION'::text, 'LEAVING_CARE'::text, 'LIFELONG_LINKS'::text]))),
+    CONSTRAINT vetting_signoff_pkey PRIMARY KEY (member_id, service),
+    CONSTRAINT vetting_signoff_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id),
+    CONSTRAINT vetting_signoff_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id)
+);
+
+-- SEQUENCE: audit_event_id_seq1
+ALTER TABLE @schema@.audit_event ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME @schema@.audit_event_id_seq1
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 -- TABLE DATA: alembic_version
@@ -547,178 +638,6 @@ INSERT INTO @schema@.alembic_version VALUES ('t0008');
 
 -- SEQUENCE SET: audit_event_id_seq1
 SELECT pg_catalog.setval('@schema@.audit_event_id_seq1', 1, false);
-
--- CONSTRAINT: alembic_version alembic_version_pkc
-ALTER TABLE ONLY @schema@.alembic_version
-    ADD CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num);
-
--- CONSTRAINT: assessment_need assessment_need_pkey
-ALTER TABLE ONLY @schema@.assessment_need
-    ADD CONSTRAINT assessment_need_pkey PRIMARY KEY (assessment_id, pathway);
-
--- CONSTRAINT: assessment assessment_pkey
-ALTER TABLE ONLY @schema@.assessment
-    ADD CONSTRAINT assessment_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: audit_event audit_event_pkey
-ALTER TABLE ONLY @schema@.audit_event
-    ADD CONSTRAINT audit_event_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: consent consent_pkey
-ALTER TABLE ONLY @schema@.consent
-    ADD CONSTRAINT consent_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: custody_episode custody_episode_pkey
-ALTER TABLE ONLY @schema@.custody_episode
-    ADD CONSTRAINT custody_episode_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: enrolment enrolment_pkey
-ALTER TABLE ONLY @schema@.enrolment
-    ADD CONSTRAINT enrolment_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: enrolment_status_change enrolment_status_change_pkey
-ALTER TABLE ONLY @schema@.enrolment_status_change
-    ADD CONSTRAINT enrolment_status_change_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: enrolment enrolment_young_adult_id_site_id_key
-ALTER TABLE ONLY @schema@.enrolment
-    ADD CONSTRAINT enrolment_young_adult_id_site_id_key UNIQUE (young_adult_id, site_id);
-
--- CONSTRAINT: handover handover_pkey
-ALTER TABLE ONLY @schema@.handover
-    ADD CONSTRAINT handover_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: integrated_plan integrated_plan_pkey
-ALTER TABLE ONLY @schema@.integrated_plan
-    ADD CONSTRAINT integrated_plan_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: integrated_plan integrated_plan_young_adult_id_key
-ALTER TABLE ONLY @schema@.integrated_plan
-    ADD CONSTRAINT integrated_plan_young_adult_id_key UNIQUE (young_adult_id);
-
--- CONSTRAINT: licence_condition licence_condition_pkey
-ALTER TABLE ONLY @schema@.licence_condition
-    ADD CONSTRAINT licence_condition_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: lifelong_links_case lifelong_links_case_pkey
-ALTER TABLE ONLY @schema@.lifelong_links_case
-    ADD CONSTRAINT lifelong_links_case_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: lifelong_links_objective lifelong_links_objective_pkey
-ALTER TABLE ONLY @schema@.lifelong_links_objective
-    ADD CONSTRAINT lifelong_links_objective_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: lifelong_links_stage_change lifelong_links_stage_change_pkey
-ALTER TABLE ONLY @schema@.lifelong_links_stage_change
-    ADD CONSTRAINT lifelong_links_stage_change_pkey PRIMARY KEY (case_id, stage);
-
--- CONSTRAINT: meeting_attendee meeting_attendee_pkey
-ALTER TABLE ONLY @schema@.meeting_attendee
-    ADD CONSTRAINT meeting_attendee_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: meeting meeting_pkey
-ALTER TABLE ONLY @schema@.meeting
-    ADD CONSTRAINT meeting_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: network_commitment network_commitment_pkey
-ALTER TABLE ONLY @schema@.network_commitment
-    ADD CONSTRAINT network_commitment_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: network_member network_member_pkey
-ALTER TABLE ONLY @schema@.network_member
-    ADD CONSTRAINT network_member_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: network_member_status_change network_member_status_change_pkey
-ALTER TABLE ONLY @schema@.network_member_status_change
-    ADD CONSTRAINT network_member_status_change_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: outcome_observation outcome_observation_custody_episode_id_time_point_key
-ALTER TABLE ONLY @schema@.outcome_observation
-    ADD CONSTRAINT outcome_observation_custody_episode_id_time_point_key UNIQUE (custody_episode_id, time_point);
-
--- CONSTRAINT: outcome_observation outcome_observation_pkey
-ALTER TABLE ONLY @schema@.outcome_observation
-    ADD CONSTRAINT outcome_observation_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: plan_action plan_action_pkey
-ALTER TABLE ONLY @schema@.plan_action
-    ADD CONSTRAINT plan_action_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: plan_goal plan_goal_pkey
-ALTER TABLE ONLY @schema@.plan_goal
-    ADD CONSTRAINT plan_goal_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: plan_goal plan_goal_plan_version_id_lineage_id_key
-ALTER TABLE ONLY @schema@.plan_goal
-    ADD CONSTRAINT plan_goal_plan_version_id_lineage_id_key UNIQUE (plan_version_id, lineage_id);
-
--- CONSTRAINT: plan_signoff plan_signoff_pkey
-ALTER TABLE ONLY @schema@.plan_signoff
-    ADD CONSTRAINT plan_signoff_pkey PRIMARY KEY (plan_version_id, service);
-
--- CONSTRAINT: plan_version plan_version_pkey
-ALTER TABLE ONLY @schema@.plan_version
-    ADD CONSTRAINT plan_version_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: plan_version plan_version_plan_id_number_key
-ALTER TABLE ONLY @schema@.plan_version
-    ADD CONSTRAINT plan_version_plan_id_number_key UNIQUE (plan_id, number);
-
--- CONSTRAINT: practitioner practitioner_pkey
-ALTER TABLE ONLY @schema@.practitioner
-    ADD CONSTRAINT practitioner_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: practitioner_site practitioner_site_pkey
-ALTER TABLE ONLY @schema@.practitioner_site
-    ADD CONSTRAINT practitioner_site_pkey PRIMARY KEY (practitioner_id, site_id);
-
--- CONSTRAINT: practitioner practitioner_subject_key
-ALTER TABLE ONLY @schema@.practitioner
-    ADD CONSTRAINT practitioner_subject_key UNIQUE (subject);
-
--- CONSTRAINT: provenance provenance_pkey
-ALTER TABLE ONLY @schema@.provenance
-    ADD CONSTRAINT provenance_pkey PRIMARY KEY (item_type, item_id);
-
--- CONSTRAINT: recall_event recall_event_pkey
-ALTER TABLE ONLY @schema@.recall_event
-    ADD CONSTRAINT recall_event_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: reporting_watermark reporting_watermark_pkey
-ALTER TABLE ONLY @schema@.reporting_watermark
-    ADD CONSTRAINT reporting_watermark_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: site site_code_key
-ALTER TABLE ONLY @schema@.site
-    ADD CONSTRAINT site_code_key UNIQUE (code);
-
--- CONSTRAINT: site site_pkey
-ALTER TABLE ONLY @schema@.site
-    ADD CONSTRAINT site_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: site_transfer site_transfer_pkey
-ALTER TABLE ONLY @schema@.site_transfer
-    ADD CONSTRAINT site_transfer_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: site_transfer site_transfer_to_enrolment_id_key
-ALTER TABLE ONLY @schema@.site_transfer
-    ADD CONSTRAINT site_transfer_to_enrolment_id_key UNIQUE (to_enrolment_id);
-
--- CONSTRAINT: team_member team_member_pkey
-ALTER TABLE ONLY @schema@.team_member
-    ADD CONSTRAINT team_member_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: vetting_signoff vetting_signoff_pkey
-ALTER TABLE ONLY @schema@.vetting_signoff
-    ADD CONSTRAINT vetting_signoff_pkey PRIMARY KEY (member_id, service);
-
--- CONSTRAINT: young_adult young_adult_pkey
-ALTER TABLE ONLY @schema@.young_adult
-    ADD CONSTRAINT young_adult_pkey PRIMARY KEY (id);
-
--- CONSTRAINT: young_adult young_adult_transfer_id_key
-ALTER TABLE ONLY @schema@.young_adult
-    ADD CONSTRAINT young_adult_transfer_id_key UNIQUE (transfer_id);
 
 -- INDEX: assessment_young_adult
 CREATE INDEX assessment_young_adult ON @schema@.assessment USING btree (young_adult_id, assessed_on);
@@ -932,198 +851,6 @@ CREATE TRIGGER vetting_signoff_moved BEFORE INSERT OR DELETE OR UPDATE ON @schem
 
 -- TRIGGER: young_adult young_adult_moved
 CREATE TRIGGER young_adult_moved BEFORE INSERT OR DELETE OR UPDATE ON @schema@.young_adult FOR EACH ROW EXECUTE FUNCTION @schema@.refuse_moved_record('id', 'SELECT $1');
-
--- FK CONSTRAINT: assessment assessment_assessor_id_fkey
-ALTER TABLE ONLY @schema@.assessment
-    ADD CONSTRAINT assessment_assessor_id_fkey FOREIGN KEY (assessor_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: assessment_need assessment_need_assessment_id_fkey
-ALTER TABLE ONLY @schema@.assessment_need
-    ADD CONSTRAINT assessment_need_assessment_id_fkey FOREIGN KEY (assessment_id) REFERENCES @schema@.assessment(id);
-
--- FK CONSTRAINT: assessment assessment_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.assessment
-    ADD CONSTRAINT assessment_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: consent consent_network_member_id_fkey
-ALTER TABLE ONLY @schema@.consent
-    ADD CONSTRAINT consent_network_member_id_fkey FOREIGN KEY (network_member_id) REFERENCES @schema@.network_member(id);
-
--- FK CONSTRAINT: consent consent_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.consent
-    ADD CONSTRAINT consent_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: custody_episode custody_episode_prison_site_id_fkey
-ALTER TABLE ONLY @schema@.custody_episode
-    ADD CONSTRAINT custody_episode_prison_site_id_fkey FOREIGN KEY (prison_site_id) REFERENCES @schema@.site(id);
-
--- FK CONSTRAINT: custody_episode custody_episode_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.custody_episode
-    ADD CONSTRAINT custody_episode_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: enrolment enrolment_site_id_fkey
-ALTER TABLE ONLY @schema@.enrolment
-    ADD CONSTRAINT enrolment_site_id_fkey FOREIGN KEY (site_id) REFERENCES @schema@.site(id);
-
--- FK CONSTRAINT: enrolment_status_change enrolment_status_change_enrolment_id_fkey
-ALTER TABLE ONLY @schema@.enrolment_status_change
-    ADD CONSTRAINT enrolment_status_change_enrolment_id_fkey FOREIGN KEY (enrolment_id) REFERENCES @schema@.enrolment(id);
-
--- FK CONSTRAINT: enrolment enrolment_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.enrolment
-    ADD CONSTRAINT enrolment_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: handover handover_custody_episode_id_fkey
-ALTER TABLE ONLY @schema@.handover
-    ADD CONSTRAINT handover_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id);
-
--- FK CONSTRAINT: handover handover_from_lead_id_fkey
-ALTER TABLE ONLY @schema@.handover
-    ADD CONSTRAINT handover_from_lead_id_fkey FOREIGN KEY (from_lead_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: handover handover_to_lead_id_fkey
-ALTER TABLE ONLY @schema@.handover
-    ADD CONSTRAINT handover_to_lead_id_fkey FOREIGN KEY (to_lead_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: handover handover_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.handover
-    ADD CONSTRAINT handover_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: integrated_plan integrated_plan_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.integrated_plan
-    ADD CONSTRAINT integrated_plan_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: licence_condition licence_condition_custody_episode_id_fkey
-ALTER TABLE ONLY @schema@.licence_condition
-    ADD CONSTRAINT licence_condition_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id);
-
--- FK CONSTRAINT: lifelong_links_case lifelong_links_case_coordinator_id_fkey
-ALTER TABLE ONLY @schema@.lifelong_links_case
-    ADD CONSTRAINT lifelong_links_case_coordinator_id_fkey FOREIGN KEY (coordinator_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: lifelong_links_case lifelong_links_case_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.lifelong_links_case
-    ADD CONSTRAINT lifelong_links_case_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: lifelong_links_objective lifelong_links_objective_case_id_fkey
-ALTER TABLE ONLY @schema@.lifelong_links_objective
-    ADD CONSTRAINT lifelong_links_objective_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id);
-
--- FK CONSTRAINT: lifelong_links_stage_change lifelong_links_stage_change_case_id_fkey
-ALTER TABLE ONLY @schema@.lifelong_links_stage_change
-    ADD CONSTRAINT lifelong_links_stage_change_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id);
-
--- FK CONSTRAINT: meeting meeting_agreed_plan_version_id_fkey
-ALTER TABLE ONLY @schema@.meeting
-    ADD CONSTRAINT meeting_agreed_plan_version_id_fkey FOREIGN KEY (agreed_plan_version_id) REFERENCES @schema@.plan_version(id);
-
--- FK CONSTRAINT: meeting_attendee meeting_attendee_meeting_id_fkey
-ALTER TABLE ONLY @schema@.meeting_attendee
-    ADD CONSTRAINT meeting_attendee_meeting_id_fkey FOREIGN KEY (meeting_id) REFERENCES @schema@.meeting(id);
-
--- FK CONSTRAINT: meeting_attendee meeting_attendee_network_member_id_fkey
-ALTER TABLE ONLY @schema@.meeting_attendee
-    ADD CONSTRAINT meeting_attendee_network_member_id_fkey FOREIGN KEY (network_member_id) REFERENCES @schema@.network_member(id);
-
--- FK CONSTRAINT: meeting_attendee meeting_attendee_practitioner_id_fkey
-ALTER TABLE ONLY @schema@.meeting_attendee
-    ADD CONSTRAINT meeting_attendee_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: meeting meeting_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.meeting
-    ADD CONSTRAINT meeting_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: network_commitment network_commitment_member_id_fkey
-ALTER TABLE ONLY @schema@.network_commitment
-    ADD CONSTRAINT network_commitment_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id);
-
--- FK CONSTRAINT: network_member network_member_case_id_fkey
-ALTER TABLE ONLY @schema@.network_member
-    ADD CONSTRAINT network_member_case_id_fkey FOREIGN KEY (case_id) REFERENCES @schema@.lifelong_links_case(id);
-
--- FK CONSTRAINT: network_member_status_change network_member_status_change_member_id_fkey
-ALTER TABLE ONLY @schema@.network_member_status_change
-    ADD CONSTRAINT network_member_status_change_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id);
-
--- FK CONSTRAINT: network_member network_member_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.network_member
-    ADD CONSTRAINT network_member_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: outcome_observation outcome_observation_custody_episode_id_fkey
-ALTER TABLE ONLY @schema@.outcome_observation
-    ADD CONSTRAINT outcome_observation_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id);
-
--- FK CONSTRAINT: outcome_observation outcome_observation_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.outcome_observation
-    ADD CONSTRAINT outcome_observation_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: plan_action plan_action_owner_id_fkey
-ALTER TABLE ONLY @schema@.plan_action
-    ADD CONSTRAINT plan_action_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: plan_action plan_action_plan_goal_id_fkey
-ALTER TABLE ONLY @schema@.plan_action
-    ADD CONSTRAINT plan_action_plan_goal_id_fkey FOREIGN KEY (plan_goal_id) REFERENCES @schema@.plan_goal(id);
-
--- FK CONSTRAINT: plan_goal plan_goal_plan_version_id_fkey
-ALTER TABLE ONLY @schema@.plan_goal
-    ADD CONSTRAINT plan_goal_plan_version_id_fkey FOREIGN KEY (plan_version_id) REFERENCES @schema@.plan_version(id);
-
--- FK CONSTRAINT: plan_signoff plan_signoff_plan_version_id_fkey
-ALTER TABLE ONLY @schema@.plan_signoff
-    ADD CONSTRAINT plan_signoff_plan_version_id_fkey FOREIGN KEY (plan_version_id) REFERENCES @schema@.plan_version(id);
-
--- FK CONSTRAINT: plan_signoff plan_signoff_practitioner_id_fkey
-ALTER TABLE ONLY @schema@.plan_signoff
-    ADD CONSTRAINT plan_signoff_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: plan_version plan_version_plan_id_fkey
-ALTER TABLE ONLY @schema@.plan_version
-    ADD CONSTRAINT plan_version_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES @schema@.integrated_plan(id);
-
--- FK CONSTRAINT: practitioner_site practitioner_site_practitioner_id_fkey
-ALTER TABLE ONLY @schema@.practitioner_site
-    ADD CONSTRAINT practitioner_site_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id) ON DELETE CASCADE;
-
--- FK CONSTRAINT: practitioner_site practitioner_site_site_id_fkey
-ALTER TABLE ONLY @schema@.practitioner_site
-    ADD CONSTRAINT practitioner_site_site_id_fkey FOREIGN KEY (site_id) REFERENCES @schema@.site(id);
-
--- FK CONSTRAINT: provenance provenance_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.provenance
-    ADD CONSTRAINT provenance_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: recall_event recall_event_custody_episode_id_fkey
-ALTER TABLE ONLY @schema@.recall_event
-    ADD CONSTRAINT recall_event_custody_episode_id_fkey FOREIGN KEY (custody_episode_id) REFERENCES @schema@.custody_episode(id);
-
--- FK CONSTRAINT: site_transfer site_transfer_from_enrolment_id_fkey
-ALTER TABLE ONLY @schema@.site_transfer
-    ADD CONSTRAINT site_transfer_from_enrolment_id_fkey FOREIGN KEY (from_enrolment_id) REFERENCES @schema@.enrolment(id);
-
--- FK CONSTRAINT: site_transfer site_transfer_to_enrolment_id_fkey
-ALTER TABLE ONLY @schema@.site_transfer
-    ADD CONSTRAINT site_transfer_to_enrolment_id_fkey FOREIGN KEY (to_enrolment_id) REFERENCES @schema@.enrolment(id);
-
--- FK CONSTRAINT: site_transfer site_transfer_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.site_transfer
-    ADD CONSTRAINT site_transfer_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: team_member team_member_practitioner_id_fkey
-ALTER TABLE ONLY @schema@.team_member
-    ADD CONSTRAINT team_member_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id);
-
--- FK CONSTRAINT: team_member team_member_young_adult_id_fkey
-ALTER TABLE ONLY @schema@.team_member
-    ADD CONSTRAINT team_member_young_adult_id_fkey FOREIGN KEY (young_adult_id) REFERENCES @schema@.young_adult(id);
-
--- FK CONSTRAINT: vetting_signoff vetting_signoff_member_id_fkey
-ALTER TABLE ONLY @schema@.vetting_signoff
-    ADD CONSTRAINT vetting_signoff_member_id_fkey FOREIGN KEY (member_id) REFERENCES @schema@.network_member(id);
-
--- FK CONSTRAINT: vetting_signoff vetting_signoff_practitioner_id_fkey
-ALTER TABLE ONLY @schema@.vetting_signoff
-    ADD CONSTRAINT vetting_signoff_practitioner_id_fkey FOREIGN KEY (practitioner_id) REFERENCES @schema@.practitioner(id);
 
 -- ACL: TABLE alembic_version
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE @schema@.alembic_version TO @runtime@;

@@ -38,10 +38,60 @@ LEFT_OUT = {"SCHEMA"}
 META = re.compile(r"^(?:\\(?:restrict|unrestrict) \S+|SET \w+ = .*;)\n?", re.MULTILINE)
 
 
+CONSTRAINT = re.compile(r"ALTER TABLE ONLY (?P<table>\S+)\n\s+ADD (?P<clause>CONSTRAINT [^;]*);", re.DOTALL)
+CREATE_TABLE = re.compile(r"CREATE TABLE (?P<table>\S+) \(\n.*?(?=\n\);)", re.DOTALL)
+REFERENCES = re.compile(r"\bREFERENCES (?P<table>[^\s(]+)\(")
+
+
+def inline_constraints(entries: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Primary keys, unique and foreign keys written inside their CREATE TABLE, tables ordered so that a table comes
+    after those it references. pg_dump adds them afterwards (ALTER TABLE … ADD CONSTRAINT), as a restore into tables
+    holding rows must; added that way, each foreign key runs a query to validate rows that a new table cannot have
+    (measured: about a fifth of the bare DDL's time). A foreign key in a cycle of references stays where pg_dump put
+    it. The same constraints, names and definitions either way: tests/tenants/test_rendered_schema.py compares."""
+    tables: dict[str, int] = {}  # table → its entry
+    for i, (kind, _name, body) in enumerate(entries):
+        created = CREATE_TABLE.match(body) if kind == "TABLE" else None
+        if created is not None:
+            tables[created["table"]] = i
+    constraints: dict[int, tuple[str, str, set[str]]] = {}  # entry → (table, clause, other tables it references)
+    for i, (kind, _name, body) in enumerate(entries):
+        found = CONSTRAINT.fullmatch(body) if kind in ("CONSTRAINT", "FK CONSTRAINT") else None
+        if found is not None and found["table"] in tables:
+            targets = set(REFERENCES.findall(found["clause"])) - {found["table"]}
+            constraints[i] = (found["table"], found["clause"], targets)
+    needs = {t: set().union(*(c[2] for c in constraints.values() if c[0] == t)) & tables.keys() for t in tables}
+    order: list[str] = []
+    pending = sorted(tables, key=tables.__getitem__)  # pg_dump's order, each table once those it references exist
+    while pending:
+        ready = next((t for t in pending if needs[t] <= set(order)), None)
+        if ready is None:  # a cycle: the rest in pg_dump's order, their foreign keys added as pg_dump adds them
+            order += pending
+            break
+        order.append(ready)
+        pending.remove(ready)
+    position = {t: n for n, t in enumerate(order)}
+    inlined = {i for i, (table, _c, targets) in constraints.items()
+               if all(position.get(t, -1) < position[table] for t in targets)}
+    result: list[tuple[str, str, str]] = []
+    for i, entry in enumerate(entries):
+        if i == min(tables.values()):
+            for table in order:
+                kind, name, body = entries[tables[table]]
+                extra = "".join(f",\n    {constraints[c][1]}" for c in sorted(inlined) if constraints[c][0] == table)
+                created = CREATE_TABLE.match(body)
+                assert created is not None
+                result.append((kind, name, body[:created.end()] + extra + body[created.end():]))
+        if i not in tables.values() and i not in inlined:
+            result.append(entry)
+    return result
+
+
 def normalise(dump: str, names: TenantNames) -> str:
-    """The dump's entries for the schema's contents, in pg_dump's order, with the scratch names replaced."""
+    """The dump's entries for the schema's contents, in pg_dump's order (constraints inlined), with the scratch
+    names replaced."""
     matches = list(ENTRY.finditer(dump))
-    kept = []
+    entries = []
     for match, following in zip(matches, [*matches[1:], None], strict=True):
         body = dump[match.end():following.start() if following is not None else len(dump)]
         if match["type"] in LEFT_OUT or (match["type"] == "ACL" and match["name"].startswith("SCHEMA ")):
@@ -50,8 +100,8 @@ def normalise(dump: str, names: TenantNames) -> str:
         if following is None:  # the last entry runs to the dump's closing comment
             body = body.split("\n--\n-- PostgreSQL database dump complete", 1)[0].strip()
         if body:
-            kept.append(f"-- {match['type']}: {match['name']}\n{body}\n")
-    sql = "\n".join(kept)
+            entries.append((match["type"], match["name"], body))
+    sql = "\n".join(f"-- {kind}: {name}\n{body}\n" for kind, name, body in inline_constraints(entries))
     for name, placeholder in ((names.owner_role, migrations.OWNER_NAME), (names.runtime_role, migrations.RUNTIME_NAME),
                               (names.schema, migrations.SCHEMA_NAME)):
         sql = re.sub(rf"\b{re.escape(name)}\b", placeholder, sql)
