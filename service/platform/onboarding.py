@@ -192,6 +192,7 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
     """Run every onboarding step; stop at the first refusal and say which. Activates the tenant (if asked) once
     it has an open site and an administrator, so its users can sign in the moment this returns."""
     result = Result()
+    ready_list: list[ChecklistEntry] | None = None  # the checklist activation was decided on
     try:
         spec = _validate(spec)
         tenant, done = await ensure_tenant(db, NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template), actor)
@@ -202,7 +203,8 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
         for subject, display in spec.admins:
             result.steps.append(await ensure_admin(db, tenant, subject, display))
         if spec.activate:
-            ready = {e.item: e.done for e in await checklist(db, tenant)}
+            ready_list = await checklist(db, tenant)
+            ready = {e.item: e.done for e in ready_list}
             if ready[Item.SITE] and ready[Item.TENANT_ADMIN]:
                 tenant, done = await lifecycle.transition(db.engine, tenant.slug, Transition.ACTIVATE, actor) \
                     if tenant.status == "PROVISIONING" else (tenant, Outcome.ALREADY_DONE)
@@ -210,7 +212,11 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
                 result.steps.append(Step(Action.ACTIVATE, tenant.slug, done))
     except DomainError as exc:
         result.error = exc
-    if result.tenant is not None:
+    if result.tenant is not None and ready_list is not None and result.error is None:
+        # Nothing but the activation happened since that checklist: the tenant as activation left it is current.
+        active = result.tenant.status == "ACTIVE"
+        result.checklist = [ChecklistEntry(e.item, active) if e.item is Item.ACTIVE else e for e in ready_list]
+    elif result.tenant is not None:
         result.tenant = await lifecycle.get(db.engine, result.tenant.slug)
         result.checklist = await checklist(db, result.tenant)
     return result
