@@ -137,8 +137,8 @@ class Baseline:
     """A tenant schema at ``revision`` as one SQL text: generated (``python -m tenants.baseline``) by migrating a
     scratch tenant revision by revision and dumping it, its own names replaced by placeholders. It makes what the
     revisions make without their history (no table made and dropped again, no column added by a rewrite) —
-    tests/tenants/test_rendered_schema.py proves it, catalog for catalog. Objects come without default privileges,
-    then their exact grants, then the schema's default privileges, as pg_dump orders a restore."""
+    tests/tenants/test_rendered_schema.py proves it, catalog for catalog. It sets the schema's default privileges
+    itself (first, then only the grants that differ from them)."""
 
     revision: str
     sql: str
