@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.kernel.errors import Conflict, InvalidInput
 from service.kernel.ids import TenantId
 from service.kernel.tenancy import Tenant
-from tenants import migrations
+from tenants import lifecycle, migrations
+from tenants.lifecycle import TenantRecord
 from tenants.slugs import TenantNames, quote_ident, validate_slug
 
 TENANT_KINDS = ("REGION", "COHORT")
@@ -127,7 +128,7 @@ def tenant_roles_and_schema_sql(names: TenantNames, app_role: str) -> str:
 
 
 async def _provision(conn: AsyncConnection, new: NewTenant, role_prefix: str, app_role: str, status: str,
-                     script: migrations.TenantScript) -> Tenant:
+                     script: migrations.TenantScript) -> TenantRecord:
     """Three round trips inside the caller's transaction: the clash check; the roles, the schema and everything in
     it (one text: the tenant stream rendered at head); the registry row."""
     names = TenantNames.for_slug(new.slug, role_prefix)
@@ -153,14 +154,15 @@ async def _provision(conn: AsyncConnection, new: NewTenant, role_prefix: str, ap
          "runtime": names.runtime_role, "owner": names.owner_role, "template": new.rule_template,
          "revision": script.revision},
     )).one()
-    return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status=status,
-                  schema=names.schema, runtime_role=names.runtime_role)
+    return TenantRecord(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status=status,
+                        schema=names.schema, runtime_role=names.runtime_role, owner_role=names.owner_role,
+                        schema_revision=script.revision, rule_template=new.rule_template)
 
 
-async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
-                        status: str = "ACTIVE") -> Tenant:
-    """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals.
-    Onboarding creates tenants as PROVISIONING and activates them when their first sites and admin exist."""
+async def provision(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
+                    status: str = "ACTIVE", actor: str | None = None) -> TenantRecord:
+    """Create a tenant completely or not at all — with its PROVISIONED event by ``actor``, when given. Raises
+    InvalidInput or Conflict for expected refusals."""
     new = new.validated()
     async with migrations.ALEMBIC_LOCK:  # rendering uses alembic's global proxies; rendered once per process
         script = migrations.tenant_script()
@@ -168,10 +170,21 @@ async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str
         async with engine.begin() as conn:
             # Serialise provisioning: two creations of one slug must not race past the duplicate check.
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
-            return await _provision(conn, new, role_prefix, app_role, status, script)
+            record = await _provision(conn, new, role_prefix, app_role, status, script)
+            if actor is not None:
+                await lifecycle.record_event(conn, record, "PROVISIONED", actor, None, status)
+            return record
     except (IntegrityError, ProgrammingError) as exc:
         if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
             raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
         raise
     except (asyncpg.DuplicateObjectError, asyncpg.DuplicateSchemaError) as exc:  # the script, sent by the driver
         raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
+
+
+async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
+                        status: str = "ACTIVE") -> Tenant:
+    """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals.
+    Onboarding creates tenants as PROVISIONING and activates them when their first sites and admin exist."""
+    record = await provision(engine, new, role_prefix=role_prefix, app_role=app_role, status=status)
+    return record.as_tenant()

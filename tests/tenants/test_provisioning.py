@@ -9,7 +9,7 @@ import pytest
 
 from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
-from tenants import migrations, provisioning
+from tenants import lifecycle, migrations, provisioning
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 from tenants.slugs import TenantNames, validate_slug
@@ -128,3 +128,30 @@ async def test_migrate_sets_the_app_role_password_from_app_database_url(db: Data
     stored = await admin_conn.fetchval("SELECT rolpassword FROM pg_authid WHERE rolname = $1", db.settings.app_role)
     assert stored is not None
     assert stored.startswith("SCRAM-SHA-256$")
+
+
+async def test_provision_records_its_event_in_the_same_transaction(db: Database, admin_conn: asyncpg.Connection,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    slug = f"e-{secrets.token_hex(4)}"
+    record = await provisioning.provision(db.engine, NewTenant(slug, "Evented", "REGION"), status="PROVISIONING",
+                                          role_prefix=db.settings.role_prefix, app_role=db.settings.app_role,
+                                          actor="someone")
+    assert (record.slug, record.status, record.schema_revision) == (slug, "PROVISIONING", migrations.head("tenant"))
+    events = await admin_conn.fetch("SELECT action, from_status, to_status, actor FROM control.tenant_event "
+                                    "WHERE tenant_id = $1", record.id)
+    assert [tuple(e.values()) for e in events] == [("PROVISIONED", None, "PROVISIONING", "someone")]
+
+    # A failure after the event leaves neither the tenant nor the event.
+    failing = f"e-{secrets.token_hex(4)}"
+    recorded = lifecycle.record_event
+
+    async def then_fail(*args: object, **kwargs: object) -> None:
+        await recorded(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("failed after the event")
+
+    monkeypatch.setattr(lifecycle, "record_event", then_fail)
+    with pytest.raises(RuntimeError):
+        await provisioning.provision(db.engine, NewTenant(failing, "Evented", "REGION"), actor="someone",
+                                     role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    assert await _traces(admin_conn, failing, db.settings.role_prefix) == (0, 0, 0)
+    assert await admin_conn.fetchval("SELECT count(*) FROM control.tenant_event WHERE slug = $1", failing) == 0
