@@ -10,7 +10,11 @@ Works in a database of its own (created and dropped; --keep keeps it) with a rol
   column and an index to one table, per tenant and in total;
 * the catalog: pg_class rows and pg_database_size before and after;
 * the reference: the same tables created N times in bare schemas (CREATE TABLE … LIKE … INCLUDING ALL: no roles,
-  no grants, no alembic), its time and its catalog growth.
+  no grants, no alembic), its time and its catalog growth, and our mean over the reference's.
+
+The two are measured in alternating blocks of --block tenants (ours, then as many bare schemas), so that both see
+the same load on a shared machine and the same catalog size; pg_class rows and pg_database_size are read at every
+block's edges, so each side's catalog growth is its own.
 """
 
 from __future__ import annotations
@@ -75,25 +79,32 @@ def show_catalog(label: str, before: tuple[int, int], after: tuple[int, int], n:
           f"{after[1] / 2**20:.1f} MiB")
 
 
-async def reference(conn: asyncpg.Connection, template_schema: str, n: int) -> tuple[float, tuple[int, int]]:
-    """The same tables in N bare schemas: what the catalog costs without roles, grants and alembic."""
-    tables = [r["relname"] for r in await conn.fetch(
+async def reference_tables(conn: asyncpg.Connection, template_schema: str) -> list[str]:
+    return [r["relname"] for r in await conn.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "
         "WHERE s.nspname = $1 AND c.relkind = 'r' AND c.relname <> 'alembic_version' ORDER BY c.relname",
         template_schema)]
-    before = await catalog(conn)
-    started = time.perf_counter()
-    for i in range(n):
+
+
+async def reference(conn: asyncpg.Connection, template_schema: str, tables: list[str], numbers: range) -> list[float]:
+    """The same tables in bare schemas: what the catalog costs without roles, grants and alembic."""
+    seconds = []
+    for i in numbers:
+        t0 = time.perf_counter()
         async with conn.transaction():
             await conn.execute(f"CREATE SCHEMA ref_{i}")
             for table in tables:
                 await conn.execute(f'CREATE TABLE ref_{i}."{table}" (LIKE "{template_schema}"."{table}" INCLUDING ALL)')
-    elapsed = time.perf_counter() - started
-    after = await catalog(conn)
-    return elapsed, (after[0] - before[0], after[1] - before[1])
+        seconds.append(time.perf_counter() - t0)
+    return seconds
 
 
-async def main(n: int, jobs: int, keep: bool, server_url: str) -> None:
+def grown(total: list[int], before: tuple[int, int], after: tuple[int, int]) -> None:
+    total[0] += after[0] - before[0]
+    total[1] += after[1] - before[1]
+
+
+async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> None:
     run = secrets.token_hex(3)
     name = f"always_hope_bench_{run}"
     plain = make_url(server_url).set(drivername="postgresql")
@@ -108,19 +119,33 @@ async def main(n: int, jobs: int, keep: bool, server_url: str) -> None:
         start = await catalog(conn)
         print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB")
 
-        seconds = []
-        started = time.perf_counter()
-        for i in range(n):
-            t0 = time.perf_counter()
-            result = await onboard(db, Onboarding(
-                f"bench-{i:05d}", f"Bench region {i}", "REGION", "defaults",
-                (SiteSpec("PRISON1", "A prison", "PRISON"), SiteSpec("LC1", "A leaving-care service", "LEAVING_CARE")),
-                (("bench-admin", "Bench admin"),)), actor="bench")
-            assert result.error is None, result.error
-            seconds.append(time.perf_counter() - t0)
-        summary("onboarding", seconds, time.perf_counter() - started)
+        seconds: list[float] = []
+        ref_seconds: list[float] = []
+        ours_growth, ref_growth = [0, 0], [0, 0]
+        tables: list[str] = []
+        for first in range(0, n, block):
+            numbers = range(first, min(n, first + block))
+            before = await catalog(conn)
+            for i in numbers:
+                t0 = time.perf_counter()
+                result = await onboard(db, Onboarding(
+                    f"bench-{i:05d}", f"Bench region {i}", "REGION", "defaults",
+                    (SiteSpec("PRISON1", "A prison", "PRISON"),
+                     SiteSpec("LC1", "A leaving-care service", "LEAVING_CARE")),
+                    (("bench-admin", "Bench admin"),)), actor="bench")
+                assert result.error is None, result.error
+                seconds.append(time.perf_counter() - t0)
+            between = await catalog(conn)
+            grown(ours_growth, before, between)
+            tables = tables or await reference_tables(conn, "t_bench_00000")
+            ref_seconds += await reference(conn, "t_bench_00000", tables, numbers)
+            grown(ref_growth, between, await catalog(conn))
+        summary("onboarding", seconds, sum(seconds))
         onboarded = await catalog(conn)
-        show_catalog("catalog after onboarding", start, onboarded, n)
+        classes, size = ours_growth
+        print(f"catalog after onboarding: +{classes} pg_class rows ({classes / n:.0f} per tenant), "
+              f"+{size / 2**20:.1f} MiB ({size / n / 2**10:.0f} KiB per tenant); now {onboarded[0]} rows, "
+              f"{onboarded[1] / 2**20:.1f} MiB with the reference's schemas")
 
         with tempfile.TemporaryDirectory() as extra:
             (Path(extra) / "t9900_bench.py").write_text(BENCH_REVISION.format(head=migrations.head("tenant")))
@@ -134,10 +159,13 @@ async def main(n: int, jobs: int, keep: bool, server_url: str) -> None:
         migrated = await catalog(conn)
         show_catalog("catalog after migration", onboarded, migrated, n)
 
-        elapsed, (classes, size) = await reference(conn, "t_bench_00000", n)
+        elapsed, (classes, size) = sum(ref_seconds), ref_growth
         print(f"reference (same tables in {n} bare schemas, no roles/grants/alembic): {elapsed:.1f} s "
               f"({elapsed / n * 1000:.0f} ms per schema), +{classes} pg_class rows ({classes / n:.0f} per schema), "
-              f"+{size / 2**20:.1f} MiB")
+              f"+{size / 2**20:.1f} MiB ({size / n / 2**10:.0f} KiB per schema)")
+        summary("reference", ref_seconds, elapsed)
+        print(f"onboarding / reference (means, alternating blocks of {block}): "
+              f"{statistics.mean(seconds) / statistics.mean(ref_seconds):.2f}x")
         roles = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%")
         print(f"roles created: {roles} (two per tenant, plus the application role)")
     finally:
@@ -157,8 +185,9 @@ if __name__ == "__main__":
     parser.add_argument("--tenants", type=int, default=500)
     parser.add_argument("--jobs", type=int, default=4, help="migration worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database and roles")
+    parser.add_argument("--block", type=int, default=25, help="tenants per block (ours, then the reference's)")
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL")
     if not server:
         raise SystemExit("Set DATABASE_URL to a superuser URL on the server to measure.")
-    asyncio.run(main(args.tenants, args.jobs, args.keep, server))
+    asyncio.run(main(args.tenants, args.jobs, args.keep, server, args.block))

@@ -8,8 +8,11 @@ transactional in PostgreSQL, so a tenant is either fully migrated or untouched.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -20,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
-from tenants.slugs import quote_ident
+from tenants.slugs import quote_ident, quote_name_literal
 
 Stream = Literal["control", "tenant"]
 CONTROL_SCHEMA = "control"
@@ -112,3 +115,108 @@ def upgrade_tenant_schema(connection: Connection, schema: str, owner_role: str, 
                        {"r": owner_role, "s": schema, "rt": runtime_role})
     command.upgrade(make_config("tenant", connection, schema, extra_locations), target)
     connection.execute(text("SELECT set_config('role', 'none', true), set_config('search_path', 'public', true)"))
+
+
+BASELINE_FILE = "tenant_baseline.sql"
+BASELINE_HEADER = re.compile(r"-- tenant baseline at revision (?P<revision>\S+)\n")
+# Placeholders for the tenant's names in the baseline; each is substituted before the text reaches the server.
+SCHEMA_NAME, OWNER_NAME, RUNTIME_NAME = "@schema@", "@owner@", "@runtime@"
+
+
+def default_privileges_sql(schema: str, owner_role: str, runtime_role: str) -> str:
+    """What the runtime role may do with whatever the owner creates in the schema (tables and their sequences)."""
+    owner, runtime, quoted = (quote_ident(n) for n in (owner_role, runtime_role, schema))
+    return (f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {quoted} "
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime};\n"
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {quoted} "
+            f"GRANT USAGE, SELECT ON SEQUENCES TO {runtime};\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A tenant schema at ``revision`` as one SQL text: generated (``python -m tenants.baseline``) by migrating a
+    scratch tenant revision by revision and dumping it, its own names replaced by placeholders. It makes what the
+    revisions make without their history (no table made and dropped again, no column added by a rewrite) —
+    tests/tenants/test_rendered_schema.py proves it, catalog for catalog. It sets the schema's default privileges
+    itself (first, then only the grants that differ from them)."""
+
+    revision: str
+    sql: str
+
+
+def baseline_path() -> Path:
+    return alembic_dir() / BASELINE_FILE
+
+
+def read_baseline() -> Baseline | None:
+    """The generated baseline, or None when there is none or its revision is not in the tenant stream."""
+    path = baseline_path()
+    if not path.is_file():
+        return None
+    sql = path.read_text()
+    header = BASELINE_HEADER.match(sql)
+    if header is None:
+        return None
+    revision = header["revision"]
+    if ScriptDirectory.from_config(make_config("tenant")).get_revision(revision) is None:
+        return None
+    return Baseline(revision, sql)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScript:
+    """A new tenant's schema at ``revision`` as one SQL text: the baseline (when there is one in the stream), then
+    every later revision's statements as ``alembic upgrade`` would run them, version stamps included, unqualified
+    (the caller sets ``search_path``). Without a baseline, every revision from the first."""
+
+    revision: str
+    baseline: Baseline | None
+    revisions: str
+
+
+@cache
+def _render_tenant_script(extra_locations: tuple[Path, ...]) -> TenantScript:
+    buffer = io.StringIO()
+    cfg = make_config("tenant", None, CONTROL_SCHEMA, extra_locations)
+    cfg.output_buffer = buffer
+    target = stream_head("tenant", extra_locations)
+    baseline = read_baseline()
+    if baseline is None:
+        command.upgrade(cfg, "head", sql=True)  # alembic's offline mode: renders, touches no database
+    elif baseline.revision != target:
+        command.upgrade(cfg, f"{baseline.revision}:head", sql=True)
+    return TenantScript(target, baseline, buffer.getvalue())
+
+
+def tenant_script(extra_locations: Sequence[Path] = ()) -> TenantScript:
+    """The tenant stream rendered for a new tenant (once per process and set of revision folders). A new tenant
+    runs it in one round trip instead of replaying the revisions through alembic; a test proves the result equal,
+    catalog for catalog, to a tenant migrated revision by revision. Renders under alembic's global proxies: call
+    it holding :data:`ALEMBIC_LOCK` from async code."""
+    return _render_tenant_script(tuple(extra_locations))
+
+
+def tenant_script_sql(script: TenantScript, schema: str, owner_role: str, runtime_role: str) -> str:
+    """``script`` run as :func:`upgrade_tenant_schema` runs a revision — as the owner role, in the schema, with the
+    runtime role's name in ``always_hope.runtime_role`` — then back to the caller's role. One text, for one round
+    trip (the simple-query protocol) inside the caller's transaction, in a schema that has no default privileges
+    yet (the baseline sets them after its objects; without one, they are set first)."""
+    if script.baseline is None:
+        head = default_privileges_sql(schema, owner_role, runtime_role)
+    else:
+        # Bare, as pg_dump wrote the names it replaced (identifiers, and the search_path its functions pin): names
+        # derived from a slug never need quoting, and quote_ident refuses any other.
+        names = {SCHEMA_NAME: schema, OWNER_NAME: owner_role, RUNTIME_NAME: runtime_role}
+        for name in names.values():
+            quote_ident(name)
+        head = re.sub("|".join(map(re.escape, names)), lambda m: names[m[0]], script.baseline.sql)
+        # Function bodies are checked once every table exists, as a restore does.
+        head = (f"SELECT set_config('always_hope.check_function_bodies', current_setting('check_function_bodies'), "
+                f"true), set_config('check_function_bodies', 'off', true);\n{head}\n"
+                "SELECT set_config('check_function_bodies', current_setting('always_hope.check_function_bodies'), "
+                "true);\n")
+    return (f"SELECT set_config('role', {quote_name_literal(owner_role)}, true), "
+            f"set_config('search_path', {quote_name_literal(schema)}, true), "
+            f"set_config('always_hope.runtime_role', {quote_name_literal(runtime_role)}, true);\n"
+            f"{head}{script.revisions}\n"
+            "SELECT set_config('role', 'none', true), set_config('search_path', 'public', true);\n")

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.kernel.errors import Conflict, InvalidInput
 from service.kernel.ids import TenantId
 from service.kernel.tenancy import Tenant
-from tenants import migrations
+from tenants import lifecycle, migrations
+from tenants.lifecycle import TenantRecord
 from tenants.slugs import TenantNames, quote_ident, validate_slug
 
 TENANT_KINDS = ("REGION", "COHORT")
@@ -112,53 +114,77 @@ def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) 
     conn.execute(text(f"GRANT SELECT ON control.reporting_tenant TO {app}"))
 
 
-def _provision(conn: Connection, new: NewTenant, role_prefix: str, app_role: str, status: str) -> Tenant:
-    names = TenantNames.for_slug(new.slug, role_prefix)
-    clash = conn.execute(text("SELECT 1 FROM control.tenant WHERE slug = :s"), {"s": new.slug}).first()
-    if clash is not None:
-        raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug")
-    for role in (names.owner_role, names.runtime_role):
-        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is not None:
-            raise Conflict(f"The database role for slug {new.slug!r} already exists outside the registry; "
-                           "an operator must remove it before this slug can be used.", field="slug")
+def tenant_roles_and_schema_sql(names: TenantNames, app_role: str) -> str:
+    """The tenant's two roles and its empty schema, as one SQL text: the owner (which we must be able to act as, to
+    migrate) and the runtime role (which only the app login role may become). The runtime role's privileges on what
+    the owner creates come with the schema's contents (migrations.tenant_script_sql)."""
     owner, runtime, schema = (quote_ident(n) for n in (names.owner_role, names.runtime_role, names.schema))
-    conn.execute(text(f"CREATE ROLE {owner} NOLOGIN"))
-    conn.execute(text(f"CREATE ROLE {runtime} NOLOGIN"))
-    # We must be able to act as the owner to migrate; the app login role may only become the runtime role.
-    conn.execute(text(f"GRANT {owner} TO CURRENT_USER"))
-    conn.execute(text(f"GRANT {runtime} TO {quote_ident(app_role)}"))
-    conn.execute(text(f"CREATE SCHEMA {schema} AUTHORIZATION {owner}"))
-    conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {runtime}"))
-    conn.execute(text(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
-                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"))
-    conn.execute(text(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
-                      f"GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"))
-    row = conn.execute(
+    return (f"CREATE ROLE {owner} NOLOGIN;\n"
+            f"CREATE ROLE {runtime} NOLOGIN;\n"
+            f"GRANT {owner} TO CURRENT_USER;\n"
+            f"GRANT {runtime} TO {quote_ident(app_role)};\n"
+            f"CREATE SCHEMA {schema} AUTHORIZATION {owner};\n"
+            f"GRANT USAGE ON SCHEMA {schema} TO {runtime};\n")
+
+
+async def _provision(conn: AsyncConnection, new: NewTenant, role_prefix: str, app_role: str, status: str,
+                     script: migrations.TenantScript) -> TenantRecord:
+    """Three round trips inside the caller's transaction: the clash check; the roles, the schema and everything in
+    it (one text: the tenant stream rendered at head); the registry row."""
+    names = TenantNames.for_slug(new.slug, role_prefix)
+    clash = (await conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM control.tenant WHERE slug = :s) AS slug, "
+        "EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN (:owner, :runtime)) AS role"),
+        {"s": new.slug, "owner": names.owner_role, "runtime": names.runtime_role})).one()
+    if clash.slug:
+        raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug")
+    if clash.role:
+        raise Conflict(f"The database role for slug {new.slug!r} already exists outside the registry; "
+                       "an operator must remove it before this slug can be used.", field="slug")
+    # Many statements in one text: the driver's simple-query protocol, on the transaction this connection holds.
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.execute(tenant_roles_and_schema_sql(names, app_role)
+                         + migrations.tenant_script_sql(script, names.schema, names.owner_role, names.runtime_role))
+    row = (await conn.execute(
         text("INSERT INTO control.tenant (slug, name, kind, status, schema_name, runtime_role, owner_role, "
-             "rule_template) VALUES (:slug, :name, :kind, :status, :schema, :runtime, :owner, :template) "
-             "RETURNING id"),
+             "rule_template, schema_revision) VALUES (:slug, :name, :kind, :status, :schema, :runtime, :owner, "
+             ":template, :revision) RETURNING id"),
         {"slug": new.slug, "name": new.name, "kind": new.kind, "schema": names.schema, "status": status,
-         "runtime": names.runtime_role, "owner": names.owner_role, "template": new.rule_template},
-    ).one()
-    migrations.upgrade_tenant_schema(conn, names.schema, names.owner_role, names.runtime_role)
-    revision = migrations.current_revision(conn, names.schema)
-    conn.execute(text("UPDATE control.tenant SET schema_revision = :r WHERE id = :id"), {"r": revision, "id": row.id})
-    return Tenant(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status=status,
-                  schema=names.schema, runtime_role=names.runtime_role)
+         "runtime": names.runtime_role, "owner": names.owner_role, "template": new.rule_template,
+         "revision": script.revision},
+    )).one()
+    return TenantRecord(id=TenantId(row.id), slug=new.slug, name=new.name, kind=new.kind, status=status,
+                        schema=names.schema, runtime_role=names.runtime_role, owner_role=names.owner_role,
+                        schema_revision=script.revision, rule_template=new.rule_template)
+
+
+async def provision(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
+                    status: str = "ACTIVE", actor: str | None = None) -> TenantRecord:
+    """Create a tenant completely or not at all — with its PROVISIONED event by ``actor``, when given. Raises
+    InvalidInput or Conflict for expected refusals."""
+    new = new.validated()
+    async with migrations.ALEMBIC_LOCK:  # rendering uses alembic's global proxies; rendered once per process
+        script = migrations.tenant_script()
+    try:
+        async with engine.begin() as conn:
+            # Serialise provisioning: two creations of one slug must not race past the duplicate check.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
+            record = await _provision(conn, new, role_prefix, app_role, status, script)
+            if actor is not None:
+                await lifecycle.record_event(conn, record, "PROVISIONED", actor, None, status)
+            return record
+    except (IntegrityError, ProgrammingError) as exc:
+        if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
+            raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
+        raise
+    except (asyncpg.DuplicateObjectError, asyncpg.DuplicateSchemaError) as exc:  # the script, sent by the driver
+        raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
 
 
 async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
                         status: str = "ACTIVE") -> Tenant:
     """Create a tenant completely or not at all. Raises InvalidInput or Conflict for expected refusals.
     Onboarding creates tenants as PROVISIONING and activates them when their first sites and admin exist."""
-    new = new.validated()
-    try:
-        async with engine.begin() as conn:
-            # Serialise provisioning: two creations of one slug must not race past the duplicate check.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
-            async with migrations.ALEMBIC_LOCK:
-                return await conn.run_sync(_provision, new, role_prefix, app_role, status)
-    except (IntegrityError, ProgrammingError) as exc:
-        if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
-            raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
-        raise
+    record = await provision(engine, new, role_prefix=role_prefix, app_role=app_role, status=status)
+    return record.as_tenant()

@@ -57,3 +57,10 @@ def quote_ident(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError("not a platform-derived identifier")
     return f'"{name}"'
+
+
+def quote_name_literal(name: str) -> str:
+    """A platform-derived name as a string literal (for ``set_config``), refused on the same terms as
+    :func:`quote_ident`."""
+    quote_ident(name)
+    return f"'{name}'"

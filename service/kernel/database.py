@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -43,6 +44,7 @@ class Database:
     embedded: EmbeddedPostgres | None = None
     pool: asyncpg.Pool | None = None
     jobs_pool: asyncpg.Pool | None = None
+    admin_pool: asyncpg.Pool | None = None
 
     @classmethod
     def connect(cls, settings: Settings) -> Database:
@@ -56,15 +58,16 @@ class Database:
         return cls(settings=settings, admin_url=url, engine=engine, embedded=embedded)
 
     @asynccontextmanager
-    async def admin_transaction(self) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
-        """A transaction on a connection of its own as the admin user: platform commands and provisioning only."""
-        conn = await asyncpg.connect(make_url(self.admin_url).set(drivername="postgresql").render_as_string(False),
-                                     server_settings={"TimeZone": self.settings.time_zone})
-        try:
-            async with conn.transaction():
-                yield conn
-        finally:
-            await conn.close()
+    async def admin_transaction(self) -> AsyncIterator[PoolConnectionProxy[asyncpg.Record]]:
+        """A transaction as the admin user, on a connection of a small pool of its own (opened on first use; a
+        connection is reset when it goes back): platform commands and provisioning only. Onboarding one tenant
+        takes three of these; each used to open and close a connection (a server process) of its own."""
+        if self.admin_pool is None:
+            self.admin_pool = await asyncpg.create_pool(
+                make_url(self.admin_url).set(drivername="postgresql").render_as_string(False), min_size=0,
+                max_size=4, server_settings={"TimeZone": self.settings.time_zone})
+        async with self.admin_pool.acquire() as conn, conn.transaction():
+            yield conn
 
     def app_password(self) -> str | None:
         """The app role's password, when APP_DATABASE_URL gives one for that role."""
@@ -97,10 +100,10 @@ class Database:
         return self.jobs_pool
 
     async def close_pools(self) -> None:
-        for pool in (self.pool, self.jobs_pool):
+        for pool in (self.pool, self.jobs_pool, self.admin_pool):
             if pool is not None:
                 await pool.close()
-        self.pool = self.jobs_pool = None
+        self.pool = self.jobs_pool = self.admin_pool = None
 
     async def close(self) -> None:
         await self.close_pools()

@@ -26,7 +26,7 @@ from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.service import GrantSpec, SiteSpec, ensure_grant, ensure_site, validate_subject
 from tenants import lifecycle
 from tenants.lifecycle import Outcome, TenantRecord, Transition
-from tenants.provisioning import NewTenant, create_tenant
+from tenants.provisioning import NewTenant, provision
 from tenants.templates import validate_template
 
 
@@ -110,15 +110,11 @@ async def ensure_tenant(db: Database, new: NewTenant, actor: str) -> tuple[Tenan
         found = await lifecycle.find(conn, new.slug)
     if found is None:
         try:
-            await create_tenant(db.engine, new, role_prefix=db.settings.role_prefix, app_role=db.settings.app_role,
-                                status="PROVISIONING")
+            created = await provision(db.engine, new, role_prefix=db.settings.role_prefix,
+                                      app_role=db.settings.app_role, status="PROVISIONING", actor=actor)
         except Conflict:
             found = await lifecycle.get(db.engine, new.slug)  # created at the same moment: compare below
         else:
-            async with db.engine.begin() as conn:
-                created = await lifecycle.find(conn, new.slug)
-                assert created is not None
-                await lifecycle.record_event(conn, created, "PROVISIONED", actor, None, created.status)
             return created, Outcome.CREATED
     if (found.name, found.kind) != (new.name, new.kind):
         raise Conflict("A tenant with this slug exists with another name or kind.", field="slug")
@@ -132,9 +128,11 @@ async def ensure_tenant(db: Database, new: NewTenant, actor: str) -> tuple[Tenan
     return found, Outcome.ALREADY_DONE
 
 
-async def ensure_practice_rules(db: Database, tenant: TenantRecord, template: str, actor: str) -> Step:
-    """Copy the rule template into the tenant's practice rules, once: a tenant with any rule version keeps them."""
-    if await lifecycle.has_practice_rules(db.engine, tenant):
+async def ensure_practice_rules(db: Database, tenant: TenantRecord, template: str, actor: str, *,
+                                created: bool = False) -> Step:
+    """Copy the rule template into the tenant's practice rules, once: a tenant with any rule version keeps them
+    (one ``created`` a moment ago has none)."""
+    if not created and await lifecycle.has_practice_rules(db.engine, tenant):
         return Step(Action.APPLY_RULE_TEMPLATE, template, Outcome.ALREADY_DONE)
     async with db.admin_transaction() as conn:
         await apply_template(conn, tenant.id, template, actor, today(db.settings.time_zone))
@@ -192,17 +190,20 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
     """Run every onboarding step; stop at the first refusal and say which. Activates the tenant (if asked) once
     it has an open site and an administrator, so its users can sign in the moment this returns."""
     result = Result()
+    ready_list: list[ChecklistEntry] | None = None  # the checklist activation was decided on
     try:
         spec = _validate(spec)
         tenant, done = await ensure_tenant(db, NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template), actor)
         result.tenant = tenant
         result.steps.append(Step(Action.CREATE_TENANT, tenant.slug, done))
-        result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor))
+        result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor,
+                                                        created=done is Outcome.CREATED))
         result.steps.extend(await ensure_sites(db, tenant, spec.sites))
         for subject, display in spec.admins:
             result.steps.append(await ensure_admin(db, tenant, subject, display))
         if spec.activate:
-            ready = {e.item: e.done for e in await checklist(db, tenant)}
+            ready_list = await checklist(db, tenant)
+            ready = {e.item: e.done for e in ready_list}
             if ready[Item.SITE] and ready[Item.TENANT_ADMIN]:
                 tenant, done = await lifecycle.transition(db.engine, tenant.slug, Transition.ACTIVATE, actor) \
                     if tenant.status == "PROVISIONING" else (tenant, Outcome.ALREADY_DONE)
@@ -210,7 +211,11 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
                 result.steps.append(Step(Action.ACTIVATE, tenant.slug, done))
     except DomainError as exc:
         result.error = exc
-    if result.tenant is not None:
+    if result.tenant is not None and ready_list is not None and result.error is None:
+        # Nothing but the activation happened since that checklist: the tenant as activation left it is current.
+        active = result.tenant.status == "ACTIVE"
+        result.checklist = [ChecklistEntry(e.item, active) if e.item is Item.ACTIVE else e for e in ready_list]
+    elif result.tenant is not None:
         result.tenant = await lifecycle.get(db.engine, result.tenant.slug)
         result.checklist = await checklist(db, result.tenant)
     return result

@@ -9,7 +9,7 @@ import pytest
 
 from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
-from tenants import migrations
+from tenants import lifecycle, migrations, provisioning
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 from tenants.slugs import TenantNames, validate_slug
@@ -66,16 +66,21 @@ async def test_provisioning_creates_schema_roles_tables_and_version(db: Database
     assert owner == TenantNames.for_slug(slug, db.settings.role_prefix).owner_role
 
 
+@pytest.mark.parametrize("where", ["the last statement of the script", "after the registry row"])
 async def test_a_failure_midway_leaves_nothing_behind(db: Database, admin_conn: asyncpg.Connection,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     slug = f"f-{secrets.token_hex(4)}"
+    if where == "the last statement of the script":
+        # The roles, the schema and every table exist in the transaction when its last statement fails.
+        rendered = migrations.tenant_script_sql
+        monkeypatch.setattr(migrations, "tenant_script_sql",
+                            lambda *args: rendered(*args) + "SELECT 1 / 0;")
+    else:
+        def broken_id(value: object) -> None:
+            raise RuntimeError("failed after the registry row was written")
 
-    def broken_migration(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("migration failed")
-
-    # Fail after the roles, schema, grants and registry row exist in the transaction.
-    monkeypatch.setattr(migrations, "upgrade_tenant_schema", broken_migration)
-    with pytest.raises(RuntimeError):
+        monkeypatch.setattr(provisioning, "TenantId", broken_id)
+    with pytest.raises((asyncpg.DivisionByZeroError, RuntimeError)):
         await create_tenant(db.engine, NewTenant(slug, "Broken", "REGION"),
                             role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
     assert await _traces(admin_conn, slug, db.settings.role_prefix) == (0, 0, 0)
@@ -123,3 +128,30 @@ async def test_migrate_sets_the_app_role_password_from_app_database_url(db: Data
     stored = await admin_conn.fetchval("SELECT rolpassword FROM pg_authid WHERE rolname = $1", db.settings.app_role)
     assert stored is not None
     assert stored.startswith("SCRAM-SHA-256$")
+
+
+async def test_provision_records_its_event_in_the_same_transaction(db: Database, admin_conn: asyncpg.Connection,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    slug = f"e-{secrets.token_hex(4)}"
+    record = await provisioning.provision(db.engine, NewTenant(slug, "Evented", "REGION"), status="PROVISIONING",
+                                          role_prefix=db.settings.role_prefix, app_role=db.settings.app_role,
+                                          actor="someone")
+    assert (record.slug, record.status, record.schema_revision) == (slug, "PROVISIONING", migrations.head("tenant"))
+    events = await admin_conn.fetch("SELECT action, from_status, to_status, actor FROM control.tenant_event "
+                                    "WHERE tenant_id = $1", record.id)
+    assert [tuple(e.values()) for e in events] == [("PROVISIONED", None, "PROVISIONING", "someone")]
+
+    # A failure after the event leaves neither the tenant nor the event.
+    failing = f"e-{secrets.token_hex(4)}"
+    recorded = lifecycle.record_event
+
+    async def then_fail(*args: object, **kwargs: object) -> None:
+        await recorded(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("failed after the event")
+
+    monkeypatch.setattr(lifecycle, "record_event", then_fail)
+    with pytest.raises(RuntimeError):
+        await provisioning.provision(db.engine, NewTenant(failing, "Evented", "REGION"), actor="someone",
+                                     role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
+    assert await _traces(admin_conn, failing, db.settings.role_prefix) == (0, 0, 0)
+    assert await admin_conn.fetchval("SELECT count(*) FROM control.tenant_event WHERE slug = $1", failing) == 0
