@@ -7,9 +7,10 @@ read the control-plane registry and, inside a transaction, become one tenant's r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from sqlalchemy import URL, make_url
@@ -43,6 +44,7 @@ class Database:
     embedded: EmbeddedPostgres | None = None
     pool: asyncpg.Pool | None = None
     jobs_pool: asyncpg.Pool | None = None
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
     def connect(cls, settings: Settings) -> Database:
@@ -79,12 +81,16 @@ class Database:
         return {"statement_timeout": str(self.settings.statement_timeout_ms), "TimeZone": self.settings.time_zone}
 
     async def open_pool(self) -> asyncpg.Pool:
-        """The request pool: a request holds at most one of its connections (service.kernel.work)."""
-        if self.pool is None:
-            self.pool = await asyncpg.create_pool(
-                app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
-                max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
-                max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT, connection_class=PooledConnection)
+        """The request pool: a request holds at most one of its connections (service.kernel.work). One pool, however
+        many requests ask for it at once before it exists (each would otherwise make a pool of its own)."""
+        if self.pool is not None:
+            return self.pool
+        async with self._opening:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(
+                    app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
+                    max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
+                    max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT, connection_class=PooledConnection)
         return self.pool
 
     async def open_jobs_pool(self) -> asyncpg.Pool:
