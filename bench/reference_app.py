@@ -4,6 +4,7 @@ through. No authentication, tenancy switch or audit: the floor to compare to.
 
 Run by bench/caseload.py as `uvicorn bench.reference_app:app` with REFERENCE_DSN, REFERENCE_SCHEMA set."""
 
+import asyncio
 import json
 import os
 
@@ -48,13 +49,19 @@ SELECT json_build_object('data', json_build_object('caseload', json_build_object
 """
 
 pool: asyncpg.Pool | None = None
+opening = asyncio.Lock()
 
 
 async def connections() -> asyncpg.Pool:
+    # One pool: without the lock, the first requests (16 at once) each created a pool of their own, up to 160
+    # connections, and on a shared server the reference then failed with "too many clients".
     global pool
-    if pool is None:
-        pool = await asyncpg.create_pool(os.environ["REFERENCE_DSN"], min_size=4, max_size=10, server_settings={
-            "search_path": os.environ["REFERENCE_SCHEMA"], "TimeZone": "UTC"})
+    if pool is not None:
+        return pool
+    async with opening:
+        if pool is None:
+            pool = await asyncpg.create_pool(os.environ["REFERENCE_DSN"], min_size=4, max_size=10, server_settings={
+                "search_path": os.environ["REFERENCE_SCHEMA"], "TimeZone": "UTC"})
     return pool
 
 

@@ -7,9 +7,10 @@ read the control-plane registry and, inside a transaction, become one tenant's r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -45,6 +46,7 @@ class Database:
     pool: asyncpg.Pool | None = None
     jobs_pool: asyncpg.Pool | None = None
     admin_pool: asyncpg.Pool | None = None
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
     def connect(cls, settings: Settings) -> Database:
@@ -63,9 +65,11 @@ class Database:
         connection is reset when it goes back): platform commands and provisioning only. Onboarding one tenant
         takes three of these; each used to open and close a connection (a server process) of its own."""
         if self.admin_pool is None:
-            self.admin_pool = await asyncpg.create_pool(
-                make_url(self.admin_url).set(drivername="postgresql").render_as_string(False), min_size=0,
-                max_size=4, server_settings={"TimeZone": self.settings.time_zone})
+            async with self._opening:  # one pool, however many ask at once before it exists (as open_pool)
+                if self.admin_pool is None:
+                    self.admin_pool = await asyncpg.create_pool(
+                        make_url(self.admin_url).set(drivername="postgresql").render_as_string(False), min_size=0,
+                        max_size=4, server_settings={"TimeZone": self.settings.time_zone})
         async with self.admin_pool.acquire() as conn, conn.transaction():
             yield conn
 
@@ -82,12 +86,16 @@ class Database:
         return {"statement_timeout": str(self.settings.statement_timeout_ms), "TimeZone": self.settings.time_zone}
 
     async def open_pool(self) -> asyncpg.Pool:
-        """The request pool: a request holds at most one of its connections (service.kernel.work)."""
-        if self.pool is None:
-            self.pool = await asyncpg.create_pool(
-                app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
-                max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
-                max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT, connection_class=PooledConnection)
+        """The request pool: a request holds at most one of its connections (service.kernel.work). One pool, however
+        many requests ask for it at once before it exists (each would otherwise make a pool of its own)."""
+        if self.pool is not None:
+            return self.pool
+        async with self._opening:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(
+                    app_dsn(self.settings, self.admin_url), min_size=self.settings.pool_min_size,
+                    max_size=self.settings.pool_max_size, server_settings=self._server_settings(),
+                    max_cacheable_statement_size=MAX_CACHEABLE_STATEMENT, connection_class=PooledConnection)
         return self.pool
 
     async def open_jobs_pool(self) -> asyncpg.Pool:

@@ -5,6 +5,7 @@ a server with no connection free answers 503, not 500."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import time
@@ -170,3 +171,12 @@ async def test_a_server_with_no_connection_free_answers_unavailable_not_internal
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+
+async def test_requests_that_arrive_before_the_pool_exists_share_one_pool(settings: Settings) -> None:
+    fresh = Database.connect(settings)
+    try:
+        pools = await asyncio.gather(*(fresh.open_pool() for _ in range(16)))
+        assert all(pool is pools[0] for pool in pools)
+    finally:
+        await fresh.close()
