@@ -99,7 +99,7 @@ async def main() -> None:
             for size in sizes:
                 sql, params = records.caseload_query(Scope(None), records.CaseloadFilter(site_id=uuid.UUID(site)),
                                                      records.CaseloadOrder.NAME, None, size + 1)
-                page = Page(sql, params, size)
+                page = Page(sql, params, size, Scope(None))
                 extra = ["bench-admin", "TENANT_ADMIN", f"req-{size}", "CaseloadPage", "{}"]
                 with_audit, without = [], []
                 # The audit's parameters are unused without its INSERT; name their types so the statement prepares.

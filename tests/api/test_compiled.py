@@ -203,7 +203,9 @@ def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
 
     compiled = CompiledDocuments.load(PUBLISHED_OPERATIONS, schema._schema, MODELS).by_hash.values()
     assert {o.operation.name.value for o in compiled if o.operation.name} >= {"CaseloadPage", "YoungAdultRecord"}
-    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1)  # as many parameters as any root's page
+    from service.kernel.visibility import Scope
+
+    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1, Scope(None))  # as many parameters as any root
     for operation in compiled:
         assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
 

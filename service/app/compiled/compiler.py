@@ -31,8 +31,9 @@ from graphql import (
 if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
+    from service.kernel.visibility import Scope
 
-from service.api.model import Computed, Many, Models, Scalar, global_id
+from service.api.model import Computed, Many, Models, Scalar, global_id, rows_visible_to
 from service.kernel import audit
 
 
@@ -42,11 +43,17 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows."""
+    """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows, visible to
+    ``scope`` (the caller's, which the statement also applies below the root where a relation leaves the record)."""
 
     sql: str
     params: list[Any]
     first: int
+    scope: Scope
+
+
+# The caller's scope inside a compiled statement (its CTE ``scope``), for the visibility predicate.
+SCOPE_SITES, SCOPE_ME = "(SELECT sites FROM scope)", "(SELECT me FROM scope)"
 
 
 # (the request's tenant session, the principal, the root field's arguments) -> the page, or None to fall back
@@ -119,14 +126,15 @@ class CompiledOperation:
 
     def statement(self, page: Page) -> str:
         """The whole response as one statement. Parameters after the page's: the actor's subject, role, the
-        request id, the operation name (the audit trail's), the response's extensions, then the request's day."""
+        request id, the operation name (the audit trail's), the response's extensions, the request's day, then the
+        caller's scope (Scope.args)."""
         n = len(page.params)
         consulted = " UNION ALL ".join(
             f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
             for i, c in enumerate(self.consults))
         # One INSERT for every consulted row (a single data-modifying CTE: it runs whether or not it is read).
         audits = "" if not self.consults else f", audit AS ({audit.insert(consulted, n + 1)})"
-        return (f"WITH page AS ({page.sql}), "
+        return (f"WITH scope AS (SELECT ${n + 7}::uuid[] AS sites, ${n + 8}::uuid AS me), page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}), "
                 f"request AS (SELECT ${n + 6}::date AS today){audits} "
                 f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 5}::json)::text")
@@ -184,17 +192,17 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               young_adult: str | None = None) -> str:
+               young_adult: str | None = None, under_consulted: bool = False) -> str:
         """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
         (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
         parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
         consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
-        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded."""
+        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded
+        (``under_consulted``: the parent is consulted, whether or not the relation stays in its record)."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         if model.consulted is not None:
-            under_consulted = young_adult is not None
             young_adult = young_adult or model.consulted.young_adult.format(t=alias)
             if not (model.consulted.covered_by_parent and under_consulted):
                 self.consults.append(Consult(type_name, f"{alias}.id", path, young_adult))
@@ -231,13 +239,17 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
+                if spec.leaves_record:  # the child may be another young adult's: shown only where visible
+                    where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
                 self.keys.append(key)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}", young_adult)
+                                   f"{path} JOIN {table} {child} ON {where}",
+                                   None if spec.leaves_record else young_adult, young_adult is not None)
                 self.keys.pop()
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
-                                 f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
+                                 f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
+                                 f"WHERE {where})")
                 else:
                     pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
         return f"json_build_object({', '.join(pairs)})"

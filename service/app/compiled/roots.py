@@ -36,7 +36,7 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
         sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after), first + 1)
     except (DomainError, AccessDenied):
         return None
-    return Page(sql, params, first)
+    return Page(sql, params, first, scope)
 
 
 async def young_adult(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
@@ -51,7 +51,7 @@ async def young_adult(session: TenantSession, principal: Principal, args: dict[s
     except (DomainError, AccessDenied):
         return None
     sql, params = people.young_adult_page(scope, raw)
-    return Page(sql, params, 1)
+    return Page(sql, params, 1, scope)
 
 
 ROOTS = (
