@@ -97,20 +97,47 @@ class Consulted:
 
 
 @dataclass(frozen=True, slots=True)
+class NeedToKnow:
+    """Fields only some callers see. ``who`` is SQL over the row ``{t}`` and ``{me}`` (the caller's practitioner
+    record when the caller is a practitioner, else NULL), true for a caller with need-to-know; ``when`` is SQL over
+    ``{t}``, true while the row's values may be shown to anyone at all. ``fields`` maps each field to the column it
+    shows: its value where both hold, null otherwise. Both executors read the values from :meth:`value`, so the
+    database never hands a value to a caller without need-to-know; a non-null value shown records a DISCLOSE."""
+
+    who: str
+    fields: Mapping[str, str]
+    when: str = "true"
+
+    @property
+    def shown(self) -> str:
+        """SQL (over ``{t}`` and ``{me}``) true when the row's need-to-know values are shown to the caller."""
+        return f"(coalesce({self.who}, false) AND coalesce({self.when}, false))"
+
+    def value(self, name: str) -> str:
+        return f"(CASE WHEN {self.shown} THEN {{t}}.{self.fields[name]} END)"
+
+
+@dataclass(frozen=True, slots=True)
 class TypeModel:
     """A GraphQL type: its table, its declared fields and its audit policy.
 
-    ``disclosed`` names need-to-know fields: a non-null value shown records one DISCLOSE per row naming every such
-    field shown. ``consulted_fields`` maps a field to the subject type a view of it records (for a part of the
-    record with no rows of its own, such as a young adult's timeline), with the parent's young adult.
+    ``need_to_know`` declares its need-to-know fields and who sees them: a non-null value shown records one
+    DISCLOSE per row naming every such field shown. ``consulted_fields`` maps a field to the subject type a view of
+    it records (for a part of the record with no rows of its own, such as a young adult's timeline), with the
+    parent's young adult.
     """
 
     name: str
     table: str | None = None
     fields: Mapping[str, Field] = field(default_factory=dict)
     consulted: Consulted | None = None
-    disclosed: tuple[str, ...] = ()
+    need_to_know: NeedToKnow | None = None
     consulted_fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def disclosed(self) -> tuple[str, ...]:
+        """The need-to-know fields."""
+        return () if self.need_to_know is None else tuple(self.need_to_know.fields)
 
     @property
     def young_adult(self) -> str | None:

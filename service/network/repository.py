@@ -5,7 +5,7 @@ predicate of service.kernel.visibility to the young adult its type's declaration
 by :func:`service.api.model.rows_visible`, whether it starts from the rows' ids or from their young adults, members
 or goals (parameters ``$2`` and ``$3``, or ``$3`` and ``$4``, carry the caller's scope).
 Members' contact details (phone, email, address) are never selected with the member: only
-:func:`member_contacts` reads them, and it returns them only to a caller with need-to-know.
+:func:`member_contacts` reads them, by the need-to-know rule of the member's declaration.
 """
 
 from __future__ import annotations
@@ -198,21 +198,17 @@ async def members_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID
 
 async def member_contacts(session: TenantSession, member_ids: Sequence[uuid.UUID],
                           practitioner_id: uuid.UUID | None) -> list[asyncpg.Record]:
-    """Contact details, only where the caller has need-to-know: they coordinate the member's open case, or they are
-    the young adult's current personal adviser; and the member has not withdrawn consent to be contacted. For
-    anyone else the database returns nulls, so the values never reach the service."""
+    """Contact details as the declaration's need-to-know rule (service/network/model.py) lets the caller (the
+    practitioner ``practitioner_id``, or None) see them: ``need_to_know`` whether the caller has it, ``shown``
+    whether the values are shown, and the values (nulls where not shown, so they never reach the service)."""
+    rule = MEMBER.need_to_know
+    assert rule is not None
+    me = "$2::uuid"
+    values = ", ".join(f"{rule.value(name).format(t='m', me=me)} AS {name}" for name in rule.fields)
     return await session.fetch(
-        "SELECT m.id, a.need_to_know, a.contact_consent, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.phone END AS phone, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.email END AS email, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.address END AS address "
-        "FROM network_member m LEFT JOIN lifelong_links_case c ON c.id = m.case_id "
-        "CROSS JOIN LATERAL (SELECT "
-        "  coalesce($2::uuid IS NOT NULL AND ((c.coordinator_id = $2 AND c.stage <> 'CLOSED') OR EXISTS ("
-        "    SELECT 1 FROM team_member t WHERE t.young_adult_id = m.young_adult_id AND t.practitioner_id = $2 "
-        "    AND t.team_role = 'PERSONAL_ADVISER' AND t.ended_on IS NULL)), false) AS need_to_know, "
-        f"  {CONTACT_CONSENT} AS contact_consent) a "
-        "WHERE m.id = ANY($1::uuid[])", list(member_ids), practitioner_id)
+        f"SELECT m.id, coalesce({rule.who.format(t='m', me=me)}, false) AS need_to_know, "
+        f"{rule.shown.format(t='m', me=me)} AS shown, {values} "
+        "FROM network_member m WHERE m.id = ANY($1::uuid[])", list(member_ids), practitioner_id)
 
 
 async def insert_member(session: TenantSession, young_adult_id: uuid.UUID, case_id: uuid.UUID,
