@@ -18,7 +18,8 @@ from service.kernel.database import Database
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.work import UnitOfWork
 from service.network import loaders
-from tests.conftest import CallerFactory, TenantFactory
+from tests.conftest import CallerFactory, ClientFactory, TenantFactory
+from tests.operations import document
 
 
 async def _world(admin: asyncpg.Connection, schema: str) -> dict[str, uuid.UUID]:
@@ -52,7 +53,32 @@ async def _world(admin: asyncpg.Connection, schema: str) -> dict[str, uuid.UUID]
             f"INSERT INTO {s}.consent (young_adult_id, network_member_id, purpose, granted_on, recorded_by) "
             "VALUES ($1, $2, $3, DATE '2026-01-06', 'x') RETURNING id", ids[owner], ids["member"],
             "CONTACT" if owner == "hidden" else "PARTICIPATION")
+    ids["review"] = await admin.fetchval(f"INSERT INTO {s}.meeting (young_adult_id, kind, held_on) "
+                                         "VALUES ($1, 'REVIEW', DATE '2026-02-02') RETURNING id", ids["seen"])
+    await admin.execute(f"INSERT INTO {s}.meeting_attendee (meeting_id, network_member_id) VALUES ($1, $2)",
+                        ids["review"], ids["member"])
     return ids
+
+
+async def test_the_compiled_record_shows_no_attendee_of_an_invisible_young_adult(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client_with: ClientFactory) -> None:
+    """The published record, compiled and not: a meeting of a record the caller sees, attended by a member of one
+    they do not see, lists the attendee without the member (Meeting's relation is declared leaves_record)."""
+    tenant = await make_tenant()
+    ids = await _world(admin_conn, tenant.schema)
+    off_team = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    answers, executed = [], []
+    for compiled in (True, False):
+        client = await client_with(compiled_documents=compiled)
+        response = await client.post("/graphql", json={"query": document("YoungAdultRecord"), "variables": {
+            "id": to_global_id("YoungAdult", ids["seen"])}}, headers={"Authorization": f"Bearer {off_team.token}"})
+        answers.append(response.json())
+        executed.append(response.headers.get("x-executed-by"))
+    assert executed == ["compiled", None]
+    assert answers[0] == answers[1]
+    meetings = answers[0]["data"]["youngAdult"]["meetings"]
+    assert [a["networkMember"] for m in meetings for a in m["attendees"]] == [None, None]  # both meetings
 
 
 async def test_nothing_of_an_invisible_young_adult_through_graphql(
