@@ -35,6 +35,7 @@ from bench.caseload import CASELOAD, seed
 from service.app.compiled.compiler import Page, compile_document
 from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS, schema
+from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.settings import Settings
@@ -99,14 +100,11 @@ async def main() -> None:
             for size in sizes:
                 sql, params = records.caseload_query(Scope(None), records.CaseloadFilter(site_id=uuid.UUID(site)),
                                                      records.CaseloadOrder.NAME, None, size + 1)
-                page = Page(sql, params, size)
-                extra = ["bench-admin", "TENANT_ADMIN", f"req-{size}", "CaseloadPage", "{}"]
+                page = Page(sql, params, size, Scope(None))
+                extra = ["bench-admin", "TENANT_ADMIN", f"req-{size}", "CaseloadPage", "{}", clock.today(),
+                         *Scope(None).args]
                 with_audit, without = [], []
-                # The audit's parameters are unused without its INSERT; name their types so the statement prepares.
-                n = len(params)
-                bare = unaudited.statement(page).replace(
-                    "WITH page AS (", f"WITH unused AS (SELECT ${n + 1}::text, ${n + 2}::text, ${n + 3}::text, "
-                    f"${n + 4}::text), page AS (", 1)
+                bare = unaudited.statement(page)  # its scope CTE types the audit's parameters, unused without it
                 for _ in range(args.repeat):
                     with_audit.append(await timed(conn, tenant.schema, tenant.runtime_role,
                                                   audited.statement(page), [*params, *extra]))

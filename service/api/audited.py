@@ -64,7 +64,8 @@ def undeclared(schema: GraphQLSchema, models: Models) -> list[str]:
         if model is None or model.table is None:
             out.append(graphql_type.name)
             continue
-        out += [f"{graphql_type.name}.{f}" for f in graphql_type.fields if f not in model.fields]
+        out += [f"{graphql_type.name}.{f}" for f in graphql_type.fields
+                if f not in model.fields and f not in model.disclosed]
     return sorted(out)
 
 

@@ -5,9 +5,16 @@ A feature declares each of its types once (``service/<feature>/model.py``): the 
 and the audit policy: whether showing a row records a CONSULT of it, and which need-to-know fields record a
 DISCLOSE when shown. The ordinary executor applies the policy by a hook on every field that returns the type
 (:mod:`service.api.audited`), so no resolver records a view by hand; the compiler (:mod:`service.app.compiled`)
-plans SQL from the same fields and writes the same events. A field without a declaration is resolved by its
-strawberry resolver only, and documents that select it are not compiled; the service names such fields in one
-log line at start-up.
+plans SQL from the same fields and writes the same events.
+
+Visibility is declared too: a consulted type's ``young_adult`` SQL names the young adult its rows belong to, and the
+one predicate of :mod:`service.kernel.visibility` is applied to that young adult (:func:`rows_visible`) by the
+compiler at every root and by the resolvers' repositories wherever they read rows of the type. Below a root, a
+relation is assumed to stay inside the parent's record (so the child is visible with it) unless it is declared
+``leaves_record``: then both executors filter the child rows by their own declaration.
+
+A field without a declaration is resolved by its strawberry resolver only, and documents that select it are not
+compiled; the service names such fields in one log line at start-up.
 
 Values must render exactly as strawberry renders them: enums as their names (our enum values are their names),
 dates as ISO strings (PostgreSQL's JSON for a date), global ids as :func:`service.api.relay.to_global_id` does.
@@ -20,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from service.api.relay import global_id_sql
+from service.kernel.visibility import visible_to, young_adult_visible_to
 
 if TYPE_CHECKING:
     from service.kernel.work import UnitOfWork
@@ -34,19 +42,24 @@ class Scalar:
 
 @dataclass(frozen=True, slots=True)
 class Many:
-    """A list of ``type_name`` rows: ``where`` joins child ``{c}`` to parent ``{p}``, ``order`` sorts them."""
+    """A list of ``type_name`` rows: ``where`` joins child ``{c}`` to parent ``{p}``, ``order`` sorts them (over
+    ``{c}`` and ``{p}``). ``leaves_record``: the rows may belong to another young adult than the parent's (nothing in
+    the database ties them to it), so each is shown only where the caller sees its own young adult."""
 
     type_name: str
     where: str
     order: str
+    leaves_record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class One:
-    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``)."""
+    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``); ``leaves_record`` as for
+    :class:`Many`."""
 
     type_name: str
     where: str
+    leaves_record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,23 +97,71 @@ class Consulted:
 
 
 @dataclass(frozen=True, slots=True)
+class NeedToKnow:
+    """Fields only some callers see. ``who`` is SQL over the row ``{t}`` and ``{me}`` (the caller's practitioner
+    record when the caller is a practitioner, else NULL), true for a caller with need-to-know; ``when`` is SQL over
+    ``{t}``, true while the row's values may be shown to anyone at all. ``fields`` maps each field to the column it
+    shows: its value where both hold, null otherwise. Both executors read the values from :meth:`value`, so the
+    database never hands a value to a caller without need-to-know; a non-null value shown records a DISCLOSE."""
+
+    who: str
+    fields: Mapping[str, str]
+    when: str = "true"
+
+    @property
+    def shown(self) -> str:
+        """SQL (over ``{t}`` and ``{me}``) true when the row's need-to-know values are shown to the caller."""
+        return f"(coalesce({self.who}, false) AND coalesce({self.when}, false))"
+
+    def value(self, name: str) -> str:
+        return f"(CASE WHEN {self.shown} THEN {{t}}.{self.fields[name]} END)"
+
+
+@dataclass(frozen=True, slots=True)
 class TypeModel:
     """A GraphQL type: its table, its declared fields and its audit policy.
 
-    ``disclosed`` names need-to-know fields: a non-null value shown records one DISCLOSE per row naming every such
-    field shown. ``consulted_fields`` maps a field to the subject type a view of it records (for a part of the
-    record with no rows of its own, such as a young adult's timeline), with the parent's young adult.
+    ``need_to_know`` declares its need-to-know fields and who sees them: a non-null value shown records one
+    DISCLOSE per row naming every such field shown. ``consulted_fields`` maps a field to the subject type a view of
+    it records (for a part of the record with no rows of its own, such as a young adult's timeline), with the
+    parent's young adult.
     """
 
     name: str
     table: str | None = None
     fields: Mapping[str, Field] = field(default_factory=dict)
     consulted: Consulted | None = None
-    disclosed: tuple[str, ...] = ()
+    need_to_know: NeedToKnow | None = None
     consulted_fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def disclosed(self) -> tuple[str, ...]:
+        """The need-to-know fields."""
+        return () if self.need_to_know is None else tuple(self.need_to_know.fields)
+
+    @property
+    def young_adult(self) -> str | None:
+        """SQL (over ``{t}``) naming the young adult a row belongs to: what its visibility follows."""
+        return None if self.consulted is None else self.consulted.young_adult
 
 
 Models = Mapping[str, TypeModel]
+
+
+def rows_visible_to(model: TypeModel, alias: str, sites: str, me: str) -> str:
+    """SQL true when the row ``alias`` of ``model`` is visible to the scope given as two SQL expressions: the one
+    predicate of service.kernel.visibility, applied to the young adult the declaration names."""
+    young_adult = model.young_adult
+    if young_adult is None:
+        raise ValueError(f"{model.name} declares no young adult, so it has no visibility of its own")
+    if model.table == "young_adult" and young_adult == "{t}.id":
+        return visible_to(alias, sites, me)
+    return young_adult_visible_to(young_adult.format(t=alias), sites, me)
+
+
+def rows_visible(model: TypeModel, alias: str, first: int) -> str:
+    """:func:`rows_visible_to` with the scope in parameters ``$first`` and ``$first + 1`` (Scope.args)."""
+    return rows_visible_to(model, alias, f"${first}::uuid[]", f"${first + 1}::uuid")
 
 
 def global_id(type_name: str, column: str = "{t}.id") -> Scalar:

@@ -22,20 +22,20 @@ def consents(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
 
 
 def consents_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    """Consent records of (already visible) young adults, keyed by young adult id."""
+    """Consent records of young adults (those the caller sees), keyed by young adult id."""
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         grouped: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
-        for row in await repository.consents_of(ctx.tenant(), keys):
+        for row in await repository.consents_of(ctx.tenant(), keys, await scope(ctx)):
             grouped[row["young_adult_id"]].append(row)
         return [grouped[k] for k in keys]
     return ctx.loader("consents_of", load)
 
 
 def contact_consents(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    """A network member's CONTACT consent records, keyed by member id (members are already visible)."""
+    """A network member's CONTACT consent records (those the caller sees), keyed by member id."""
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         grouped: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
-        for row in await repository.member_consents(ctx.tenant(), keys, "CONTACT"):
+        for row in await repository.member_consents(ctx.tenant(), keys, "CONTACT", await scope(ctx)):
             grouped[row["network_member_id"]].append(row)
         return [grouped[k] for k in keys]
     return ctx.loader("contact_consents", load)

@@ -1,4 +1,5 @@
-"""SQL for consent records. Runs inside the caller's tenant session only; visibility follows the young adult."""
+"""SQL for consent records. Runs inside the caller's tenant session only; visibility follows the young adult the
+declaration names (service/consent/model.py), applied by :func:`service.api.model.rows_visible` to every read."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import date
 
 import asyncpg
 
+from service.api.model import rows_visible
+from service.consent.model import CONSENT
 from service.kernel.session import TenantSession
-from service.kernel.visibility import Scope, visible
+from service.kernel.visibility import Scope
 
 CONSENT_COLUMNS = ("k.id, k.young_adult_id, k.network_member_id, k.purpose, k.organisation, k.granted_on, "
                    "k.withdrawn_on, k.version, k.created_at")
@@ -18,16 +21,17 @@ CONSENT_COLUMNS = ("k.id, k.young_adult_id, k.network_member_id, k.purpose, k.or
 async def consents_by_id(session: TenantSession, ids: Sequence[uuid.UUID],
                          scope: Scope) -> list[asyncpg.Record]:
     return await session.fetch(
-        f"SELECT {CONSENT_COLUMNS} FROM consent k JOIN young_adult ya ON ya.id = k.young_adult_id "
-        f"WHERE k.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids),
-        *scope.args)
+        f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.id = ANY($1::uuid[]) AND {rows_visible(CONSENT, 'k', 2)}",
+        list(ids), *scope.args)
 
 
-async def consents_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
-    """Every consent record of these (already visible) young adults and their network members, oldest first."""
+async def consents_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                      ) -> list[asyncpg.Record]:
+    """Every consent record of these young adults (those in scope) and their network members, oldest first."""
     return await session.fetch(
         f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.young_adult_id = ANY($1::uuid[]) "
-        "ORDER BY k.granted_on, k.created_at, k.id", list(young_adult_ids))
+        f"AND {rows_visible(CONSENT, 'k', 2)} ORDER BY k.granted_on, k.created_at, k.id", list(young_adult_ids),
+        *scope.args)
 
 
 async def member_of(session: TenantSession, member_id: uuid.UUID) -> uuid.UUID | None:
@@ -62,8 +66,9 @@ async def withdraw(session: TenantSession, consent_id: uuid.UUID, version: int, 
         consent_id, version, withdrawn_on)
 
 
-async def member_consents(session: TenantSession, member_ids: Sequence[uuid.UUID], purpose: str,
+async def member_consents(session: TenantSession, member_ids: Sequence[uuid.UUID], purpose: str, scope: Scope,
                           ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.network_member_id = ANY($1::uuid[]) AND k.purpose = $2 "
-        "ORDER BY k.granted_on, k.created_at, k.id", list(member_ids), purpose)
+        f"AND {rows_visible(CONSENT, 'k', 3)} ORDER BY k.granted_on, k.created_at, k.id", list(member_ids), purpose,
+        *scope.args)

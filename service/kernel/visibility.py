@@ -47,7 +47,11 @@ class Scope:
 def visible(ya: str, first: int) -> str:
     """SQL true when the ``young_adult`` row aliased ``ya`` is visible to the scope passed as parameters
     ``$first`` (site ids, NULL for the whole tenant) and ``$first + 1`` (the caller's practitioner id or NULL)."""
-    sites, me = f"${first}::uuid[]", f"${first + 1}::uuid"
+    return visible_to(ya, f"${first}::uuid[]", f"${first + 1}::uuid")
+
+
+def visible_to(ya: str, sites: str, me: str) -> str:
+    """The predicate itself, the scope given as two SQL expressions (parameters, or a compiled statement's scope)."""
     return (f"({sites} IS NULL"
             f" OR (NOT {ya}.access_restricted AND EXISTS (SELECT 1 FROM enrolment v_e"
             f" WHERE v_e.young_adult_id = {ya}.id AND v_e.site_id = ANY({sites})))"
@@ -58,7 +62,11 @@ def visible(ya: str, first: int) -> str:
 def visible_young_adult(column: str, first: int) -> str:
     """For a part of a record (custody, plan, meeting…): SQL true when the young adult that ``column`` names is
     visible to the scope in parameters ``$first`` and ``$first + 1``."""
-    return f"EXISTS (SELECT 1 FROM young_adult v_ya WHERE v_ya.id = {column} AND {visible('v_ya', first)})"
+    return young_adult_visible_to(column, f"${first}::uuid[]", f"${first + 1}::uuid")
+
+
+def young_adult_visible_to(column: str, sites: str, me: str) -> str:
+    return f"EXISTS (SELECT 1 FROM young_adult v_ya WHERE v_ya.id = {column} AND {visible_to('v_ya', sites, me)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ MODELS = (
         **cols(version="version", kind="kind", heldOn="held_on", outcome="outcome",
                youngAdultAttended="young_adult_attended"),
         "attendees": Many("MeetingAttendee", "{c}.meeting_id = {p}.id", "{c}.id"),
-        "agreedPlanVersion": One("PlanVersion", "{c}.id = {p}.agreed_plan_version_id"),
+        # nothing in the database ties the version, or an attending member, to the meeting's young adult
+        "agreedPlanVersion": One("PlanVersion", "{c}.id = {p}.agreed_plan_version_id", leaves_record=True),
     }, consulted=Consulted("{t}.young_adult_id")),
     TypeModel("MeetingAttendee", "meeting_attendee", {
         "practitioner": One("Practitioner", "{c}.id = {p}.practitioner_id"),
-        "networkMember": One("NetworkMember", "{c}.id = {p}.network_member_id"),
+        "networkMember": One("NetworkMember", "{c}.id = {p}.network_member_id", leaves_record=True),
     }),
 )

@@ -237,7 +237,7 @@ class NetworkMember(Node):
                                   "consent to be contacted not withdrawn).")
     async def contact_details_visible(self, info: Info) -> bool:
         row = await loaders.contacts(info.context).load(self.raw_id)
-        return row is not None and row["need_to_know"] and row["contact_consent"] != "WITHDRAWN"
+        return row is not None and bool(row["shown"])
 
     async def _contact(self, info: Info, name: str) -> str | None:
         row = await loaders.contacts(info.context).load(self.raw_id)

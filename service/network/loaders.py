@@ -1,7 +1,9 @@
 """Per-request DataLoaders for the support network, bound to the request's tenant session and the caller's scope.
 
-Loaders keyed by a record id apply visibility themselves; loaders keyed by a young adult, case, member or meeting
-serve fields of records that were already found visible.
+Every loader of cases, members, commitments and meetings applies visibility itself, from the type's declaration
+(service/network/model.py), whatever it is keyed by: a record's id, its young adult, its member or a plan lineage.
+Loaders of what has no young adult of its own (stages, objectives, status changes, sign-offs, attendees) serve
+fields of records that were found visible.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from service.people.loaders import by_id, grouped, scope
 
 ById = Callable[[TenantSession, list[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
 ByKey = Callable[[TenantSession, list[uuid.UUID]], Awaitable[list[asyncpg.Record]]]
+ByKeyVisible = Callable[[TenantSession, list[uuid.UUID], Scope], Awaitable[list[asyncpg.Record]]]
 
 
 CALLER_PRACTITIONER = MemoKey[uuid.UUID | None]("network.caller_practitioner")
@@ -35,6 +38,13 @@ def _by_id(ctx: UnitOfWork, name: str, fetch: ById) -> DataLoader[uuid.UUID, asy
 def _grouped(ctx: UnitOfWork, name: str, fetch: ByKey, key: str) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
         return grouped(await fetch(ctx.tenant(), keys), keys, key)
+    return ctx.loader(name, load)
+
+
+def _grouped_visible(ctx: UnitOfWork, name: str, fetch: ByKeyVisible, key: str,
+                     ) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
+    async def load(keys: list[uuid.UUID]) -> list[list[asyncpg.Record]]:
+        return grouped(await fetch(ctx.tenant(), keys, await scope(ctx)), keys, key)
     return ctx.loader(name, load)
 
 
@@ -63,7 +73,7 @@ def objective(ctx: UnitOfWork) -> DataLoader[uuid.UUID, asyncpg.Record | None]:
 
 
 def current_case(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    return _grouped(ctx, "ll_current_case", repository.current_cases, "young_adult_id")
+    return _grouped_visible(ctx, "ll_current_case", repository.current_cases, "young_adult_id")
 
 
 def stage_changes(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
@@ -75,7 +85,7 @@ def objectives(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
 
 
 def members_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    return _grouped(ctx, "network_members_of", repository.members_of, "young_adult_id")
+    return _grouped_visible(ctx, "network_members_of", repository.members_of, "young_adult_id")
 
 
 def status_changes(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
@@ -87,31 +97,30 @@ def vetting_signoffs(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Reco
 
 
 def commitments_of_member(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    return _grouped(ctx, "network_commitments_of_member", repository.commitments_of_members, "member_id")
+    return _grouped_visible(ctx, "network_commitments_of_member", repository.commitments_of_members, "member_id")
 
 
 def commitments_of_young_adult(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    return _grouped(ctx, "network_commitments_of_young_adult", repository.commitments_of_young_adults,
+    return _grouped_visible(ctx, "network_commitments_of_young_adult", repository.commitments_of_young_adults,
                     "young_adult_id")
 
 
 def commitments_by_goal_lineage(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     """Commitments against plan goals, keyed by goal lineage id: for ``PlanGoal.commitments``."""
-    async def fetch(session: TenantSession, keys: list[uuid.UUID]) -> list[asyncpg.Record]:
-        return await repository.commitments_by_lineage(session, "goal_lineage_id", keys, await scope(ctx))
-    return _grouped(ctx, "network_commitments_by_goal", fetch, "goal_lineage_id")
+    async def fetch(session: TenantSession, keys: list[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:
+        return await repository.commitments_by_lineage(session, "goal_lineage_id", keys, scope)
+    return _grouped_visible(ctx, "network_commitments_by_goal", fetch, "goal_lineage_id")
 
 
 def commitments_by_action_lineage(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
     """Commitments against plan actions, keyed by action lineage id: for ``PlanAction.commitments``."""
-    async def fetch(session: TenantSession, keys: list[uuid.UUID]) -> list[asyncpg.Record]:
-        return await repository.commitments_by_lineage(session, "action_lineage_id", keys,
-                                                       await scope(ctx))
-    return _grouped(ctx, "network_commitments_by_action", fetch, "action_lineage_id")
+    async def fetch(session: TenantSession, keys: list[uuid.UUID], scope: Scope) -> list[asyncpg.Record]:
+        return await repository.commitments_by_lineage(session, "action_lineage_id", keys, scope)
+    return _grouped_visible(ctx, "network_commitments_by_action", fetch, "action_lineage_id")
 
 
 def meetings_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:
-    return _grouped(ctx, "network_meetings_of", repository.meetings_of, "young_adult_id")
+    return _grouped_visible(ctx, "network_meetings_of", repository.meetings_of, "young_adult_id")
 
 
 def attendees(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[asyncpg.Record]]:

@@ -278,7 +278,7 @@ async def record_meeting(session: TenantSession, principal: Principal, request_i
     """The Lifelong Links family-group meeting: practitioners and network members who agreed to take part."""
     scope = await scope_for(session, principal)
     young_adult_id = await visible_young_adult(session, scope, young_adult_id)
-    cases = await repository.current_cases(session, [young_adult_id])
+    cases = await repository.current_cases(session, [young_adult_id], scope)
     checks = Checks()
     if not cases or cases[0]["stage"] == "CLOSED":
         checks.add(prerequisite("OPEN_CASE_REQUIRED", "A Lifelong Links meeting needs an open Lifelong Links case.",

@@ -1,9 +1,11 @@
 """SQL for the Lifelong Links case and the support network. Runs inside the caller's tenant session only.
 
-Visibility follows the young adult: every read that starts from a case or member id joins ``young_adult ya`` and
-applies the central predicate of service.kernel.visibility (parameters ``$2`` and ``$3`` carry the caller's scope).
+Visibility follows the young adult: every read of cases, members, commitments and meetings applies the central
+predicate of service.kernel.visibility to the young adult its type's declaration (service/network/model.py) names,
+by :func:`service.api.model.rows_visible`, whether it starts from the rows' ids or from their young adults, members
+or goals (parameters ``$2`` and ``$3``, or ``$3`` and ``$4``, carry the caller's scope).
 Members' contact details (phone, email, address) are never selected with the member: only
-:func:`member_contacts` reads them, and it returns them only to a caller with need-to-know.
+:func:`member_contacts` reads them, by the need-to-know rule of the member's declaration.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 
 import asyncpg
 
+from service.api.model import rows_visible
 from service.kernel.session import TenantSession
-from service.kernel.visibility import Scope, visible
+from service.kernel.visibility import Scope
+from service.network.model import CASE, COMMITMENT, CURRENT_CASE_ORDER, MEETING, MEETING_KIND, MEMBER
 from service.people.repository import CONTACT_CONSENT
 
 CASE_COLUMNS = ("c.id, c.young_adult_id, c.coordinator_id, c.stage, c.referred_on, c.connection_score_start, "
@@ -65,17 +69,18 @@ async def existing_practitioners(session: TenantSession, ids: Sequence[uuid.UUID
 async def cases_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                       ) -> list[asyncpg.Record]:
     return await session.fetch(
-        f"SELECT {CASE_COLUMNS} FROM lifelong_links_case c JOIN young_adult ya ON ya.id = c.young_adult_id "
-        f"WHERE c.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids), *scope.args)
+        f"SELECT {CASE_COLUMNS} FROM lifelong_links_case c WHERE c.id = ANY($1::uuid[]) "
+        f"AND {rows_visible(CASE, 'c', 2)}",
+        list(ids), *scope.args)
 
 
-async def current_cases(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
-    """Each young adult's open case, else their most recently referred one (callers have checked visibility)."""
+async def current_cases(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                        ) -> list[asyncpg.Record]:
+    """Each young adult's open case, else their most recently referred one (of the young adults in scope)."""
     return await session.fetch(
         f"SELECT DISTINCT ON (c.young_adult_id) {CASE_COLUMNS} FROM lifelong_links_case c "
-        "WHERE c.young_adult_id = ANY($1::uuid[]) "
-        "ORDER BY c.young_adult_id, c.stage = 'CLOSED', c.referred_on DESC, c.created_at DESC",
-        list(young_adult_ids))
+        f"WHERE c.young_adult_id = ANY($1::uuid[]) AND {rows_visible(CASE, 'c', 2)} "
+        f"ORDER BY c.young_adult_id, {CURRENT_CASE_ORDER.format(t='c')}", list(young_adult_ids), *scope.args)
 
 
 async def open_case_exists(session: TenantSession, young_adult_id: uuid.UUID) -> bool:
@@ -179,33 +184,31 @@ async def assess_objective(session: TenantSession, objective_id: uuid.UUID, vers
 async def members_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                         ) -> list[asyncpg.Record]:
     return await session.fetch(
-        f"SELECT {MEMBER_COLUMNS} FROM network_member m JOIN young_adult ya ON ya.id = m.young_adult_id "
-        f"WHERE m.id = ANY($1::uuid[]) AND {visible('ya', 2)}", list(ids), *scope.args)
+        f"SELECT {MEMBER_COLUMNS} FROM network_member m WHERE m.id = ANY($1::uuid[]) "
+        f"AND {rows_visible(MEMBER, 'm', 2)}",
+        list(ids), *scope.args)
 
 
-async def members_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+async def members_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                     ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEMBER_COLUMNS} FROM network_member m WHERE m.young_adult_id = ANY($1::uuid[]) "
-        "ORDER BY m.created_at, m.id", list(young_adult_ids))
+        f"AND {rows_visible(MEMBER, 'm', 2)} ORDER BY m.created_at, m.id", list(young_adult_ids), *scope.args)
 
 
 async def member_contacts(session: TenantSession, member_ids: Sequence[uuid.UUID],
                           practitioner_id: uuid.UUID | None) -> list[asyncpg.Record]:
-    """Contact details, only where the caller has need-to-know: they coordinate the member's open case, or they are
-    the young adult's current personal adviser; and the member has not withdrawn consent to be contacted. For
-    anyone else the database returns nulls, so the values never reach the service."""
+    """Contact details as the declaration's need-to-know rule (service/network/model.py) lets the caller (the
+    practitioner ``practitioner_id``, or None) see them: ``need_to_know`` whether the caller has it, ``shown``
+    whether the values are shown, and the values (nulls where not shown, so they never reach the service)."""
+    rule = MEMBER.need_to_know
+    assert rule is not None
+    me = "$2::uuid"
+    values = ", ".join(f"{rule.value(name).format(t='m', me=me)} AS {name}" for name in rule.fields)
     return await session.fetch(
-        "SELECT m.id, a.need_to_know, a.contact_consent, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.phone END AS phone, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.email END AS email, "
-        "CASE WHEN a.need_to_know AND a.contact_consent <> 'WITHDRAWN' THEN m.address END AS address "
-        "FROM network_member m LEFT JOIN lifelong_links_case c ON c.id = m.case_id "
-        "CROSS JOIN LATERAL (SELECT "
-        "  coalesce($2::uuid IS NOT NULL AND ((c.coordinator_id = $2 AND c.stage <> 'CLOSED') OR EXISTS ("
-        "    SELECT 1 FROM team_member t WHERE t.young_adult_id = m.young_adult_id AND t.practitioner_id = $2 "
-        "    AND t.team_role = 'PERSONAL_ADVISER' AND t.ended_on IS NULL)), false) AS need_to_know, "
-        f"  {CONTACT_CONSENT} AS contact_consent) a "
-        "WHERE m.id = ANY($1::uuid[])", list(member_ids), practitioner_id)
+        f"SELECT m.id, coalesce({rule.who.format(t='m', me=me)}, false) AS need_to_know, "
+        f"{rule.shown.format(t='m', me=me)} AS shown, {values} "
+        "FROM network_member m WHERE m.id = ANY($1::uuid[])", list(member_ids), practitioner_id)
 
 
 async def insert_member(session: TenantSession, young_adult_id: uuid.UUID, case_id: uuid.UUID,
@@ -313,21 +316,23 @@ async def commitments_by_id(session: TenantSession, ids: Sequence[uuid.UUID],
                             scope: Scope) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.id = ANY($1::uuid[]) AND {visible('ya', 2)}",
-        list(ids), *scope.args)
+        f"WHERE n.id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)}", list(ids), *scope.args)
 
 
-async def commitments_of_young_adults(session: TenantSession, young_adult_ids: Sequence[uuid.UUID],
+async def commitments_of_young_adults(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
                                       ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        "WHERE m.young_adult_id = ANY($1::uuid[]) ORDER BY n.created_at, n.id", list(young_adult_ids))
+        f"WHERE m.young_adult_id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} "
+        "ORDER BY n.created_at, n.id", list(young_adult_ids), *scope.args)
 
 
-async def commitments_of_members(session: TenantSession, member_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+async def commitments_of_members(session: TenantSession, member_ids: Sequence[uuid.UUID], scope: Scope,
+                                 ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        "WHERE n.member_id = ANY($1::uuid[]) ORDER BY n.created_at, n.id", list(member_ids))
+        f"WHERE n.member_id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} ORDER BY n.created_at, n.id",
+        list(member_ids), *scope.args)
 
 
 async def commitments_by_lineage(session: TenantSession, column: str, lineage_ids: Sequence[uuid.UUID],
@@ -336,8 +341,8 @@ async def commitments_by_lineage(session: TenantSession, column: str, lineage_id
     assert column in ("goal_lineage_id", "action_lineage_id")
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"JOIN young_adult ya ON ya.id = m.young_adult_id WHERE n.{column} = ANY($1::uuid[]) AND {visible('ya', 2)} "
-        "ORDER BY n.created_at, n.id", list(lineage_ids), *scope.args)
+        f"WHERE n.{column} = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} ORDER BY n.created_at, n.id",
+        list(lineage_ids), *scope.args)
 
 
 async def end_commitment(session: TenantSession, commitment_id: uuid.UUID, version: int, ends_on: date,
@@ -367,18 +372,19 @@ async def insert_meeting(session: TenantSession, young_adult_id: uuid.UUID, held
     return row
 
 
-async def meetings_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
+async def meetings_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,
+                      ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEETING_COLUMNS} FROM meeting g WHERE g.young_adult_id = ANY($1::uuid[]) "
-        "AND g.kind = 'LIFELONG_LINKS' ORDER BY g.held_on, g.id", list(young_adult_ids))
+        f"AND {MEETING_KIND.format(t='g')} AND {rows_visible(MEETING, 'g', 2)} ORDER BY g.held_on, g.id",
+        list(young_adult_ids), *scope.args)
 
 
 async def meetings_by_id(session: TenantSession, ids: Sequence[uuid.UUID], scope: Scope,
                          ) -> list[asyncpg.Record]:
     return await session.fetch(
-        f"SELECT {MEETING_COLUMNS} FROM meeting g JOIN young_adult ya ON ya.id = g.young_adult_id "
-        f"WHERE g.id = ANY($1::uuid[]) AND g.kind = 'LIFELONG_LINKS' AND {visible('ya', 2)}",
-        list(ids), *scope.args)
+        f"SELECT {MEETING_COLUMNS} FROM meeting g WHERE g.id = ANY($1::uuid[]) AND {MEETING_KIND.format(t='g')} "
+        f"AND {rows_visible(MEETING, 'g', 2)}", list(ids), *scope.args)
 
 
 async def attendees_of(session: TenantSession, meeting_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:

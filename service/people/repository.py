@@ -12,11 +12,16 @@ from service.kernel.visibility import Scope, visible, visible_young_adult
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 PRACTITIONER_COLUMNS = "p.id, p.given_name, p.family_name, p.service, p.role, p.version"
-# The state of a network member's (alias ``m``) own consent to be contacted: ACTIVE (a grant not withdrawn),
-# WITHDRAWN, or NONE.
-CONTACT_CONSENT = (
-    "(SELECT CASE WHEN bool_or(k.withdrawn_on IS NULL) THEN 'ACTIVE' WHEN count(*) > 0 THEN 'WITHDRAWN' "
-    "ELSE 'NONE' END FROM consent k WHERE k.network_member_id = m.id AND k.purpose = 'CONTACT')")
+
+
+def contact_consent(member: str) -> str:
+    """The state of the network member (aliased ``member``)'s own consent to be contacted: ACTIVE (a grant not
+    withdrawn), WITHDRAWN, or NONE."""
+    return ("(SELECT CASE WHEN bool_or(k.withdrawn_on IS NULL) THEN 'ACTIVE' WHEN count(*) > 0 THEN 'WITHDRAWN' "
+            f"ELSE 'NONE' END FROM consent k WHERE k.network_member_id = {member}.id AND k.purpose = 'CONTACT')")
+
+
+CONTACT_CONSENT = contact_consent("m")
 
 
 async def sites(session: TenantSession) -> list[asyncpg.Record]:

@@ -203,7 +203,9 @@ def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
 
     compiled = CompiledDocuments.load(PUBLISHED_OPERATIONS, schema._schema, MODELS).by_hash.values()
     assert {o.operation.name.value for o in compiled if o.operation.name} >= {"CaseloadPage", "YoungAdultRecord"}
-    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1)  # as many parameters as any root's page
+    from service.kernel.visibility import Scope
+
+    page = Page("SELECT id, 1 AS ord FROM young_adult", [None] * 12, 1, Scope(None))  # as many parameters as any root
     for operation in compiled:
         assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
 
@@ -242,3 +244,68 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         answers.append(list(sent))
     assert answers[2] == answers[3] == ["SELECT", "BEGIN;", "SELECT", "SELECT", "WITH", "SELECT", "SELECT", "SELECT",
                                         "COMMIT;"]
+
+
+COMMITMENTS = document("NetworkCommitmentsForYoungAdult")
+
+
+@pytest.mark.parametrize(("variables", "executed"), [
+    ({}, "compiled"),
+    ({"goalLineageId": "3f1c2a10-0000-4000-8000-000000000000"}, "compiled"),  # no such lineage: an empty list
+    ({"youngAdultId": "bm90LWFuLWlk"}, None),  # not a global id
+    ({"youngAdultId": to_global_id("Site", uuid.uuid4())}, None),  # an id of another type
+    ({"youngAdultId": to_global_id("YoungAdult", uuid.uuid4())}, None),  # no such young adult
+    ({"restricted": True}, None),  # a young adult the caller may not see
+    ({"goalLineageId": "not-a-uuid"}, None),
+    ({"actionLineageId": "x\x00"}, None),
+])
+async def test_roots_by_young_adult_refuse_as_the_resolvers_do(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection, client: httpx.AsyncClient,
+        plain: httpx.AsyncClient, variables: dict[str, Any], executed: str | None) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 3, restricted=2)
+    s = f'"{tenant.schema}"'
+    rows = await admin_conn.fetch(f"SELECT id, access_restricted FROM {s}.young_adult ORDER BY family_name")
+    await admin_conn.execute(f"INSERT INTO {s}.network_commitment (member_id, goal_lineage_id, description) "
+                             f"SELECT id, gen_random_uuid(), 'Sundays' FROM {s}.network_member")
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    chosen = rows[2 if variables.pop("restricted", False) else 1]["id"]
+    body = {"youngAdultId": to_global_id("YoungAdult", chosen), **variables}
+    answers = []
+    for c in (client, plain):
+        response = await c.post("/graphql", json={"query": COMMITMENTS, "variables": body},
+                                headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append((response.status_code, response.json()))
+        if c is client:
+            assert response.headers.get("x-executed-by") == executed
+    assert answers[0] == answers[1]
+    if executed is None:
+        assert answers[0][1]["errors"]
+
+
+async def test_a_root_by_young_adult_costs_the_same_statements_whatever_its_size(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 4)  # young adults with 0, 1, 2 and 3 network members
+    s = f'"{tenant.schema}"'
+    young_adults = [r["id"] for r in await admin_conn.fetch(f"SELECT id FROM {s}.young_adult ORDER BY family_name")]
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    from service.kernel.session import RequestConnection
+
+    counts = []
+    original = RequestConnection.finish
+
+    async def counting(self: RequestConnection, *, commit: bool) -> None:
+        counts.append(self.statements)
+        await original(self, commit=commit)
+
+    monkeypatch.setattr(RequestConnection, "finish", counting)
+    for i in (1, 3):
+        counts.clear()
+        body = {"query": document("NetworkMembers"),
+                "variables": {"youngAdultId": to_global_id("YoungAdult", young_adults[i])}}
+        response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        assert len(response.json()["data"]["networkMembers"]) == i
+        assert response.headers["x-executed-by"] == "compiled"
+        assert counts == [3]  # the caller's scope, the young adult's visibility, then the whole answer

@@ -1,12 +1,14 @@
 """Equivalence, generated from the declarations: for every declared field, a small document around it runs through
 both executors for several callers on awkward data, and the JSON and the audit events must be identical.
 
-The documents reach each declared type from the compiled root (the caseload's young adults) by the first path of
+The documents reach each declared type from a compiled root (the caseload's young adults, or a young adult's
+network members, meetings, commitments, Lifelong Links case or consents, or the tenant's sites) by the first path of
 declared relations, selecting ``id`` (or ``__typename``, for a type without one) on the way and the field under test
 at the end. They are published to the compiled app as its operations, so each one is compiled (checked) and the
-other app resolves it field by field. The single-record root (``youngAdult(id:)``) is compared with one generated
-document selecting every declared field at once, and with the published record documents, for every young adult,
-a missing one and an id of another type.
+other app resolves it field by field. A root by young adult is asked about young adults the caller sees and does
+not see: the compiled app answers the first, and steps aside for the second (the resolvers refuse it). The
+single-record root (``youngAdult(id:)``) is compared with one generated document selecting every declared field at
+once, and with the published record documents, for every young adult, a missing one and an id of another type.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import asyncpg
 import httpx
 import pytest
 
-from service.api.model import Many, One
+from service.api.model import Many, One, Scalar
 from service.api.relay import to_global_id
+from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS
 from service.kernel.principal import Role, Service
 from tests.api.test_compiled import seed
@@ -31,19 +34,37 @@ from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.operations import document
 
 ROOT = "YoungAdult"
+CASELOAD = "caseload"
+BY_YOUNG_ADULT = ("networkMembers", "networkMeetings", "commitmentsForYoungAdult", "lifelongLinksCase", "consents")
+# Each compiled root but the single record (compared below): the document around a selection of its node type.
+WRAPPERS = {
+    CASELOAD: "query {op}($siteId: ID!, $first: Int!) {{ caseload(filter: {{siteId: $siteId}}, first: $first) "
+              "{{ edges {{ cursor node {{ {body} }} }} pageInfo {{ hasNextPage endCursor }} }} }}\n",
+    **{root: f"query {{op}}($youngAdultId: ID!) {{{{ {root}(youngAdultId: $youngAdultId) {{{{ {{body}} }}}} }}}}\n"
+       for root in BY_YOUNG_ADULT},
+    "sites": "query {op} {{ sites {{ {body} }} }}\n",
+}
+NODE_TYPES = {r.name: r.node_type for r in ROOTS}
+Path_ = list[tuple[str, str]]
 
 
-def paths() -> dict[str, list[tuple[str, str]]]:
-    """Each declared type reachable from the root, with the first path of relation fields that reaches it (each
-    step: the type it leaves, the field)."""
-    found: dict[str, list[tuple[str, str]]] = {ROOT: []}
-    queue = deque([ROOT])
-    while queue:
-        type_name = queue.popleft()
-        for name, spec in MODELS[type_name].fields.items():
-            if isinstance(spec, Many | One) and spec.type_name not in found:
-                found[spec.type_name] = [*found[type_name], (type_name, name)]
-                queue.append(spec.type_name)
+def paths() -> dict[str, tuple[str, Path_]]:
+    """Each declared type reachable from a compiled root, with the first root and path of relation fields that
+    reach it (each step: the type it leaves, the field; roots in the order of WRAPPERS, so the caseload reaches what
+    it can)."""
+    found: dict[str, tuple[str, Path_]] = {}
+    for root in WRAPPERS:
+        start = NODE_TYPES[root]
+        if start in found:
+            continue
+        found[start] = (root, [])
+        queue = deque([start])
+        while queue:
+            type_name = queue.popleft()
+            for name, spec in MODELS[type_name].fields.items():
+                if isinstance(spec, Many | One) and spec.type_name not in found:
+                    found[spec.type_name] = (root, [*found[type_name][1], (type_name, name)])
+                    queue.append(spec.type_name)
     return found
 
 
@@ -52,28 +73,39 @@ def key(type_name: str) -> str:
     return "id" if "id" in MODELS[type_name].fields else "__typename"
 
 
-def documents() -> dict[str, str]:
-    """Operation name -> document, one per declared field of every reachable type."""
+def documents() -> dict[str, tuple[str, str]]:
+    """Operation name -> (root, document), one per declared field (need-to-know ones included) of every reachable
+    type, and one per root by young adult (and ``sites``) selecting every scalar of its node type."""
     out = {}
-    for type_name, path in paths().items():
-        for name, spec in MODELS[type_name].fields.items():
+    for type_name, (root, path) in paths().items():
+        model = MODELS[type_name]
+        for name in (*model.fields, *model.disclosed):
+            spec = model.fields.get(name)
             leaf = f"{name} {{ {key(spec.type_name)} }}" if isinstance(spec, Many | One) else name
             body = leaf if name == key(type_name) else f"{key(type_name)} {leaf}"
             for parent, step in reversed(path):
                 body = f"{key(parent)} {step} {{ {body} }}"
             operation = f"Probe_{type_name}_{name}"
-            out[operation] = (f"query {operation}($siteId: ID!, $first: Int!) {{ caseload(filter: {{siteId: $siteId}}, "
-                              f"first: $first) {{ edges {{ cursor node {{ {body} }} }} "
-                              "pageInfo { hasNextPage endCursor } } }\n")
+            out[operation] = (root, WRAPPERS[root].format(op=operation, body=body))
+    for root in (*BY_YOUNG_ADULT, "sites"):
+        model = MODELS[NODE_TYPES[root]]
+        body = " ".join([*(n for n, f in model.fields.items() if isinstance(f, Scalar)), *model.disclosed])
+        operation = f"Probe_{root}"
+        out[operation] = (root, WRAPPERS[root].format(op=operation, body=body))
     return out
 
 
 def test_every_declared_field_gets_a_document() -> None:
-    """Nothing declared escapes the generated comparison (a type no path reaches would be declared and unused)."""
+    """Nothing declared escapes the generated comparison (a type no path reaches would be declared and unused),
+    and every compiled root is exercised (the single record below)."""
     reached = paths()
     compiled_types = {m.name for m in MODELS.values() if m.table is not None}
     assert set(reached) == compiled_types
-    assert len(documents()) == sum(len(MODELS[t].fields) for t in reached)
+    generated = documents()
+    assert {root for root, _ in generated.values()} | {"youngAdult"} == {*WRAPPERS, "youngAdult"} \
+        == {r.name for r in ROOTS}
+    assert len(generated) == sum(len(MODELS[t].fields) + len(MODELS[t].disclosed) for t in reached) \
+        + len(BY_YOUNG_ADULT) + 1
 
 
 def everything(type_name: str = ROOT, seen: tuple[str, ...] = ()) -> str:
@@ -186,6 +218,92 @@ async def callers(admin: asyncpg.Connection, schema: str, login: CallerFactory,
     return out
 
 
+async def network(admin: asyncpg.Connection, schema: str) -> list[str]:
+    """The support network on awkward data; returns the young adults the roots by young adult are asked about.
+
+    The restricted record (its team: the site practitioner, and the practitioner elsewhere as personal adviser, who
+    so has need-to-know) has an open case coordinated by the coordinator (need-to-know too), members with contact
+    details and consent, with consent withdrawn (details hidden from everyone), and without consent or details;
+    an active and an ended commitment; a meeting attended by practitioners, its members and another young adult's
+    member; vetting sign-offs, status changes, stages and objectives, consents of several kinds. Another young
+    adult has a closed case and a consent naming the restricted record's member; a third has nothing at all."""
+    s = f'"{schema}"'
+    suffix = schema[-8:]
+    coordinator = await admin.fetchval(
+        f"INSERT INTO {s}.practitioner (subject, given_name, family_name, service, role) "
+        "VALUES ($1, 'C', 'Coordinator', 'LIFELONG_LINKS', 'LIFELONG_LINKS_COORDINATOR') RETURNING id",
+        f"coordinator-{suffix}")
+    await admin.execute(f"INSERT INTO {s}.practitioner_site (practitioner_id, site_id) "
+                        f"SELECT $1, id FROM {s}.site WHERE code = 'BSI'", coordinator)
+    site_practitioner = await admin.fetchval(f"SELECT id FROM {s}.practitioner WHERE subject = $1", f"site-{suffix}")
+    await admin.execute(f"INSERT INTO {s}.practitioner_site (practitioner_id, site_id) "
+                        f"SELECT $1, id FROM {s}.site WHERE code = 'BSI'", site_practitioner)
+    restricted = await admin.fetchval(f"SELECT id FROM {s}.young_adult WHERE access_restricted")
+    other = await admin.fetchval(f"SELECT id FROM {s}.young_adult WHERE family_name = 'Example-001'")
+    coordinated = await admin.fetchval(f"SELECT id FROM {s}.young_adult WHERE family_name = 'Example-003'")
+    bare = await admin.fetchval(f"SELECT id FROM {s}.young_adult WHERE family_name = 'Awkward-2'")
+
+    async def case(young_adult: object, stage: str, score: str | None) -> object:
+        found = await admin.fetchval(
+            f"INSERT INTO {s}.lifelong_links_case (young_adult_id, coordinator_id, stage, referred_on, "
+            "connection_score_start) VALUES ($1, $2, $3, DATE '2026-01-05', $4::numeric) RETURNING id",
+            young_adult, coordinator, stage, score)
+        reached = (("REFERRED", 5), ("EXPLORING", 9), *((("CLOSED", 20),) if stage == "CLOSED" else ()))
+        for stage_reached, day in reached:
+            await admin.execute(f"INSERT INTO {s}.lifelong_links_stage_change (case_id, stage, entered_on, "
+                                "changed_by) VALUES ($1, $2, $3, 'x')", found, stage_reached, dt.date(2026, 1, day))
+        return found
+
+    open_case = await case(restricted, "EXPLORING", "42.5")
+    await case(other, "CLOSED", None)
+    await admin.execute(f"UPDATE {s}.network_member SET case_id = $2 WHERE young_adult_id = $1", coordinated,
+                        await case(coordinated, "EXPLORING", "100"))  # the coordinator's need-to-know
+    await admin.execute(f"INSERT INTO {s}.lifelong_links_objective (case_id, description, met, assessed_on) VALUES "
+                        "($1, 'Christmas', true, DATE '2026-01-10'), ($1, 'Letters', NULL, NULL)", open_case)
+    members = []
+    for given, phone, email, address, consent in (
+            ("Aunt", "07700 900001", "aunt@example.org", None, "ACTIVE"),
+            ("Cousin", None, None, "1 High Street", "WITHDRAWN"),
+            ("Teacher", None, None, None, None)):
+        member = await admin.fetchval(
+            f"INSERT INTO {s}.network_member (young_adult_id, case_id, given_name, relationship, known_before, "
+            "phone, email, address, status) VALUES ($1, $2, $3, 'RELATIVE', $4, $5, $6, $7, 'FOUND') RETURNING id",
+            restricted, open_case, given, consent is None, phone, email, address)
+        members.append(member)
+        await admin.execute(f"INSERT INTO {s}.network_member_status_change (member_id, status, changed_on, "
+                            "changed_by) VALUES ($1, 'IDENTIFIED', DATE '2026-01-06', 'x'), "
+                            "($1, 'FOUND', DATE '2026-01-08', 'x')", member)
+        if consent is not None:
+            await admin.execute(
+                f"INSERT INTO {s}.consent (young_adult_id, network_member_id, purpose, granted_on, withdrawn_on, "
+                "recorded_by) VALUES ($1, $2, 'CONTACT', DATE '2026-01-07', $3, 'x')", restricted, member,
+                dt.date(2026, 1, 12) if consent == "WITHDRAWN" else None)
+    await admin.execute(f"INSERT INTO {s}.vetting_signoff (member_id, service, practitioner_id, signed_by, outcome, "
+                        "signed_on) VALUES ($1, 'PRISON', $2, 'x', 'CLEARED', DATE '2026-01-09'), "
+                        "($1, 'LEAVING_CARE', NULL, 'y', 'NOT_CLEARED', DATE '2026-01-09')", members[0],
+                        site_practitioner)
+    await admin.execute(f"INSERT INTO {s}.network_commitment (member_id, goal_lineage_id, action_lineage_id, "
+                        "description, starts_on, ends_on, status) VALUES "
+                        "($1, gen_random_uuid(), NULL, 'Sundays', DATE '2026-01-15', NULL, 'ACTIVE'), "
+                        "($1, gen_random_uuid(), gen_random_uuid(), 'Lifts', NULL, DATE '2026-01-20', 'ENDED')",
+                        members[0])
+    elsewhere = await admin.fetchval(f"SELECT id FROM {s}.network_member WHERE young_adult_id = $1 LIMIT 1", other)
+    meeting = await admin.fetchval(f"INSERT INTO {s}.meeting (young_adult_id, kind, held_on, outcome) "
+                                   "VALUES ($1, 'LIFELONG_LINKS', DATE '2026-01-25', 'Agreed') RETURNING id",
+                                   restricted)
+    await admin.execute(f"INSERT INTO {s}.meeting (young_adult_id, kind, held_on) "
+                        "VALUES ($1, 'REVIEW', DATE '2026-01-26')", restricted)  # not a network meeting
+    for practitioner, member in ((coordinator, None), (None, members[1]), (site_practitioner, None),
+                                 (None, members[0]), (None, elsewhere)):
+        await admin.execute(f"INSERT INTO {s}.meeting_attendee (meeting_id, practitioner_id, network_member_id) "
+                            "VALUES ($1, $2, $3)", meeting, practitioner, member)
+    await admin.execute(f"INSERT INTO {s}.consent (young_adult_id, network_member_id, purpose, organisation, "
+                        "granted_on, recorded_by) VALUES ($1, NULL, 'SHARING', 'Family Rights Group', "
+                        "DATE '2026-01-06', 'x'), ($1, NULL, 'PARTICIPATION', NULL, DATE '2026-01-06', 'x'), "
+                        "($2, $3, 'PARTICIPATION', NULL, DATE '2026-01-07', 'x')", restricted, other, members[0])
+    return [to_global_id("YoungAdult", y) for y in (restricted, other, coordinated, bare)]
+
+
 async def run(client: httpx.AsyncClient, token: str, query: str, variables: Mapping[str, object],
               admin: asyncpg.Connection, schema: str) -> tuple[object, list[tuple[object, ...]], str | None]:
     response = await client.post("/graphql", json={"query": query, "variables": variables},
@@ -199,7 +317,7 @@ async def run(client: httpx.AsyncClient, token: str, query: str, variables: Mapp
 
 @pytest.fixture
 async def published(tmp_path: Path) -> Path:
-    for operation, text in documents().items():
+    for operation, (_, text) in documents().items():
         (tmp_path / f"{operation}.graphql").write_text(text)
     return tmp_path
 
@@ -211,26 +329,45 @@ async def test_both_executors_agree_on_every_declared_field(
     await seed(admin_conn, tenant.schema, "BSI", 6, restricted=2)
     await awkward(admin_conn, tenant.schema)
     tokens = await callers(admin_conn, tenant.schema, login, tenant)
+    young_adults = await network(admin_conn, tenant.schema)
     compiled = await client_with(operations_dir=published)
     plain = await client_with(operations_dir=published, compiled_documents=False)
     site = to_global_id("Site", await admin_conn.fetchval(
         f'SELECT id FROM "{tenant.schema}".site WHERE code = $1', "BSI"))
     shown: dict[str, set[int]] = {}
-    for operation, text in documents().items():
+    answered: dict[str, int] = {}
+    disclosed: set[str] = set()
+    for operation, (root, text) in documents().items():
         for who, token in tokens.items():
-            for first in (4, 50) if who == "admin" else (50,):  # a short page too: cursors and hasNextPage
-                variables = {"siteId": site, "first": first}
+            if root == CASELOAD:  # a short page too: cursors and hasNextPage
+                cases: list[dict[str, object]] = [{"siteId": site, "first": first}
+                                                  for first in ((4, 50) if who == "admin" else (50,))]
+            elif root in BY_YOUNG_ADULT:
+                cases = [{"youngAdultId": y} for y in young_adults]
+            else:
+                cases = [{}]
+            for variables in cases:
                 ours, our_audit, executed = await run(compiled, token, text, variables, admin_conn, tenant.schema)
                 theirs, their_audit, _ = await run(plain, token, text, variables, admin_conn, tenant.schema)
-                assert executed == "compiled", operation
-                assert ours == theirs, (operation, who, first)
-                assert our_audit == their_audit, (operation, who, first)
-                shown.setdefault(who, set()).add(len(ours["data"]["caseload"]["edges"]))  # type: ignore[index]
+                refused = "errors" in ours  # type: ignore[operator]
+                assert executed == (None if refused else "compiled"), (operation, who, variables)
+                assert ours == theirs, (operation, who, variables)
+                assert our_audit == their_audit, (operation, who, variables)
+                disclosed |= {who for row in our_audit if row[0] == "DISCLOSE"}
+                if root == CASELOAD:
+                    shown.setdefault(who, set()).add(len(ours["data"]["caseload"]["edges"]))  # type: ignore[index]
+                elif not refused:
+                    answered[who] = answered.get(who, 0) + 1
     # The callers see different records (so the comparison covers visibility, not one view five times).
     assert shown["admin"] == {4, 9}
     assert shown["site"] == {9}
     assert shown["off_team"] == {8}
     assert shown["team_elsewhere"] == {1}
+    # Need-to-know compiled: the personal adviser and the coordinator were shown contact details, nobody else.
+    assert disclosed == {"team_elsewhere", "coordinator"}
+    # The roots by young adult answered and refused by caller (the site practitioner is on the restricted team).
+    assert answered["off_team"] < answered["site"] == answered["admin"]
+    assert answered["team_elsewhere"] < answered["off_team"]
 
 
 async def test_the_record_root_agrees_for_every_young_adult(

@@ -31,9 +31,11 @@ from graphql import (
 if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
+    from service.kernel.visibility import Scope
 
-from service.api.model import Computed, Many, Models, Scalar, global_id
+from service.api.model import Computed, Many, Models, Scalar, global_id, rows_visible_to
 from service.kernel import audit
+from service.kernel.principal import Role
 
 
 class NotCompilable(Exception):
@@ -42,11 +44,19 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows."""
+    """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows, visible to
+    ``scope`` (the caller's, which the statement also applies below the root where a relation leaves the record)."""
 
     sql: str
     params: list[Any]
     first: int
+    scope: Scope
+
+
+# The caller's scope inside a compiled statement (its CTE ``scope``), for the visibility predicate; and the caller's
+# practitioner record when the caller is a practitioner (the ``{me}`` of need-to-know rules, model.NeedToKnow).
+SCOPE_SITES, SCOPE_ME = "(SELECT sites FROM scope)::uuid[]", "(SELECT me FROM scope)"
+CALLER = "(SELECT practitioner FROM scope)"
 
 
 # (the request's tenant session, the principal, the root field's arguments) -> the page, or None to fall back
@@ -56,7 +66,8 @@ PageBuilder = Callable[["TenantSession", "Principal", dict[str, Any]], Awaitable
 @dataclass(frozen=True, slots=True)
 class RootField:
     """A root field the compiler can plan: its node type and how to select a page of ids. A connection answers the
-    page as edges; otherwise the field returns one object (``first`` is 1), or null when the page is empty.
+    page as edges; otherwise the field returns one object (``first`` is 1), or null when the page is empty; or, when
+    ``many``, a list of all the page's rows.
 
     ``generic_plan``: run the statement with the plan PostgreSQL prepared once for it. Left to choose, PostgreSQL
     plans a prepared statement afresh on every execution when it estimates that cheaper, and for a whole record
@@ -70,17 +81,20 @@ class RootField:
     page: PageBuilder
     connection: bool = True
     generic_plan: bool = False
+    many: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Consult:
     """A view the ordinary resolvers would record: a ``type_name`` subject for each row ``path`` (FROM … JOINs)
-    reaches, ``subject`` and ``young_adult`` being SQL over that path."""
+    reaches, ``subject`` and ``young_adult`` being SQL over that path; with ``disclosed`` (need-to-know field, its
+    value's SQL), a DISCLOSE of the fields whose value is not null."""
 
     type_name: str
     subject: str
     path: str
     young_adult: str
+    disclosed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ class CompiledOperation:
     select_json: str  # the response expression over CTEs `page`, `shown` and `request`
     consults: tuple[Consult, ...]
     computed: tuple[ComputedAt, ...]  # the fields the statement leaves as their inputs, for Python to compute
+    disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
 
@@ -119,14 +134,29 @@ class CompiledOperation:
 
     def statement(self, page: Page) -> str:
         """The whole response as one statement. Parameters after the page's: the actor's subject, role, the
-        request id, the operation name (the audit trail's), the response's extensions, then the request's day."""
+        request id, the operation name (the audit trail's), the response's extensions, the request's day, then the
+        caller's scope (Scope.args)."""
         n = len(page.params)
-        consulted = " UNION ALL ".join(
+        sources = [
             f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
-            for i, c in enumerate(self.consults))
-        # One INSERT for every consulted row (a single data-modifying CTE: it runs whether or not it is read).
-        audits = "" if not self.consults else f", audit AS ({audit.insert(consulted, n + 1)})"
-        return (f"WITH page AS ({page.sql}), "
+            for i, c in enumerate(self.consults)]
+        if self.disclosures:  # one DISCLOSE per row, naming every need-to-know field shown with a value
+            shown = " UNION ALL ".join(
+                f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {len(self.consults) + i} "
+                f"FROM {d.path} CROSS JOIN LATERAL (VALUES "
+                + ", ".join(f"('{name}', {value})" for name, value in d.disclosed)
+                + ") AS v (name, value) WHERE v.value IS NOT NULL"
+                for i, d in enumerate(self.disclosures))
+            sources.append("SELECT 'DISCLOSE', x.type, x.id, x.young_adult, "
+                           "array_agg(DISTINCT x.name ORDER BY x.name), min(x.n) "
+                           f"FROM ({shown}) AS x (type, id, young_adult, name, n) "
+                           "GROUP BY x.type, x.id, x.young_adult")
+        # One INSERT for every row shown (a single data-modifying CTE: it runs whether or not it is read).
+        audits = "" if not sources else f", audit AS ({audit.insert(' UNION ALL '.join(sources), n + 1)})"
+        # The scope's CTE names every parameter, so a statement that records nothing still types them all.
+        return (f"WITH scope AS (SELECT ${n + 7}::uuid[] AS sites, ${n + 8}::uuid AS me, CASE WHEN ${n + 2}::text = "
+                f"'{Role.PRACTITIONER.value}' THEN ${n + 8}::uuid END AS practitioner, ${n + 1}::text AS subject, "
+                f"${n + 3}::text AS request_id, ${n + 4}::text AS operation), page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}), "
                 f"request AS (SELECT ${n + 6}::date AS today){audits} "
                 f"SELECT json_build_object('data', {self.select_json}, 'extensions', ${n + 5}::json)::text")
@@ -150,6 +180,7 @@ class _Planner:
         self.models = models
         self.aliases = 0
         self.consults: list[Consult] = []
+        self.disclosures: list[Consult] = []
         self.computed: list[ComputedAt] = []
         self.keys: list[str] = []  # the response keys leading to the object being planned
 
@@ -184,22 +215,23 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               young_adult: str | None = None) -> str:
+               young_adult: str | None = None, under_consulted: bool = False) -> str:
         """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
         (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
         parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
         consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
-        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded."""
+        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded
+        (``under_consulted``: the parent is consulted, whether or not the relation stays in its record)."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         if model.consulted is not None:
-            under_consulted = young_adult is not None
             young_adult = young_adult or model.consulted.young_adult.format(t=alias)
             if not (model.consulted.covered_by_parent and under_consulted):
                 self.consults.append(Consult(type_name, f"{alias}.id", path, young_adult))
         else:
             young_adult = None
+        disclosed: list[tuple[str, str]] = []
         pairs = []
         for node in self.fields(selection_set, type_name):
             key, name = (node.alias or node.name).value, node.name.value
@@ -208,8 +240,11 @@ class _Planner:
             if name == "__typename":
                 pairs.append(f"'{key}', '{type_name}'")
                 continue
-            if name in model.disclosed:
-                raise NotCompilable(f"{type_name}.{name} is audited per field")
+            if model.need_to_know is not None and name in model.need_to_know.fields:
+                value = model.need_to_know.value(name).format(t=alias, me=CALLER)
+                pairs.append(f"'{key}', {value}")
+                disclosed.append((name, value))
+                continue
             spec = model.fields.get(name)
             if spec is None:
                 raise NotCompilable(f"{type_name}.{name} has no SQL declared")
@@ -220,7 +255,7 @@ class _Planner:
             if isinstance(spec, Scalar):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
-                pairs.append(f"'{key}', {spec.expr.format(t=alias)}")
+                pairs.append(f"'{key}', {spec.expr.format(t=alias, me=CALLER)}")
             elif isinstance(spec, Computed):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
@@ -231,15 +266,22 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
+                if spec.leaves_record:  # the child may be another young adult's: shown only where visible
+                    where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
                 self.keys.append(key)
                 item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}", young_adult)
+                                   f"{path} JOIN {table} {child} ON {where}",
+                                   None if spec.leaves_record else young_adult, young_adult is not None)
                 self.keys.pop()
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
-                                 f"{spec.order.format(c=child)}), '[]'::json) FROM {table} {child} WHERE {where})")
+                                 f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
+                                 f"WHERE {where})")
                 else:
                     pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
+        if disclosed:
+            assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
+            self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
         return f"json_build_object({', '.join(pairs)})"
 
     def _table(self, type_name: str) -> str:
@@ -247,6 +289,13 @@ class _Planner:
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         return model.table
+
+    def every(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
+        """The page's rows as a list, in their order (a root that is a list)."""
+        table, row = self._table(root.node_type), self.alias()
+        reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
+        item = self.object(root.node_type, selection_set, row, reached)
+        return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached})"
 
     def single(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The root's one object (the page holds at most one id), or null."""
@@ -345,7 +394,7 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
                 if d.default_value is not None}
     key = (field.alias or field.name).value
     planner.keys = ["data", key]
-    answer = planner.connection if root.connection else planner.single
+    answer = planner.connection if root.connection else planner.every if root.many else planner.single
     select = f"json_build_object('{key}', {answer(root, field.selection_set)})"
     return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
-                             tuple(planner.computed), operation, fragments)
+                             tuple(planner.computed), tuple(planner.disclosures), operation, fragments)

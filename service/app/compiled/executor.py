@@ -85,7 +85,8 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         if operation.root.generic_plan:
             await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, name, extensions, work.today)
+                                           principal.role.value, work.request_id, name, extensions, work.today,
+                                           *page.scope.args)
         if operation.computed:
             response = json.loads(body)
             for at in operation.computed:

@@ -4,13 +4,17 @@ the ordinary executor answers, with its usual error."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from service.api.model import TypeModel, rows_visible
 from service.api.relay import check_first, cursor_id, expect_id
-from service.app.compiled.compiler import Page, RootField
+from service.app.compiled.compiler import Page, PageBuilder, RootField
+from service.consent.model import CONSENT
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
+from service.network.model import CASE, COMMITMENT, CURRENT_CASE_ORDER, MEETING, MEETING_KIND, MEMBER
 from service.people import repository as people
 from service.people.service import scope_for
 from service.records import api as records_api
@@ -36,7 +40,7 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
         sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after), first + 1)
     except (DomainError, AccessDenied):
         return None
-    return Page(sql, params, first)
+    return Page(sql, params, first, scope)
 
 
 async def young_adult(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
@@ -51,11 +55,78 @@ async def young_adult(session: TenantSession, principal: Principal, args: dict[s
     except (DomainError, AccessDenied):
         return None
     sql, params = people.young_adult_page(scope, raw)
-    return Page(sql, params, 1)
+    return Page(sql, params, 1, scope)
 
+
+ALL = 2**31 - 1  # a list root shows every row of its page
+
+# Optional uuid arguments of a root by young adult: argument -> the column it filters on (null: no filter).
+Filters = dict[str, str]
+
+
+def of_young_adult(model: TypeModel, order: str, where: str = "true", filters: Filters | None = None,
+                   first: int = ALL) -> PageBuilder:
+    """The rows of ``model`` belonging to the young adult ``youngAdultId`` names, in ``order`` (over ``{t}``), as
+    the resolvers list them (the first ``first``); visibility from the declaration, as everywhere. A young adult the
+    caller may not see (or a malformed id or argument) is the resolver's to refuse: None."""
+    assert model.table is not None
+    assert model.young_adult is not None
+    given = filters or {}
+
+    async def page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
+        young_adult = args.get("youngAdultId")
+        raw = expect_id(young_adult, "YoungAdult", "youngAdultId") if isinstance(young_adult, str) else None
+        values: list[uuid.UUID | None] = []
+        for argument in given:
+            value = args.get(argument)
+            try:
+                values.append(None if value is None else uuid.UUID(value))
+            except (TypeError, ValueError, AttributeError):
+                return None
+        if raw is None:
+            return None
+        try:
+            scope = await scope_for(session, principal)
+        except (DomainError, AccessDenied):
+            return None
+        if not await people.visible_young_adult_ids(session, [raw], scope):
+            return None
+        conditions = [f"{model.young_adult} = $1", where, rows_visible(model, "{t}", 2)]
+        conditions += [f"(${i}::uuid IS NULL OR {{t}}.{column} = ${i}::uuid)"
+                       for i, column in enumerate(given.values(), start=4)]
+        sql = (f"SELECT {{t}}.id, row_number() OVER (ORDER BY {order}) AS ord FROM {model.table} {{t}} "
+               f"WHERE {' AND '.join(conditions)}").replace("{t}", "r")
+        return Page(sql, [raw, *scope.args, *values], first, scope)
+    return page
+
+
+async def sites_page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
+    """The tenant's sites, by name, for any caller with case data (sites are not case data)."""
+    try:
+        scope = await scope_for(session, principal)
+    except (DomainError, AccessDenied):
+        return None
+    return Page("SELECT r.id, row_number() OVER (ORDER BY r.name) AS ord FROM site r", [], ALL, scope)
+
+
+_YOUNG_ADULT = {"youngAdultId": None}
 
 ROOTS = (
     RootField("caseload", "YoungAdult", {"filter": None, "orderBy": "NAME", "first": 20, "after": None},
               caseload_page),
     RootField("youngAdult", "YoungAdult", {"id": None}, young_adult, connection=False, generic_plan=True),
+    RootField("networkMembers", "NetworkMember", _YOUNG_ADULT, of_young_adult(MEMBER, "{t}.created_at, {t}.id"),
+              connection=False, many=True),
+    RootField("networkMeetings", "NetworkMeeting", _YOUNG_ADULT,
+              of_young_adult(MEETING, "{t}.held_on, {t}.id", MEETING_KIND), connection=False, many=True),
+    RootField("commitmentsForYoungAdult", "NetworkCommitment",
+              {**_YOUNG_ADULT, "goalLineageId": None, "actionLineageId": None},
+              of_young_adult(COMMITMENT, "{t}.created_at, {t}.id",
+                             filters={"goalLineageId": "goal_lineage_id", "actionLineageId": "action_lineage_id"}),
+              connection=False, many=True),
+    RootField("lifelongLinksCase", "LifelongLinksCase", _YOUNG_ADULT,
+              of_young_adult(CASE, CURRENT_CASE_ORDER, first=1), connection=False),
+    RootField("consents", "Consent", _YOUNG_ADULT,
+              of_young_adult(CONSENT, "{t}.granted_on, {t}.created_at, {t}.id"), connection=False, many=True),
+    RootField("sites", "Site", {}, sites_page, connection=False, many=True),
 )
