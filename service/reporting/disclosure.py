@@ -372,26 +372,34 @@ class Cube:
     def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
         """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
         failing that, with the hidden cells around it (breadth first through hidden cells)."""
-        near = self._nearest_in_relations(start, hidden, group)
-        if near is not None:
-            return near
         seen, frontier = {start}, [start]
         while frontier:
+            best_own: tuple[int, Key] | None = None
+            best_other: tuple[int, Key] | None = None
+            for cell in frontier:
+                own, other = self._nearest_in_relations(cell, hidden, group)
+                if own is not None and (best_own is None or own < best_own):
+                    best_own = own
+                if other is not None and (best_other is None or other < best_other):
+                    best_other = other
+            best = best_own or best_other
+            if best is not None:
+                return best[1]
+            # Every member around the frontier is hidden (or zero): go one relation further out.
             members = {m for cell in frontier for i in self.member_of[cell]
                        for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
-            visible = sorted((self._group(m) != group, self.den(m), m) for m in members if m not in hidden)
-            if visible:
-                return visible[0][2]
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None
 
-    def _nearest_in_relations(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
-        """The first step of _nearest_visible without reading every part of a kind's relation each time (that made
-        publishing quadratic in tenants): ``group``'s own parts of such a relation are listed by _regroup, and the
-        smallest visible part of any group is found from the relation's ranked members, skipping the hidden ones
-        at its head once for the whole _protect. Same answer as sorting the relations' members by (not own group,
-        denominator, key); tests/reporting/test_disclosure.py checks it against that."""
+    def _nearest_in_relations(self, start: Key, hidden: dict[Key, Reason], group: Group
+                              ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
+        """The smallest visible non-zero members, as (denominator, key), of ``group``'s own and of any other
+        group, among the relations of ``start``: one step of _nearest_visible, without reading every part of a
+        kind's relation each time (that made publishing quadratic in tenants). ``group``'s own parts of such a
+        relation are listed by _regroup; the smallest visible part of another group is found from the relation's
+        ranked members, skipping the hidden ones at its head once for the whole _protect. The same choice as
+        sorting every member by (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
         best_own: tuple[int, Key] | None = None
         best_other: tuple[int, Key] | None = None
         for i in self.member_of[start]:
@@ -423,8 +431,7 @@ class Cube:
                         best_own = entry
                 elif best_other is None or entry < best_other:
                     best_other = entry
-        best = best_own or best_other
-        return best[1] if best is not None else None
+        return best_own, best_other
 
     def _primary(self, policy: DisclosurePolicy, den_hidden: dict[Key, Reason] | None) -> dict[Key, Reason]:
         found: dict[Key, Reason] = {}

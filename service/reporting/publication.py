@@ -75,6 +75,12 @@ def _record(metric: str, key: Key, figure: Figure) -> tuple[object, ...]:
             figure.reason, numerator.value, numerator.reason, denominator.value, denominator.reason)
 
 
+def _order(record: tuple[object, ...]) -> tuple[str, str, str, str]:
+    """Stored in the order national tables read them (grain, period, kind of entity: alembic c0009), so one slice
+    is a few adjacent pages rather than one page per figure."""
+    return str(record[1]), str(record[2]), str(record[4]), str(record[3])
+
+
 async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
     """Recompute and store the published figures of ``metrics``. Returns the number of figures stored."""
     stored = 0
@@ -84,7 +90,7 @@ async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
             rows = await repository.metric_rows(conn, m.key)
             cube = build_cube(m, rows, tenants)
             pattern = cube.pattern(FLOOR)
-            records = [_record(m.key, key, pattern.figure(key)) for key in cube.cells]
+            records = sorted((_record(m.key, key, pattern.figure(key)) for key in cube.cells), key=_order)
             await repository.replace_figures(conn, m.key, records)
             stored += len(records)
     return stored
@@ -100,11 +106,24 @@ class StoredFigures:
 
     def figure(self, key: Key) -> Figure:
         found = self.figures.get(key)
-        return found if found is not None else Pattern(Cube(self.kind, {}, {}), FLOOR, {}, {}).figure(key)
+        return found if found is not None else _empty(self.kind, key)
+
+
+def _empty(kind: MetricKind, key: Key) -> Figure:
+    pattern = _EMPTY.get(kind)
+    if pattern is None:
+        pattern = _EMPTY[kind] = Pattern(Cube(kind, {}, {}), FLOOR, {}, {})
+    return pattern.figure(key)
+
+
+_EMPTY: dict[MetricKind, Pattern] = {}
+
+
+_REASONS: dict[str | None, Reason | None] = {None: None, **{r.value: r for r in Reason}}
 
 
 def _reason(value: str | None) -> Reason | None:
-    return Reason(value) if value is not None else None
+    return _REASONS[value]
 
 
 def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
