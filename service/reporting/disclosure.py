@@ -150,11 +150,49 @@ def _block(key: Key) -> tuple[int, str, Key]:
     return (0, entity[1], key) if entity[0] in ("T", "S") else (1, "", key)
 
 
+System: TypeAlias = tuple[tuple[Key, ...], tuple[tuple[tuple[int, int], ...], ...]]
+Exposure: TypeAlias = tuple[list[Key], frozenset[Key]]
+
+
+@dataclass(slots=True)
+class AuditMemo:
+    """The exact audits (Cube._exposed) of one metric's last publication, by the system of equations each solved,
+    so the next publication re-solves only the systems that changed: a group of tenants none of which changed, with
+    the same cells hidden around it, is not solved again. An answer is a function of its system alone, so a
+    pattern computed with a memo is the pattern computed without one (tests/reporting/test_incremental_publish.py
+    checks it on generated changes). Only what the last publication used is kept."""
+
+    previous: dict[System, Exposure] = field(default_factory=dict)
+    current: dict[System, Exposure] = field(default_factory=dict)
+    solved: int = 0
+    reused: int = 0
+
+    def recall(self, system: System) -> Exposure | None:
+        found = self.current.get(system)
+        if found is None:
+            found = self.previous.get(system)
+            if found is not None:
+                self.current[system] = found
+        if found is not None:
+            self.reused += 1
+        return found
+
+    def keep(self, system: System, answer: Exposure) -> None:
+        self.current[system] = answer
+        self.solved += 1
+
+    def next_publication(self) -> None:
+        self.previous, self.current = self.current, {}
+        self.solved = self.reused = 0
+
+
 class Cube:
     """One metric's publishable figures and the additive relations between them."""
 
-    def __init__(self, kind: MetricKind, cells: dict[Key, Cell], kind_of: dict[str, str]) -> None:
+    def __init__(self, kind: MetricKind, cells: dict[Key, Cell], kind_of: dict[str, str],
+                 memo: AuditMemo | None = None) -> None:
         self.kind = kind
+        self.memo = memo
         self.cells = cells
         groups: dict[tuple[str, Key], list[Key]] = defaultdict(list)
         for key in cells:
@@ -264,7 +302,7 @@ class Cube:
                            if seeds is None or self._group(self.relations[i][0])[0] != SHARED)
         return added
 
-    def _exposed(self, hidden: dict[Key, Reason], group: Group) -> tuple[list[Key], set[Key]]:
+    def _exposed(self, hidden: dict[Key, Reason], group: Group) -> tuple[list[Key], frozenset[Key]]:
         """Within one tenant group's system: its hidden cells that are pinned down, and the hidden shared cells
         (kinds, national) that are not.
 
@@ -280,6 +318,22 @@ class Cube:
         order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells.get(shared_group, ()))
                         if k in hidden), key=_block)
         index = {k: i for i, k in enumerate(order)}
+        rows: list[dict[int, int]] = []
+        for total, parts in self.local_relations.get(group, []) + self.shared_relations.get(group[1], []):
+            row: dict[int, int] = {}
+            for cell, sign in ((total, 1), *((p, -1) for p in parts)):
+                i = index.get(cell)
+                if i is not None:
+                    row[i] = (row.get(i, 0) + sign) % PRIME
+            row = {c: v for c, v in row.items() if v}
+            if row:
+                rows.append(row)
+        # The answer depends on nothing else than the hidden cells and these equations: reuse it if an earlier
+        # publication of this metric solved the same system (a group none of whose tenants changed).
+        system = (tuple(order), tuple(tuple(row.items()) for row in rows))
+        known = self.memo.recall(system) if self.memo is not None else None
+        if known is not None:
+            return known
         pivots: dict[int, dict[int, int]] = {}
         holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
 
@@ -290,13 +344,7 @@ class Cube:
             for c in row:
                 holders[c].add(pivot)
 
-        for total, parts in self.local_relations.get(group, []) + self.shared_relations.get(group[1], []):
-            row: dict[int, int] = {}
-            for cell, sign in ((total, 1), *((p, -1) for p in parts)):
-                i = index.get(cell)
-                if i is not None:
-                    row[i] = (row.get(i, 0) + sign) % PRIME
-            row = {c: v for c, v in row.items() if v}
+        for row in rows:
             for col in [c for c in row if c in pivots]:
                 if col in row:
                     row = _subtract(row, row[col], pivots[col])
@@ -310,7 +358,10 @@ class Cube:
             put(col, row)
         pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
         shared = index.keys() & set(self.group_cells.get(shared_group, ()))
-        return sorted(pinned - shared), shared - pinned
+        answer = (sorted(pinned - shared), frozenset(shared - pinned))
+        if self.memo is not None:
+            self.memo.keep(system, answer)
+        return answer
 
     def _group(self, key: Key) -> Group:
         entity, _, period = key
@@ -346,7 +397,7 @@ class Cube:
                 exposed, free = self._exposed(hidden, group)
                 witnessed |= free
                 taken = {c for c in (self._nearest_visible(cell, hidden, group) for cell in exposed) if c is not None}
-                for cell in taken:
+                for cell in sorted(taken):  # in a fixed order: the pattern must not depend on hashing
                     hide(cell)
                 for cell in self._secondary(hidden, taken):
                     hide(cell)

@@ -21,6 +21,7 @@ from service.reporting.catalogue import Metric, MetricKind
 from service.reporting.disclosure import (
     FLOOR,
     NATIONAL,
+    AuditMemo,
     Cell,
     Count,
     Cube,
@@ -34,7 +35,8 @@ from service.reporting.disclosure import (
 from service.reporting.repository import FigureSlice, ReportingTenant, StoredRow
 
 
-def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant]) -> Cube:
+def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant],
+               memo: AuditMemo | None = None) -> Cube:
     kind_of = {str(t.id): t.kind for t in tenants}
     cells: dict[tuple[Entity, str, str], Cell] = {}
     for r in rows:
@@ -56,7 +58,7 @@ def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[Reporting
     for (entity, _, _), cell in cells.items():
         if entity[0] in ("N", "K"):
             cell.median = median_of(cell.histogram)
-    return Cube(m.kind, cells, kind_of)
+    return Cube(m.kind, cells, kind_of, memo)
 
 
 def encode(entity: Entity) -> str:
@@ -81,6 +83,11 @@ def _order(record: tuple[object, ...]) -> tuple[str, str, str, str]:
     return str(record[1]), str(record[2]), str(record[4]), str(record[3])
 
 
+# Each metric's exact audits from its last publication in this process (the refresh leader's), reused where the
+# same system comes up again. A new leader starts without: it solves everything once, and publishes the same.
+MEMOS: dict[str, AuditMemo] = {}
+
+
 async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
     """Recompute and store the published figures of ``metrics``. Returns the number of figures stored."""
     stored = 0
@@ -88,7 +95,9 @@ async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
         async with repository.publishing(pool) as conn:
             tenants = await repository.tenants(conn)
             rows = await repository.metric_rows(conn, m.key)
-            cube = build_cube(m, rows, tenants)
+            memo = MEMOS.setdefault(m.key, AuditMemo())
+            memo.next_publication()
+            cube = build_cube(m, rows, tenants, memo)
             pattern = cube.pattern(FLOOR)
             records = sorted((_record(m.key, key, pattern.figure(key)) for key in cube.cells), key=_order)
             await repository.replace_figures(conn, m.key, records)
