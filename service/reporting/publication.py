@@ -131,22 +131,25 @@ _EMPTY: dict[MetricKind, Pattern] = {}
 _REASONS: dict[str | None, Reason | None] = {None: None, **{r.value: r for r in Reason}}
 
 
-def _reason(value: str | None) -> Reason | None:
-    return _REASONS[value]
-
-
 def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
-    value = r["value"]
+    # Columns by position (see repository.FIGURE_READ): value, reason, numerator, numerator_reason, denominator,
+    # denominator_reason from the third on.
+    value, reason = r[2], r[3]
     if kind is MetricKind.COUNT:
-        return Figure(int(value) if value is not None else None, r["reason"] is not None, _reason(r["reason"]))
-    denominator = Count(r["denominator"], r["denominator_reason"] is not None, _reason(r["denominator_reason"]))
-    numerator = Count(r["numerator"], r["numerator_reason"] is not None, _reason(r["numerator_reason"])) \
-        if kind is MetricKind.RATE else None
-    return Figure(value, r["reason"] is not None, _reason(r["reason"]), numerator, denominator)
+        return Figure(int(value) if value is not None else None, reason is not None, _REASONS[reason])
+    denominator = Count(r[6], r[7] is not None, _REASONS[r[7]])
+    numerator = Count(r[4], r[5] is not None, _REASONS[r[5]]) if kind is MetricKind.RATE else None
+    return Figure(value, reason is not None, _REASONS[reason], numerator, denominator)
 
 
 async def read(conn: Statements, m: Metric, part: FigureSlice) -> StoredFigures:
     rows = await repository.figures(conn, m.key, part)
-    return StoredFigures(m.kind, {(decode(r["entity"]), part.grain, r["period_start"].isoformat()): _figure(m.kind, r)
-                                  for r in rows})
+    periods: dict[dt.date, str] = {}
+    figures: dict[Key, Figure] = {}
+    for r in rows:
+        period = periods.get(r[1])
+        if period is None:
+            period = periods[r[1]] = r[1].isoformat()
+        figures[(decode(r[0]), part.grain, period)] = _figure(m.kind, r)
+    return StoredFigures(m.kind, figures)
 
