@@ -21,6 +21,7 @@ from service.reporting.catalogue import Metric, MetricKind
 from service.reporting.disclosure import (
     FLOOR,
     NATIONAL,
+    AuditMemo,
     Cell,
     Count,
     Cube,
@@ -34,7 +35,8 @@ from service.reporting.disclosure import (
 from service.reporting.repository import FigureSlice, ReportingTenant, StoredRow
 
 
-def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant]) -> Cube:
+def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[ReportingTenant],
+               memo: AuditMemo | None = None) -> Cube:
     kind_of = {str(t.id): t.kind for t in tenants}
     cells: dict[tuple[Entity, str, str], Cell] = {}
     for r in rows:
@@ -56,7 +58,7 @@ def build_cube(m: Metric, rows: Sequence[StoredRow], tenants: Sequence[Reporting
     for (entity, _, _), cell in cells.items():
         if entity[0] in ("N", "K"):
             cell.median = median_of(cell.histogram)
-    return Cube(m.kind, cells, kind_of)
+    return Cube(m.kind, cells, kind_of, memo)
 
 
 def encode(entity: Entity) -> str:
@@ -75,6 +77,17 @@ def _record(metric: str, key: Key, figure: Figure) -> tuple[object, ...]:
             figure.reason, numerator.value, numerator.reason, denominator.value, denominator.reason)
 
 
+def _order(record: tuple[object, ...]) -> tuple[str, str, str, str]:
+    """Stored in the order national tables read them (grain, period, kind of entity: alembic c0009), so one slice
+    is a few adjacent pages rather than one page per figure."""
+    return str(record[1]), str(record[2]), str(record[4]), str(record[3])
+
+
+# Each metric's exact audits from its last publication in this process (the refresh leader's), reused where the
+# same system comes up again. A new leader starts without: it solves everything once, and publishes the same.
+MEMOS: dict[str, AuditMemo] = {}
+
+
 async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
     """Recompute and store the published figures of ``metrics``. Returns the number of figures stored."""
     stored = 0
@@ -82,9 +95,11 @@ async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
         async with repository.publishing(pool) as conn:
             tenants = await repository.tenants(conn)
             rows = await repository.metric_rows(conn, m.key)
-            cube = build_cube(m, rows, tenants)
+            memo = MEMOS.setdefault(m.key, AuditMemo())
+            memo.next_publication()
+            cube = build_cube(m, rows, tenants, memo)
             pattern = cube.pattern(FLOOR)
-            records = [_record(m.key, key, pattern.figure(key)) for key in cube.cells]
+            records = sorted((_record(m.key, key, pattern.figure(key)) for key in cube.cells), key=_order)
             await repository.replace_figures(conn, m.key, records)
             stored += len(records)
     return stored
@@ -100,25 +115,41 @@ class StoredFigures:
 
     def figure(self, key: Key) -> Figure:
         found = self.figures.get(key)
-        return found if found is not None else Pattern(Cube(self.kind, {}, {}), FLOOR, {}, {}).figure(key)
+        return found if found is not None else _empty(self.kind, key)
 
 
-def _reason(value: str | None) -> Reason | None:
-    return Reason(value) if value is not None else None
+def _empty(kind: MetricKind, key: Key) -> Figure:
+    pattern = _EMPTY.get(kind)
+    if pattern is None:
+        pattern = _EMPTY[kind] = Pattern(Cube(kind, {}, {}), FLOOR, {}, {})
+    return pattern.figure(key)
+
+
+_EMPTY: dict[MetricKind, Pattern] = {}
+
+
+_REASONS: dict[str | None, Reason | None] = {None: None, **{r.value: r for r in Reason}}
 
 
 def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
-    value = r["value"]
+    # Columns by position (see repository.FIGURE_READ): value, reason, numerator, numerator_reason, denominator,
+    # denominator_reason from the third on.
+    value, reason = r[2], r[3]
     if kind is MetricKind.COUNT:
-        return Figure(int(value) if value is not None else None, r["reason"] is not None, _reason(r["reason"]))
-    denominator = Count(r["denominator"], r["denominator_reason"] is not None, _reason(r["denominator_reason"]))
-    numerator = Count(r["numerator"], r["numerator_reason"] is not None, _reason(r["numerator_reason"])) \
-        if kind is MetricKind.RATE else None
-    return Figure(value, r["reason"] is not None, _reason(r["reason"]), numerator, denominator)
+        return Figure(int(value) if value is not None else None, reason is not None, _REASONS[reason])
+    denominator = Count(r[6], r[7] is not None, _REASONS[r[7]])
+    numerator = Count(r[4], r[5] is not None, _REASONS[r[5]]) if kind is MetricKind.RATE else None
+    return Figure(value, reason is not None, _REASONS[reason], numerator, denominator)
 
 
 async def read(conn: Statements, m: Metric, part: FigureSlice) -> StoredFigures:
     rows = await repository.figures(conn, m.key, part)
-    return StoredFigures(m.kind, {(decode(r["entity"]), part.grain, r["period_start"].isoformat()): _figure(m.kind, r)
-                                  for r in rows})
+    periods: dict[dt.date, str] = {}
+    figures: dict[Key, Figure] = {}
+    for r in rows:
+        period = periods.get(r[1])
+        if period is None:
+            period = periods[r[1]] = r[1].isoformat()
+        figures[(decode(r[0]), part.grain, period)] = _figure(m.kind, r)
+    return StoredFigures(m.kind, figures)
 

@@ -270,8 +270,8 @@ def table(view: NationalView, m: Metric, grain_: str, period: dt.date, breakdown
                 for kind, label in KIND_LABELS.items()]
     else:
         total = view.pattern.figure(key(NATIONAL, grain_, period))
-        rows = [Row(t.slug, t.name, view.pattern.figure(key(("T", str(t.id)), grain_, period)))
-                for t in view.tenants]
+        start = period.isoformat()
+        rows = [Row(t.slug, t.name, view.pattern.figure((("T", str(t.id)), grain_, start))) for t in view.tenants]
     return Table(m, grain_, period, breakdown, total, rows)
 
 
