@@ -41,7 +41,10 @@ CATALOG: dict[str, str] = {
         LEFT JOIN pg_collation co ON co.oid = a.attcollation
         WHERE n.nspname = $1 AND a.attnum > 0""",
     "constraints": """
-        SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid) AS definition, k.condeferrable,
+        -- PostgreSQL 18 catalogs NOT NULL as constraints (contype 'n') named by the server, which numbers a name
+        -- already taken: their names are not ours to compare (nullability is compared with the columns).
+        SELECT c.relname, CASE WHEN k.contype = 'n' THEN NULL ELSE k.conname END AS conname, k.contype::text,
+               pg_get_constraintdef(k.oid) AS definition, k.condeferrable,
                k.condeferred, k.convalidated
         FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
         LEFT JOIN pg_class c ON c.oid = k.conrelid WHERE n.nspname = $1""",
