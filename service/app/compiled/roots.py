@@ -14,6 +14,7 @@ from service.consent.model import CONSENT
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
+from service.kernel.visibility import Scope
 from service.network.model import CASE, COMMITMENT, CURRENT_CASE_ORDER, MEETING, MEETING_KIND, MEMBER
 from service.people import repository as people
 from service.people.service import scope_for
@@ -21,6 +22,14 @@ from service.records import api as records_api
 from service.records import repository as records
 
 _FILTER_FIELDS = {"siteId": "site_id", "search": "search", "onMyTeam": "on_my_team"}
+
+
+async def _scope(session: TenantSession, principal: Principal) -> Scope | None:
+    """The caller's scope, or None when the resolver would refuse the caller (it then answers, with its error)."""
+    try:
+        return await scope_for(session, principal)
+    except (DomainError, AccessDenied):
+        return None
 
 
 async def caseload_page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
@@ -50,9 +59,8 @@ async def young_adult(session: TenantSession, principal: Principal, args: dict[s
     raw = expect_id(given, "YoungAdult", "id") if isinstance(given, str) else None
     if raw is None:
         return None
-    try:
-        scope = await scope_for(session, principal)
-    except (DomainError, AccessDenied):
+    scope = await _scope(session, principal)
+    if scope is None:
         return None
     sql, params = people.young_adult_page(scope, raw)
     return Page(sql, params, 1, scope)
@@ -85,9 +93,8 @@ def of_young_adult(model: TypeModel, order: str, where: str = "true", filters: F
                 return None
         if raw is None:
             return None
-        try:
-            scope = await scope_for(session, principal)
-        except (DomainError, AccessDenied):
+        scope = await _scope(session, principal)
+        if scope is None:
             return None
         if not await people.visible_young_adult_ids(session, [raw], scope):
             return None
@@ -102,9 +109,8 @@ def of_young_adult(model: TypeModel, order: str, where: str = "true", filters: F
 
 async def sites_page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
     """The tenant's sites, by name, for any caller with case data (sites are not case data)."""
-    try:
-        scope = await scope_for(session, principal)
-    except (DomainError, AccessDenied):
+    scope = await _scope(session, principal)
+    if scope is None:
         return None
     return Page("SELECT r.id, row_number() OVER (ORDER BY r.name) AS ord FROM site r", [], ALL, scope)
 
