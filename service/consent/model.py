@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from service.api.model import Consulted, One, Scalar, TypeModel, cols, global_id
 
+# How consents are listed, wherever they are (over the row's alias {t}): both executors read it.
+CONSENT_ORDER = "{t}.granted_on, {t}.created_at, {t}.id"
+
 CONSENT = TypeModel("Consent", "consent", {
     "id": global_id("Consent"),
     **cols(purpose="purpose", organisation="organisation", grantedOn="granted_on", withdrawnOn="withdrawn_on",

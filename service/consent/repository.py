@@ -10,7 +10,7 @@ from datetime import date
 import asyncpg
 
 from service.api.model import rows_visible
-from service.consent.model import CONSENT
+from service.consent.model import CONSENT, CONSENT_ORDER
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
 
@@ -30,7 +30,7 @@ async def consents_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUI
     """Every consent record of these young adults (those in scope) and their network members, oldest first."""
     return await session.fetch(
         f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.young_adult_id = ANY($1::uuid[]) "
-        f"AND {rows_visible(CONSENT, 'k', 2)} ORDER BY k.granted_on, k.created_at, k.id", list(young_adult_ids),
+        f"AND {rows_visible(CONSENT, 'k', 2)} ORDER BY {CONSENT_ORDER.format(t='k')}", list(young_adult_ids),
         *scope.args)
 
 
@@ -70,5 +70,5 @@ async def member_consents(session: TenantSession, member_ids: Sequence[uuid.UUID
                           ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {CONSENT_COLUMNS} FROM consent k WHERE k.network_member_id = ANY($1::uuid[]) AND k.purpose = $2 "
-        f"AND {rows_visible(CONSENT, 'k', 3)} ORDER BY k.granted_on, k.created_at, k.id", list(member_ids), purpose,
+        f"AND {rows_visible(CONSENT, 'k', 3)} ORDER BY {CONSENT_ORDER.format(t='k')}", list(member_ids), purpose,
         *scope.args)

@@ -8,7 +8,14 @@ database, so those relations are ``leaves_record``: each row shown is checked on
 from __future__ import annotations
 
 from service.api.model import Consulted, Many, NeedToKnow, One, Scalar, TypeModel, cols, global_id
+from service.consent.model import CONSENT_ORDER
 from service.people.repository import contact_consent
+
+# How each list is ordered, wherever it is (over the row's alias {t}): the repositories, the declarations and the
+# compiled roots read these, so the two executors cannot list ties differently.
+MEMBER_ORDER = "{t}.created_at, {t}.id"
+COMMITMENT_ORDER = "{t}.created_at, {t}.id"
+NETWORK_MEETING_ORDER = "{t}.held_on, {t}.id"
 
 _ROW = Consulted("{t}.young_adult_id")
 
@@ -36,8 +43,8 @@ MEMBER = TypeModel("NetworkMember", "network_member", {
     "statusHistory": Many("MemberStatusChange", "{c}.member_id = {p}.id", "{c}.changed_on, {c}.created_at"),
     "vettingSignoffs": Many("VettingSignoff", "{c}.member_id = {p}.id", "{c}.signed_on, {c}.service"),
     "contactConsents": Many("Consent", "{c}.network_member_id = {p}.id AND {c}.purpose = 'CONTACT'",
-                            "{c}.granted_on, {c}.created_at, {c}.id", leaves_record=True),
-    "commitments": Many("NetworkCommitment", "{c}.member_id = {p}.id", "{c}.created_at, {c}.id"),
+                            CONSENT_ORDER.format(t="{c}"), leaves_record=True),
+    "commitments": Many("NetworkCommitment", "{c}.member_id = {p}.id", COMMITMENT_ORDER.format(t="{c}")),
 }, consulted=_ROW, need_to_know=CONTACT)
 
 COMMITMENT = TypeModel("NetworkCommitment", "network_commitment", {
@@ -65,7 +72,7 @@ CASE = TypeModel("LifelongLinksCase", "lifelong_links_case", {
     "coordinator": One("Practitioner", "{c}.id = {p}.coordinator_id"),
     "stages": Many("StageDate", "{c}.case_id = {p}.id", "{c}.entered_on, {c}.created_at"),
     "objectives": Many("LifelongLinksObjective", "{c}.case_id = {p}.id", "{c}.created_at, {c}.id"),
-    "members": Many("NetworkMember", "{c}.case_id = {p}.id", "{c}.created_at, {c}.id"),
+    "members": Many("NetworkMember", "{c}.case_id = {p}.id", MEMBER_ORDER.format(t="{c}")),
 }, consulted=_ROW)
 # A young adult's case: the open one, else the latest referred.
 CURRENT_CASE_ORDER = "{t}.stage = 'CLOSED', {t}.referred_on DESC, {t}.created_at DESC"

@@ -20,7 +20,17 @@ import asyncpg
 from service.api.model import rows_visible
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
-from service.network.model import CASE, COMMITMENT, CURRENT_CASE_ORDER, MEETING, MEETING_KIND, MEMBER
+from service.network.model import (
+    CASE,
+    COMMITMENT,
+    COMMITMENT_ORDER,
+    CURRENT_CASE_ORDER,
+    MEETING,
+    MEETING_KIND,
+    MEMBER,
+    MEMBER_ORDER,
+    NETWORK_MEETING_ORDER,
+)
 from service.people.repository import CONTACT_CONSENT
 
 CASE_COLUMNS = ("c.id, c.young_adult_id, c.coordinator_id, c.stage, c.referred_on, c.connection_score_start, "
@@ -193,7 +203,7 @@ async def members_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUID
                      ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEMBER_COLUMNS} FROM network_member m WHERE m.young_adult_id = ANY($1::uuid[]) "
-        f"AND {rows_visible(MEMBER, 'm', 2)} ORDER BY m.created_at, m.id", list(young_adult_ids), *scope.args)
+        f"AND {rows_visible(MEMBER, 'm', 2)} ORDER BY {MEMBER_ORDER.format(t='m')}", list(young_adult_ids), *scope.args)
 
 
 async def member_contacts(session: TenantSession, member_ids: Sequence[uuid.UUID],
@@ -324,14 +334,15 @@ async def commitments_of_young_adults(session: TenantSession, young_adult_ids: S
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
         f"WHERE m.young_adult_id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} "
-        "ORDER BY n.created_at, n.id", list(young_adult_ids), *scope.args)
+        f"ORDER BY {COMMITMENT_ORDER.format(t='n')}", list(young_adult_ids), *scope.args)
 
 
 async def commitments_of_members(session: TenantSession, member_ids: Sequence[uuid.UUID], scope: Scope,
                                  ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"WHERE n.member_id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} ORDER BY n.created_at, n.id",
+        f"WHERE n.member_id = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} "
+        f"ORDER BY {COMMITMENT_ORDER.format(t='n')}",
         list(member_ids), *scope.args)
 
 
@@ -341,7 +352,8 @@ async def commitments_by_lineage(session: TenantSession, column: str, lineage_id
     assert column in ("goal_lineage_id", "action_lineage_id")
     return await session.fetch(
         f"SELECT {COMMITMENT_COLUMNS} FROM network_commitment n JOIN network_member m ON m.id = n.member_id "
-        f"WHERE n.{column} = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} ORDER BY n.created_at, n.id",
+        f"WHERE n.{column} = ANY($1::uuid[]) AND {rows_visible(COMMITMENT, 'n', 2)} "
+        f"ORDER BY {COMMITMENT_ORDER.format(t='n')}",
         list(lineage_ids), *scope.args)
 
 
@@ -376,7 +388,8 @@ async def meetings_of(session: TenantSession, young_adult_ids: Sequence[uuid.UUI
                       ) -> list[asyncpg.Record]:
     return await session.fetch(
         f"SELECT {MEETING_COLUMNS} FROM meeting g WHERE g.young_adult_id = ANY($1::uuid[]) "
-        f"AND {MEETING_KIND.format(t='g')} AND {rows_visible(MEETING, 'g', 2)} ORDER BY g.held_on, g.id",
+        f"AND {MEETING_KIND.format(t='g')} AND {rows_visible(MEETING, 'g', 2)} "
+        f"ORDER BY {NETWORK_MEETING_ORDER.format(t='g')}",
         list(young_adult_ids), *scope.args)
 
 

@@ -8,6 +8,7 @@ from service.api.relay import global_id_sql_of
 from service.assessments.repository import ASSESSMENT_ORDER
 from service.custody.repository import EPISODE_ORDER
 from service.meetings.repository import MEETING_ORDER
+from service.network.model import MEMBER_ORDER
 from service.records.repository import STATUS_CHANGE_ORDER, TEAM_ORDER, TIMELINE, TIMELINE_ORDER
 
 MODELS = (
@@ -30,7 +31,7 @@ MODELS = (
         "assessments": Many("Assessment", "{c}.young_adult_id = {p}.id", ASSESSMENT_ORDER.format(t="{c}")),
         "plan": One("IntegratedPlan", "{c}.young_adult_id = {p}.id"),
         "meetings": Many("Meeting", "{c}.young_adult_id = {p}.id", MEETING_ORDER.format(t="{c}")),
-        "networkMembers": Many("NetworkMember", "{c}.young_adult_id = {p}.id", "{c}.created_at, {c}.id"),
+        "networkMembers": Many("NetworkMember", "{c}.young_adult_id = {p}.id", MEMBER_ORDER.format(t="{c}")),
         "timeline": Many("TimelineEntry", "{c}.young_adult_id = {p}.id", TIMELINE_ORDER.format(t="{c}")),
     }, consulted=Consulted("{t}.id", young_adult_attr="raw_id"), consulted_fields={"timeline": "Timeline"}),
     TypeModel("Enrolment", "enrolment", {

@@ -10,12 +10,22 @@ from typing import Any
 from service.api.model import TypeModel, rows_visible
 from service.api.relay import check_first, cursor_id, expect_id
 from service.app.compiled.compiler import Page, PageBuilder, RootField
-from service.consent.model import CONSENT
+from service.consent.model import CONSENT, CONSENT_ORDER
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Principal
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
-from service.network.model import CASE, COMMITMENT, CURRENT_CASE_ORDER, MEETING, MEETING_KIND, MEMBER
+from service.network.model import (
+    CASE,
+    COMMITMENT,
+    COMMITMENT_ORDER,
+    CURRENT_CASE_ORDER,
+    MEETING,
+    MEETING_KIND,
+    MEMBER,
+    MEMBER_ORDER,
+    NETWORK_MEETING_ORDER,
+)
 from service.people import repository as people
 from service.people.service import scope_for
 from service.records import api as records_api
@@ -121,18 +131,18 @@ ROOTS = (
     RootField("caseload", "YoungAdult", {"filter": None, "orderBy": "NAME", "first": 20, "after": None},
               caseload_page),
     RootField("youngAdult", "YoungAdult", {"id": None}, young_adult, connection=False, generic_plan=True),
-    RootField("networkMembers", "NetworkMember", _YOUNG_ADULT, of_young_adult(MEMBER, "{t}.created_at, {t}.id"),
+    RootField("networkMembers", "NetworkMember", _YOUNG_ADULT, of_young_adult(MEMBER, MEMBER_ORDER),
               connection=False, many=True),
     RootField("networkMeetings", "NetworkMeeting", _YOUNG_ADULT,
-              of_young_adult(MEETING, "{t}.held_on, {t}.id", MEETING_KIND), connection=False, many=True),
+              of_young_adult(MEETING, NETWORK_MEETING_ORDER, MEETING_KIND), connection=False, many=True),
     RootField("commitmentsForYoungAdult", "NetworkCommitment",
               {**_YOUNG_ADULT, "goalLineageId": None, "actionLineageId": None},
-              of_young_adult(COMMITMENT, "{t}.created_at, {t}.id",
+              of_young_adult(COMMITMENT, COMMITMENT_ORDER,
                              filters={"goalLineageId": "goal_lineage_id", "actionLineageId": "action_lineage_id"}),
               connection=False, many=True),
     RootField("lifelongLinksCase", "LifelongLinksCase", _YOUNG_ADULT,
               of_young_adult(CASE, CURRENT_CASE_ORDER, first=1), connection=False),
     RootField("consents", "Consent", _YOUNG_ADULT,
-              of_young_adult(CONSENT, "{t}.granted_on, {t}.created_at, {t}.id"), connection=False, many=True),
+              of_young_adult(CONSENT, CONSENT_ORDER), connection=False, many=True),
     RootField("sites", "Site", {}, sites_page, connection=False, many=True),
 )
