@@ -16,6 +16,7 @@ from service.api.relay import to_global_id
 from service.kernel.principal import Role, Service
 from service.kernel.settings import PUBLISHED_OPERATIONS
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
+from tests.messages import count_messages
 from tests.operations import document
 
 CASELOAD = document("CaseloadPage")
@@ -220,19 +221,7 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
     tenant = await make_tenant()
     await seed(admin_conn, tenant.schema, "BSI", 2)
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    sent: list[str] = []
-
-    def counting(name: str) -> Any:
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def call(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-            if name == "_execute" or not args:  # execute() with arguments goes through _execute
-                sent.append(query.split(None, 1)[0].upper())
-            return original(self, query, *args, **kwargs)
-        return call
-
-    for name in ("execute", "_execute", "_executemany"):
-        monkeypatch.setattr(asyncpg.connection.Connection, name, counting(name))
+    sent = count_messages(monkeypatch)
     rows = await admin_conn.fetch(f'SELECT id FROM "{tenant.schema}".young_adult ORDER BY family_name')
     answers = []
     for row in (*rows, *rows):  # the first requests prepare their statements; the next ones reuse them

@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -30,6 +29,7 @@ from service.kernel.session import Home, RequestConnection, TenantSession
 from service.kernel.settings import Settings
 from tests.api.test_compiled import CASELOAD, seed
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
+from tests.messages import count_messages
 
 
 async def test_a_compiled_page_costs_the_same_round_trips_whatever_its_size(
@@ -43,19 +43,7 @@ async def test_a_compiled_page_costs_the_same_round_trips_whatever_its_size(
     site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
                                                           "BSI"))
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    sent: list[str] = []
-
-    def counting(name: str) -> Callable[..., Any]:
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def call(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-            if name == "_execute" or not args:  # execute() with arguments goes through _execute
-                sent.append(query.split(None, 1)[0].upper())
-            return original(self, query, *args, **kwargs)
-        return call
-
-    for name in ("execute", "_execute", "_executemany"):
-        monkeypatch.setattr(asyncpg.connection.Connection, name, counting(name))
+    sent = count_messages(monkeypatch)
     answers = []
     for first in (2, 12, 2):  # the first request prepares its statements; the next ones reuse them
         sent.clear()
