@@ -1,4 +1,5 @@
-"""Counting what a test's requests send to PostgreSQL: each message's first word, at the asyncpg level."""
+"""Counting what a test's requests send to PostgreSQL: each message's first word, at the asyncpg level; or the
+statements each request's unit of work ran."""
 
 from __future__ import annotations
 
@@ -27,3 +28,19 @@ def count_messages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for name in ("execute", "_execute", "_executemany"):
         monkeypatch.setattr(asyncpg.connection.Connection, name, counting(name))
     return sent
+
+
+def count_statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch the request connection so the number of statements each request ran is noted, when it ends, in the
+    list returned."""
+    from service.kernel.session import RequestConnection
+
+    counts: list[int] = []
+    original = RequestConnection.finish
+
+    async def counting(self: RequestConnection, *, commit: bool) -> None:
+        counts.append(self.statements)
+        await original(self, commit=commit)
+
+    monkeypatch.setattr(RequestConnection, "finish", counting)
+    return counts

@@ -16,7 +16,7 @@ from service.api.relay import to_global_id
 from service.kernel.principal import Role, Service
 from service.kernel.settings import PUBLISHED_OPERATIONS
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
-from tests.messages import count_messages
+from tests.messages import count_messages, count_statements
 from tests.operations import document
 
 CASELOAD = document("CaseloadPage")
@@ -153,16 +153,7 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
     site = to_global_id("Site", await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".site WHERE code = $1',
                                                           "BSI"))
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    from service.kernel.session import RequestConnection
-
-    counts = []
-    original = RequestConnection.finish
-
-    async def counting(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting)
+    counts = count_statements(monkeypatch)
     for first in (2, 12):
         counts.clear()
         body = {"query": CASELOAD, "variables": {"siteId": site, "first": first}}
@@ -280,16 +271,7 @@ async def test_a_root_by_young_adult_costs_the_same_statements_whatever_its_size
     s = f'"{tenant.schema}"'
     young_adults = [r["id"] for r in await admin_conn.fetch(f"SELECT id FROM {s}.young_adult ORDER BY family_name")]
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
-    from service.kernel.session import RequestConnection
-
-    counts = []
-    original = RequestConnection.finish
-
-    async def counting(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting)
+    counts = count_statements(monkeypatch)
     for i in (1, 3):
         counts.clear()
         body = {"query": document("NetworkMembers"),

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from service.kernel.principal import Role, Service
-from service.kernel.session import RequestConnection
 from tests.conftest import Caller, CallerFactory, TenantFactory
+from tests.messages import count_statements
 
 CREATE = """
 mutation($input: CreateYoungAdultInput!) {
@@ -149,14 +149,7 @@ async def test_statements_per_page_do_not_grow_with_page_size(make_tenant: Tenan
     for i in range(12):
         await create(admin, site, f"Example-{i:02d}")
 
-    counts: list[int] = []
-    original = RequestConnection.finish
-
-    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
+    counts = count_statements(monkeypatch)
     for first in (2, 12):
         counts.clear()
         page = (await admin.data(PAGE, {"site": site, "first": first}))["youngAdults"]["edges"]

@@ -13,9 +13,9 @@ import pytest
 from service.api.relay import to_global_id
 from service.kernel import clock
 from service.kernel.principal import Role, Service
-from service.kernel.session import RequestConnection
 from service.kernel.tenancy import Tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
+from tests.messages import count_statements
 from tests.operations import Operations
 from tests.rules.cases import young_adult
 
@@ -147,14 +147,7 @@ async def test_statements_per_page_do_not_grow_with_page_size(world: tuple[Calle
     for i in range(8):
         await young_adult(admin_conn, tenant, "BSI", f"Example-{i:02d}", identified_on=TODAY - timedelta(days=10),
                           reception=TODAY - timedelta(days=10), reviews=[TODAY - timedelta(weeks=14)])
-    counts: list[int] = []
-    original = RequestConnection.finish
-
-    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
+    counts = count_statements(monkeypatch)
     ops, by_size = Operations(), {}
     for first in (12, 20):  # both pages hold due items and actions (with and without an owner) of many people
         counts.clear()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from service.kernel import clock
-from service.kernel.session import RequestConnection
 from tests.conftest import Caller, CallerFactory, TenantFactory
+from tests.messages import count_statements
 from tests.operations import Operations
 from tests.records.casework import Casework, casework, days_ago, young_adult
 
@@ -89,14 +89,7 @@ async def test_statements_per_caseload_page_do_not_grow_with_page_size(
     for i in range(12):
         await add(cw, cw.callers["pom"], "BSI", f"Example-{i:02d}", release_in=10 + i, on_team=True, with_plan=True)
 
-    counts: list[int] = []
-    original = RequestConnection.finish
-
-    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
+    counts = count_statements(monkeypatch)
     by_size = {}
     for first in (2, 12):
         counts.clear()

@@ -16,12 +16,12 @@ from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.errors import NotFound
 from service.kernel.principal import Principal, Role, Service
-from service.kernel.session import RequestConnection
 from service.kernel.work import UnitOfWork
 from service.rules.loaders import rules_at_site
 from service.rules.service import apply_template
 from tenants import registry
 from tests.conftest import Caller, CallerFactory, TenantFactory
+from tests.messages import count_statements
 from tests.rules.cases import young_adult
 
 TODAY = clock.today()
@@ -86,14 +86,7 @@ async def test_statements_per_page_do_not_grow_with_page_size(make_tenant: Tenan
         await reviewed(admin_conn, tenant, f"Example-{i:02d}", 14)
     admin = await login(Role.TENANT_ADMIN, tenant)
     bsi = (await sites(admin))["BSI"]
-    counts: list[int] = []
-    original = RequestConnection.finish
-
-    async def counting_finish(self: RequestConnection, *, commit: bool) -> None:
-        counts.append(self.statements)
-        await original(self, commit=commit)
-
-    monkeypatch.setattr(RequestConnection, "finish", counting_finish)
+    counts = count_statements(monkeypatch)
     by_size = {}
     for first in (2, 8):
         counts.clear()
