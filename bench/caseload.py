@@ -44,7 +44,7 @@ from sqlalchemy import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Result, Target, children_of, closed_loop, rss_mb
-from bench.record_reference import EXCLUDED
+from bench.record_reference import EXCLUDED, without
 from service.api.relay import to_global_id
 from service.api.trusted import published_operations
 from service.app.auth import DevIssuer
@@ -206,15 +206,6 @@ def record_check(body: Any) -> None:
     record = body["data"]["youngAdult"]
     assert (len(record["team"]), len(record["meetings"][0]["attendees"]),
             len(record["plan"]["currentVersion"]["goals"])) == (3, 5, 5)
-
-
-def without(value: Any, names: tuple[str, ...]) -> Any:
-    """`value` with the fields `names` removed at every depth."""
-    if isinstance(value, dict):
-        return {k: without(v, names) for k, v in value.items() if k not in names}
-    if isinstance(value, list):
-        return [without(v, names) for v in value]
-    return value
 
 
 def differ(ours: Any, theirs: Any, path: str = "") -> Any:

@@ -7,7 +7,18 @@ Left out of both sides (the reference and the comparison), because they need the
 `PlanVersion.requiredServices` and `PlanVersion.missingServices` (see EXCLUDED). The benchmark still sends the
 published operation to our service, so ours computes those two fields on top of what the reference does."""
 
+from typing import Any
+
 EXCLUDED = ("requiredServices", "missingServices")  # PlanVersion fields absent from the reference's JSON
+
+
+def without(value: Any, names: tuple[str, ...] = EXCLUDED) -> Any:
+    """``value`` with the fields ``names`` removed at every depth: our answer made comparable with the reference's."""
+    if isinstance(value, dict):
+        return {k: without(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [without(v, names) for v in value]
+    return value
 
 
 def gid(type_name: str, column: str) -> str:

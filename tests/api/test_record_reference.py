@@ -9,19 +9,11 @@ from typing import Any
 
 import asyncpg
 
-from bench.record_reference import EXCLUDED, SQL
+from bench.record_reference import EXCLUDED, SQL, without
 from service.api.relay import from_global_id
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import TODAY, casework, walk_to_release
-
-
-def without(value: Any, names: tuple[str, ...]) -> Any:
-    if isinstance(value, dict):
-        return {k: without(v, names) for k, v in value.items() if k not in names}
-    if isinstance(value, list):
-        return [without(v, names) for v in value]
-    return value
 
 
 async def reference(admin_conn: asyncpg.Connection, schema: str, young_adult: str) -> Any:
