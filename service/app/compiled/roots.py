@@ -56,7 +56,8 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
         where = records_api.filter_of(records_api.CaseloadFilter(**{_FILTER_FIELDS[k]: v for k, v in given.items()}))
         first = check_first(first)
         scope = await scope_for(session, principal)
-        sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after), first + 1)
+        sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after),
+                                              first + 1, columns="ya.id")
     except (DomainError, AccessDenied):
         return None
     return Page(sql, params, first, scope)
