@@ -86,7 +86,7 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
             await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
                                            principal.role.value, work.request_id, name, extensions, work.today,
-                                           *page.scope.args)
+                                           *page.scope_params)
         if operation.computed:
             response = json.loads(body)
             for at in operation.computed:

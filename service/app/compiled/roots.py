@@ -9,7 +9,7 @@ from typing import Any
 
 from service.api.model import TypeModel, rows_visible
 from service.api.relay import check_first, cursor_id, expect_id
-from service.app.compiled.compiler import Page, PageBuilder, RootField
+from service.app.compiled.compiler import SCOPE_ME, SCOPE_SITES, Caller, Page, PageBuilder, RootField
 from service.consent.model import CONSENT, CONSENT_ORDER
 from service.kernel.errors import AccessDenied, DomainError
 from service.kernel.principal import Principal
@@ -27,7 +27,7 @@ from service.network.model import (
     NETWORK_MEETING_ORDER,
 )
 from service.people import repository as people
-from service.people.service import scope_for
+from service.people.service import scope_arguments, scope_for
 from service.records import api as records_api
 from service.records import repository as records
 
@@ -55,12 +55,12 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
     try:
         where = records_api.filter_of(records_api.CaseloadFilter(**{_FILTER_FIELDS[k]: v for k, v in given.items()}))
         first = check_first(first)
-        scope = await scope_for(session, principal)
-        sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after),
-                                              first + 1, columns="ya.id")
+        site_codes, _ = scope_arguments(principal)  # the statement works the scope out (Caller)
+        sql, params = records.caseload_query((SCOPE_SITES, SCOPE_ME), where, records.CaseloadOrder[order],
+                                             cursor_id(after), first + 1, columns="ya.id")
     except (DomainError, AccessDenied):
         return None
-    return Page(sql, params, first, scope)
+    return Page(sql, params, first, Caller(site_codes))
 
 
 async def young_adult(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
