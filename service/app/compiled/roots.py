@@ -135,8 +135,7 @@ def _audit_page(where: audit.EventFilter, after: str | None, first: int, scope: 
     """The (event, subject) rows the resolvers list (the repository's statement), keyed as their cursors are; with
     the view of ``young_adult``'s trail recorded when one is named, as the resolvers record it."""
     before = cursor_id(after)
-    sql, params = audit.events_query(where, None if before is None else (before.int >> 32, before.int & 0xFFFFFFFF),
-                                     first + 1)
+    sql, params = audit.events_query(where, audit_api.position(before), first + 1)
     key = ROW_KEY.format(id="q.id", n="q.n")
     page = (f"SELECT {key} AS id, row_number() OVER (ORDER BY q.occurred_at DESC, q.id DESC, q.n DESC) AS ord "
             f"FROM ({sql}) q")
