@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -31,22 +30,12 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.api.relay import to_global_id
 from service.api.trusted import published_operations
-from tests.api.test_hostile import SDL, World, in_use, internals_in, unexpected, world  # noqa: F401 (the fixture)
+from tests.api.test_hostile import SDL, World, ids, in_use, internals_in, unexpected, world  # noqa: F401
 from tests.operations import OPERATIONS
 
 SCHEMA = build_schema(SDL)
 PUBLISHED = {name: path.read_text() for name, path in published_operations(OPERATIONS).items()}
-TYPE_NAMES = sorted({*(n for n in SCHEMA.type_map if not n.startswith("__")), "cursor", "Cursor", ""})
-EXTREME_UUIDS = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.UUID(int=2**63), uuid.UUID(int=2**127 + 1),
-                 uuid.UUID(int=(2**63 - 1) << 32 | 0xFFFFFFFF)]
-
-
-def ids(real: list[str]) -> st.SearchStrategy[str]:
-    forged = st.builds(to_global_id, st.sampled_from(TYPE_NAMES),
-                       st.one_of(st.sampled_from(EXTREME_UUIDS), st.uuids()))
-    return st.one_of(st.sampled_from(real), forged, st.text(max_size=40))
 
 
 def value(kind: GraphQLInputType, real: list[str], depth: int = 0) -> st.SearchStrategy[Any]:
