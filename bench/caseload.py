@@ -6,7 +6,8 @@ Seeds one tenant deterministically (young adults at one site, each with a plan o
 network members), starts our service (uvicorn, `--workers` processes) and the reference app (bench/reference_app.py,
 one process), then drives each with a closed loop of `--concurrency` clients on loopback, alternating targets
 round by round so machine drift hits both. Every response is checked (status, no errors, item counts). Prints
-requests/s, p50/p99, CPU ms per request of the server and of PostgreSQL, and our ratio to the reference; then the
+requests/s, p50/p99, CPU ms per request of the server and of PostgreSQL (every postgres process, and the
+target's own backends alone: the machine may be shared), and our ratio to the reference; then the
 other scenarios and the service's resident memory: a young adult's full record (`YoungAdultRecord`, the first young
 adult given a team, custody, an assessment, sign-offs and a meeting) beside its hand-written reference
 (bench/record_reference.py, checked equal first), updating an action, the national report.
@@ -361,7 +362,7 @@ async def main() -> None:
             merged = Result(name, sum(r.requests for r in runs), sum(r.errors for r in runs),
                             sum(r.seconds for r in runs), [x for r in runs for x in r.latencies],
                             sum(r.server_cpu for r in runs), sum(r.postgres_cpu for r in runs),
-                            runs[0].bytes_per_response)
+                            runs[0].bytes_per_response, sum(r.backends_cpu for r in runs))
             results[name] = [merged]
             print(merged.row())
         for size in sizes:

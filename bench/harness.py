@@ -41,6 +41,7 @@ class Result:
     server_cpu: float
     postgres_cpu: float
     bytes_per_response: int
+    backends_cpu: float = 0.0  # the target's own PostgreSQL backends only (see backend_pids)
 
     @property
     def rps(self) -> float:
@@ -56,7 +57,8 @@ class Result:
         per = max(self.requests, 1)
         return (f"{self.name:<28} {self.rps:8.1f} req/s  p50 {self.percentile(50):7.1f} ms  "
                 f"p99 {self.percentile(99):7.1f} ms  server {self.server_cpu * 1000 / per:6.2f} ms/req  "
-                f"postgres {self.postgres_cpu * 1000 / per:6.2f} ms/req  errors {self.errors}  "
+                f"postgres {self.postgres_cpu * 1000 / per:6.2f} ms/req (own backends "
+                f"{self.backends_cpu * 1000 / per:5.2f})  errors {self.errors}  "
                 f"{self.bytes_per_response / 1024:6.1f} KiB")
 
 
@@ -135,6 +137,25 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def backend_pids(server_pids: list[int]) -> list[int]:
+    """The PostgreSQL backends serving the server's connections: its TCP connections, matched by client port to
+    the backends' process titles ("postgres: … 127.0.0.1(port) …"). On a machine that other work shares, every
+    postgres process's CPU (postgres_cpu_seconds) includes theirs; these are this target's own."""
+    ports = set()
+    for pid in server_pids:
+        try:
+            ports |= {c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.raddr}
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    found = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.info["name"] == "postgres" and p.info["cmdline"]:
+            title = " ".join(p.info["cmdline"])
+            if any(f"({port})" in title for port in ports):
+                found.append(p.pid)
+    return found
+
+
 async def closed_loop(target: Target, concurrency: int, seconds: float) -> Result:
     """`concurrency` clients, each sending its next request when the previous answer arrives, for `seconds`."""
     parts = urlsplit(target.url)
@@ -171,13 +192,18 @@ async def closed_loop(target: Target, concurrency: int, seconds: float) -> Resul
 
     server_before = cpu_seconds(target.server_pids())
     pg_before = postgres_cpu_seconds()
+    backends = backend_pids(target.server_pids())
+    backends_before = {pid: cpu_seconds([pid]) for pid in backends}
     began = time.perf_counter()
     deadline = began + seconds
     await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
+    # Backends opened during the run count from zero; one closed during the run is missed (pools keep theirs).
+    backends_after = {pid: cpu_seconds([pid]) for pid in {*backends, *backend_pids(target.server_pids())}}
+    own = sum(after - backends_before.get(pid, 0.0) for pid, after in backends_after.items())
     return Result(target.name, len(latencies), errors, elapsed, latencies,
                   cpu_seconds(target.server_pids()) - server_before, postgres_cpu_seconds() - pg_before,
-                  int(statistics.mean(sizes)) if sizes else 0)
+                  int(statistics.mean(sizes)) if sizes else 0, own)
 
 
 def rss_mb(pid: int) -> float:

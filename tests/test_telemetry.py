@@ -211,3 +211,21 @@ async def test_a_compiled_page_has_its_operation_span_and_no_personal_data(
     assert (operation.attributes or {})["always_hope.compiled"] is True
     leaked = [(s.name, t) for s in finished for t in span_texts(s) for p in PERSONAL if p in t]
     assert leaked == []
+
+
+def test_spans_are_recorded_once_something_reads_them() -> None:
+    """Without a span processor nothing would read a recorded span, so none is recorded (each cost a request tens of
+    microseconds), yet each still has ids for log lines; a processor added (an exporter's) turns recording on."""
+    from opentelemetry.sdk.resources import Resource
+
+    provider = telemetry._TracerProvider(Resource.create({}))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("unread") as unread, tracer.start_as_current_span("child") as child:
+        assert not unread.is_recording()
+        assert unread.get_span_context().is_valid
+        assert child.get_span_context().trace_id == unread.get_span_context().trace_id
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with tracer.start_as_current_span("read") as read:
+        assert read.is_recording()
+    assert [s.name for s in exporter.get_finished_spans()] == ["read"]

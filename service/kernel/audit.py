@@ -44,6 +44,10 @@ def insert(source: str, first_param: int) -> str:
     and fields, its subjects sorted by id (each subject once) with their young adults in the same order.
     Parameters ``$first_param`` to ``$first_param + 3`` are the actor's subject, their role, the request id and
     the operation name (null when the document has none).
+
+    Each subject is counted once by grouping on its id first: PostgreSQL sorts on the keys in the order written, and
+    ids settle nearly every comparison at once, where the action, type and fields (the same for most rows) were
+    compared first for every pair (a page of 50 lists 550 subjects; measured with bench/audit_cost.py).
     """
     n = first_param
     return f"""
@@ -53,7 +57,7 @@ def insert(source: str, first_param: int) -> str:
                array_agg(d.young_adult_id ORDER BY d.subject_id), d.fields, ${n + 2}, ${n + 3}
         FROM (SELECT s.action, s.subject_type, s.subject_id, s.young_adult_id, s.fields, min(s.n) AS n
               FROM ({source}) AS s (action, subject_type, subject_id, young_adult_id, fields, n)
-              GROUP BY 1, 2, 3, 4, 5) AS d
+              GROUP BY 3, 1, 2, 4, 5) AS d
         GROUP BY d.action, d.subject_type, d.fields
         ORDER BY min(d.n)"""
 

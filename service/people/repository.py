@@ -32,11 +32,20 @@ async def sites_by_id(session: TenantSession, ids: Sequence[uuid.UUID]) -> list[
     return await session.fetch(f"SELECT {SITE_COLUMNS} FROM site WHERE id = ANY($1::uuid[])", list(ids))
 
 
-async def scope_row(session: TenantSession, site_codes: Sequence[str], subject: str) -> asyncpg.Record:
+def scope_select(site_codes: str, subject: str) -> str:
+    """The caller's scope as one row of SQL, over two SQL values: ``site_codes`` (text[], the codes of the caller's
+    sites; NULL for the whole tenant) and ``subject``. ``site_ids``: the ids of those sites (NULL: the whole tenant),
+    ``practitioner_id``: the caller's own practitioner record. Read by :func:`scope_row`, and by compiled statements
+    that work the scope out themselves (service.app.compiled)."""
+    return (f"SELECT CASE WHEN {site_codes} IS NOT NULL THEN "
+            f"ARRAY(SELECT id FROM site WHERE code = ANY({site_codes}) ORDER BY id) END AS site_ids, "
+            f"(SELECT id FROM practitioner WHERE subject = {subject}) AS practitioner_id")
+
+
+async def scope_row(session: TenantSession, site_codes: Sequence[str] | None, subject: str) -> asyncpg.Record:
     """The ids of the caller's sites and of their own practitioner record, in one statement."""
-    row = await session.fetchrow(
-        "SELECT ARRAY(SELECT id FROM site WHERE code = ANY($1::text[]) ORDER BY id) AS site_ids, "
-        "(SELECT id FROM practitioner WHERE subject = $2) AS practitioner_id", list(site_codes), subject)
+    row = await session.fetchrow(scope_select("$1::text[]", "$2::text"),
+                                 None if site_codes is None else list(site_codes), subject)
     assert row is not None
     return row
 

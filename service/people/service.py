@@ -22,13 +22,19 @@ SERVICES = values(Service)
 PRACTITIONER_ROLES = ("POM", "KEY_WORKER", "COM", "PERSONAL_ADVISER", "LIFELONG_LINKS_COORDINATOR", "MANAGER")
 
 
-async def scope_for(session: TenantSession, principal: Principal) -> Scope:
-    """The caller's scope (see :mod:`service.kernel.visibility`); roles without case data are refused here."""
+def scope_arguments(principal: Principal) -> tuple[list[str] | None, str]:
+    """What the caller's scope is worked out from (repository.scope_select): the codes of their sites (None: the
+    whole tenant, for tenant administrators) and their subject. Roles without case data are refused here."""
     if principal.role not in CASE_ROLES:
         raise AccessDenied("Your role sees no case data.")
-    row = await repository.scope_row(session, sorted(principal.site_codes), principal.subject)
-    sites = None if principal.role is Role.TENANT_ADMIN else tuple(row["site_ids"])
-    return Scope(sites, row["practitioner_id"])
+    return (None if principal.role is Role.TENANT_ADMIN else sorted(principal.site_codes)), principal.subject
+
+
+async def scope_for(session: TenantSession, principal: Principal) -> Scope:
+    """The caller's scope (see :mod:`service.kernel.visibility`); roles without case data are refused here."""
+    row = await repository.scope_row(session, *scope_arguments(principal))
+    sites = row["site_ids"]
+    return Scope(None if sites is None else tuple(sites), row["practitioner_id"])
 
 
 async def require_young_adult(actor: Actor, young_adult_id: uuid.UUID | None, field: str = "youngAdultId",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 from service.api.model import Computed, Many, Models, Scalar, global_id, rows_visible_to
 from service.kernel import audit
 from service.kernel.principal import Role
+from service.people.repository import scope_select
 
 
 class NotCompilable(Exception):
@@ -43,17 +44,32 @@ class NotCompilable(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """A caller's scope left for the statement to work out itself (people.repository.scope_select, in its CTE
+    ``caller``), from the codes of their sites (None: the whole tenant) and their subject: one round trip fewer
+    than reading the scope first. A page given this reads the scope as :data:`SCOPE_SITES` and :data:`SCOPE_ME`."""
+
+    site_codes: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """The root rows: ``sql`` selects ``id`` and ``ord`` (1-based position) for up to ``first + 1`` rows, visible to
-    ``scope`` (the caller's, which the statement also applies below the root where a relation leaves the record)."""
+    ``scope`` (the caller's, which the statement also applies below the root where a relation leaves the record):
+    read already (its values are parameters after the statement's own), or a :class:`Caller` to work out."""
 
     sql: str
     params: list[Any]
     first: int
-    scope: Scope
+    scope: Scope | Caller
     # Views the root itself records, whatever rows it shows (as its resolver does): (subject type, the number of the
     # parameter holding the uuid of both the subject and its young adult), e.g. one young adult's audit trail.
     views: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def scope_params(self) -> tuple[Any, ...]:
+        """The parameters that end the statement's: the scope's (Scope.args), or the caller's site codes."""
+        return (self.scope.site_codes,) if isinstance(self.scope, Caller) else self.scope.args
 
 
 # The caller's scope inside a compiled statement (its CTE ``scope``), for the visibility predicate; and the caller's
@@ -138,8 +154,13 @@ class CompiledOperation:
     def statement(self, page: Page) -> str:
         """The whole response as one statement. Parameters after the page's: the actor's subject, role, the
         request id, the operation name (the audit trail's), the response's extensions, the request's day, then the
-        caller's scope (Scope.args)."""
+        caller's scope (Page.scope_params)."""
         n = len(page.params)
+        if isinstance(page.scope, Caller):
+            caller = f"caller AS ({scope_select(f'${n + 7}::text[]', f'${n + 1}::text')}), "
+            sites, me = "(SELECT site_ids FROM caller)", "(SELECT practitioner_id FROM caller)"
+        else:
+            caller, sites, me = "", f"${n + 7}::uuid[]", f"${n + 8}::uuid"
         sources = [
             f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
             for i, c in enumerate(self.consults)]
@@ -159,8 +180,8 @@ class CompiledOperation:
         # One INSERT for every row shown (a single data-modifying CTE: it runs whether or not it is read).
         audits = "" if not sources else f", audit AS ({audit.insert(' UNION ALL '.join(sources), n + 1)})"
         # The scope's CTE names every parameter, so a statement that records nothing still types them all.
-        return (f"WITH scope AS (SELECT ${n + 7}::uuid[] AS sites, ${n + 8}::uuid AS me, CASE WHEN ${n + 2}::text = "
-                f"'{Role.PRACTITIONER.value}' THEN ${n + 8}::uuid END AS practitioner, ${n + 1}::text AS subject, "
+        return (f"WITH {caller}scope AS (SELECT {sites} AS sites, {me} AS me, CASE WHEN ${n + 2}::text = "
+                f"'{Role.PRACTITIONER.value}' THEN {me} END AS practitioner, ${n + 1}::text AS subject, "
                 f"${n + 3}::text AS request_id, ${n + 4}::text AS operation), page AS ({page.sql}), "
                 f"shown AS (SELECT id, ord FROM page WHERE ord <= {page.first:d}), "
                 f"request AS (SELECT ${n + 6}::date AS today){audits} "

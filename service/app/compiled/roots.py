@@ -11,7 +11,7 @@ from typing import Any
 from service.api.enums import AuditAction
 from service.api.model import TypeModel, rows_visible
 from service.api.relay import check_first, cursor_id, expect_id
-from service.app.compiled.compiler import Page, PageBuilder, RootField
+from service.app.compiled.compiler import SCOPE_ME, SCOPE_SITES, Caller, Page, PageBuilder, RootField
 from service.audit import api as audit_api
 from service.audit import repository as audit
 from service.audit.model import ROW_KEY
@@ -32,7 +32,7 @@ from service.network.model import (
     NETWORK_MEETING_ORDER,
 )
 from service.people import repository as people
-from service.people.service import scope_for
+from service.people.service import scope_arguments, scope_for
 from service.records import api as records_api
 from service.records import repository as records
 
@@ -60,11 +60,12 @@ async def caseload_page(session: TenantSession, principal: Principal, args: dict
     try:
         where = records_api.filter_of(records_api.CaseloadFilter(**{_FILTER_FIELDS[k]: v for k, v in given.items()}))
         first = check_first(first)
-        scope = await scope_for(session, principal)
-        sql, params = records.caseload_query(scope, where, records.CaseloadOrder[order], cursor_id(after), first + 1)
+        site_codes, _ = scope_arguments(principal)  # the statement works the scope out (Caller)
+        sql, params = records.caseload_query((SCOPE_SITES, SCOPE_ME), where, records.CaseloadOrder[order],
+                                             cursor_id(after), first + 1, columns="ya.id")
     except (DomainError, AccessDenied):
         return None
-    return Page(sql, params, first, scope)
+    return Page(sql, params, first, Caller(site_codes))
 
 
 async def young_adult(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
