@@ -27,8 +27,6 @@ from service.kernel.work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-# For the rest of the request's transaction (RootField.generic_plan says why).
-_GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +76,14 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         span.set_attribute("always_hope.compiled", True)
         if name:
             span.set_attribute("graphql.operation.name", name)
+        for read in {at.field.reads for at in operation.computed if at.field.reads is not None}:
+            await read(work)  # before the transaction begins, where a control-plane read costs one round trip
+        if operation.root.generic_plan:  # for the whole transaction (RootField.generic_plan says why), with BEGIN
+            await work.connection.set_local("plan_cache_mode", "force_generic_plan")
         session = work.tenant()
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:
             return None
-        if operation.root.generic_plan:
-            await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
                                            principal.role.value, work.request_id, name, extensions, work.today,
                                            *page.scope.args)
