@@ -257,6 +257,31 @@ async def test_the_record_runs_with_the_plan_prepared_once(
     assert (counts[1][0] - counts[0][0], counts[1][1] - counts[0][1]) == (6, 0)
 
 
+@pytest.mark.parametrize("text", ['{"\x01" : 0, "inputs" : {"site" : null}}',
+                                  '{"\\u0001" : 0, "inputs" : {"site" : null}}'])
+async def test_text_written_like_a_computed_fields_stand_in_is_shown_as_written(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client: httpx.AsyncClient, plain: httpx.AsyncClient, text: str) -> None:
+    """The executor finds the record's computed fields in the statement's JSON by their stand-ins
+    (compiler.COMPUTED_MARK); a goal whose text is written like one is shown as written, and the whole answer is
+    the ordinary executor's."""
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 2)
+    s = f'"{tenant.schema}"'
+    await admin_conn.execute(f"UPDATE {s}.plan_goal SET description = $1", text)
+    young_adult = await admin_conn.fetchval(f"SELECT id FROM {s}.young_adult ORDER BY family_name DESC LIMIT 1")
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", young_adult)}}
+    answers = []
+    for c in (client, plain):
+        response = await c.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append(response.json())
+    version = answers[0]["data"]["youngAdult"]["plan"]["currentVersion"]
+    assert version["goals"][0]["description"] == text
+    assert version["requiredServices"] == ["PRISON", "PROBATION", "LEAVING_CARE"]
+    assert answers[0] == answers[1]
+
+
 COMMITMENTS = document("NetworkCommitmentsForYoungAdult")
 
 
