@@ -76,9 +76,11 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         span.set_attribute("always_hope.compiled", True)
         if name:
             span.set_attribute("graphql.operation.name", name)
-        for read in {field.reads for field in operation.computed if field.reads is not None}:
+        for read in dict.fromkeys(field.reads for field in operation.computed if field.reads is not None):
             await read(work)  # before the transaction begins, where a control-plane read costs one round trip
-        if operation.root.generic_plan:  # for the whole transaction (RootField.generic_plan says why), with BEGIN
+        if operation.root.generic_plan:
+            # For the whole transaction, sent with BEGIN (RootField.generic_plan says why). Should the resolvers
+            # answer after all (no page), their statements keep it: it changes plans, never answers.
             await work.connection.set_local("plan_cache_mode", "force_generic_plan")
         session = work.tenant()
         page = await operation.root.page(session, principal, operation.argument_values(variables))
