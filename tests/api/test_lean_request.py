@@ -122,6 +122,36 @@ async def test_a_control_read_runs_before_the_transaction_once_and_inside_it_aft
         await connection.finish(commit=False)
 
 
+async def test_a_setting_for_the_transaction_travels_with_begin_or_is_set_on_its_own(
+        make_tenant: TenantFactory, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RequestConnection.set_local: before the transaction, sent with BEGIN (no message of its own) when name and
+    value are plain, else set with parameters after BEGIN; once the transaction has begun, a statement now. Either
+    way it ends with the transaction."""
+    tenant = await make_tenant()
+    pool = await db.open_pool()
+    sent = count_messages(monkeypatch)
+    for value, messages in (("force_generic_plan", ["BEGIN;", "SELECT"]),
+                            ("force_custom_plan'; --", None)):  # not plain: refused by the server, as a parameter
+        sent.clear()
+        connection = RequestConnection(pool, Home.tenant(tenant))
+        statements = TenantSession(connection, tenant, dt.date(2026, 1, 1))
+        try:
+            await connection.set_local("plan_cache_mode", value)
+            if messages is None:
+                with pytest.raises(asyncpg.InvalidParameterValueError):
+                    await statements.fetchval("SELECT current_setting('plan_cache_mode')")
+                assert sent[:3] == ["BEGIN", "SELECT", "SELECT"]  # BEGIN, the role, the setting (which failed)
+                continue
+            assert await statements.fetchval("SELECT current_setting('plan_cache_mode')") == value
+            assert sent == messages
+            await connection.set_local("plan_cache_mode", "force_custom_plan")
+            assert await statements.fetchval("SELECT current_setting('plan_cache_mode')") == "force_custom_plan"
+        finally:
+            await connection.finish(commit=False)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
+
+
 async def test_a_token_is_verified_once_and_its_expiry_still_holds(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     now = int(time.time())
