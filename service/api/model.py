@@ -125,6 +125,10 @@ class NeedToKnow:
 class TypeModel:
     """A GraphQL type: its table, its declared fields and its audit policy.
 
+    ``table`` is the table its rows are in, each with its ``id``; for a type whose rows have no id of their own (an
+    audit event's subjects), a LATERAL subquery selecting the row with ``id`` for the key that a root's page row
+    ``{s}`` holds (such a type is reached from a root only).
+
     ``need_to_know`` declares its need-to-know fields and who sees them: a non-null value shown records one
     DISCLOSE per row naming every such field shown. ``consulted_fields`` maps a field to the subject type a view of
     it records (for a part of the record with no rows of its own, such as a young adult's timeline), with the

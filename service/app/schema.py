@@ -20,6 +20,7 @@ from service.api.relay import from_global_id
 from service.api.text import check_text_inputs
 from service.assessments import api as assessments
 from service.assessments import model as assessments_model
+from service.audit import model as audit_model
 from service.audit.api import AuditQuery, PlatformAuditQuery
 from service.audit.platform import PlatformReadTrail
 from service.consent import api as consent
@@ -63,7 +64,7 @@ NODE_RESOLVERS.update({**people.NODES, **records.NODES, **custody.NODES, **asses
 # type name -> its one declaration (SQL, relations, audit policy), read by both executors.
 MODELS = collect(people_model.MODELS, records_model.MODELS, custody_model.MODELS, assessments_model.MODELS,
                  plans_model.MODELS, meetings_model.MODELS, network_model.MODELS, consent_model.MODELS,
-                 outcomes_model.MODELS, moves_model.MODELS)
+                 outcomes_model.MODELS, moves_model.MODELS, audit_model.MODELS)
 
 
 @strawberry.type

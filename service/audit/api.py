@@ -113,8 +113,24 @@ def _cursor(row: asyncpg.Record) -> uuid.UUID:
     return uuid.UUID(int=row["id"] << 32 | row["n"])
 
 
-def _position(cursor: uuid.UUID | None) -> tuple[int, int] | None:
-    return None if cursor is None else (cursor.int >> 32, cursor.int & 0xFFFFFFFF)
+# A position no row has (event ids start at 1): a page after it is empty.
+_NOWHERE = (0, 0)
+_BIGINT = 2**63
+
+
+def position(cursor: uuid.UUID | None) -> tuple[int, int] | None:
+    """The (event id, position) a cursor's key names; a key out of their range (never issued) names no row."""
+    if cursor is None:
+        return None
+    event, n = cursor.int >> 32, cursor.int & 0xFFFFFFFF
+    return (event, n) if event < _BIGINT else _NOWHERE
+
+
+def platform_position(cursor: uuid.UUID | None) -> int | None:
+    """The platform trail's row a cursor's key names (its id); a key out of range names no row."""
+    if cursor is None:
+        return None
+    return cursor.int if cursor.int < _BIGINT else _NOWHERE[0]
 
 
 def _require_data_protection_role(role: Role) -> None:
@@ -147,7 +163,7 @@ class AuditQuery:
         raw, before = expect_id(young_adult_id, "YoungAdult", "youngAdultId"), cursor_id(after)
         if raw is None:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
-        rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw), _position(before), first + 1)
+        rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw), position(before), first + 1)
         ctx.consults.consulted("AuditTrail", raw, raw)
         return connection(rows, first, AuditEvent.from_row, _cursor)
 
@@ -162,7 +178,7 @@ class AuditQuery:
         before = cursor_id(after)
         if unknown:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
-        rows = await repository.events(ctx.tenant(), where, _position(before), first + 1)
+        rows = await repository.events(ctx.tenant(), where, position(before), first + 1)
         if where.young_adult_id is not None:
             ctx.consults.consulted("AuditTrail", where.young_adult_id, where.young_adult_id)
         return connection(rows, first, AuditEvent.from_row, _cursor)
@@ -247,6 +263,6 @@ class PlatformAuditQuery:
             raise AccessDenied("Only platform administrators read the platform audit trail.")
         first = check_first(first)
         before = cursor_id(after)
-        rows = await repository.platform_events(ctx.control(), trail_filter(filter),
-                                                None if before is None else before.int, first + 1)
+        rows = await repository.platform_events(ctx.control(), trail_filter(filter), platform_position(before),
+                                                first + 1)
         return connection(rows, first, PlatformAuditEvent.from_row, lambda r: uuid.UUID(int=r["id"]))

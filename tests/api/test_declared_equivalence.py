@@ -2,7 +2,8 @@
 both executors for several callers on awkward data, and the JSON and the audit events must be identical.
 
 The documents reach each declared type from a compiled root (the caseload's young adults, or a young adult's
-network members, meetings, commitments, Lifelong Links case or consents, or the tenant's sites) by the first path of
+network members, meetings, commitments, Lifelong Links case or consents, the tenant's sites, or its audit trail) by
+the first path of
 declared relations, selecting ``id`` (or ``__typename``, for a type without one) on the way and the field under test
 at the end. They are published to the compiled app as its operations, so each one is compiled (checked) and the
 other app resolves it field by field. A root by young adult is asked about young adults the caller sees and does
@@ -43,7 +44,11 @@ WRAPPERS = {
     **{root: f"query {{op}}($youngAdultId: ID!) {{{{ {root}(youngAdultId: $youngAdultId) {{{{ {{body}} }}}} }}}}\n"
        for root in BY_YOUNG_ADULT},
     "sites": "query {op} {{ sites {{ {body} }} }}\n",
+    **{root: f"query {{op}}(${arg}: {kind}, $first: Int!, $after: String) {{{{ {root}({arg}: ${arg}, first: $first, "
+             "after: $after) {{ edges {{ cursor node {{ {body} }} }} pageInfo {{ hasNextPage endCursor }} }} }}\n"
+       for root, arg, kind in (("auditEvents", "filter", "AuditEventFilter"), ("auditTrail", "youngAdultId", "ID!"))},
 }
+AUDIT = ("auditEvents", "auditTrail")
 NODE_TYPES = {r.name: r.node_type for r in ROOTS}
 Path_ = list[tuple[str, str]]
 
@@ -87,7 +92,7 @@ def documents() -> dict[str, tuple[str, str]]:
                 body = f"{key(parent)} {step} {{ {body} }}"
             operation = f"Probe_{type_name}_{name}"
             out[operation] = (root, WRAPPERS[root].format(op=operation, body=body))
-    for root in (*BY_YOUNG_ADULT, "sites"):
+    for root in (*BY_YOUNG_ADULT, "sites", "auditTrail"):
         model = MODELS[NODE_TYPES[root]]
         body = " ".join([*(n for n, f in model.fields.items() if isinstance(f, Scalar)), *model.disclosed])
         operation = f"Probe_{root}"
@@ -105,7 +110,7 @@ def test_every_declared_field_gets_a_document() -> None:
     assert {root for root, _ in generated.values()} | {"youngAdult"} == {*WRAPPERS, "youngAdult"} \
         == {r.name for r in ROOTS}
     assert len(generated) == sum(len(MODELS[t].fields) + len(MODELS[t].disclosed) for t in reached) \
-        + len(BY_YOUNG_ADULT) + 1
+        + len(BY_YOUNG_ADULT) + 2
 
 
 def everything(type_name: str = ROOT, seen: tuple[str, ...] = ()) -> str:
@@ -304,6 +309,33 @@ async def network(admin: asyncpg.Connection, schema: str) -> list[str]:
     return [to_global_id("YoungAdult", y) for y in (restricted, other, coordinated, bare)]
 
 
+BAD_FILTER: dict[str, object] = {"subjectId": "not an id"}
+
+
+async def newest(admin: asyncpg.Connection, schema: str) -> str:
+    """The cursor of the newest (event, subject) row of the trail."""
+    row = await admin.fetchrow(f'SELECT id, cardinality(subject_ids) AS n FROM "{schema}".audit_event '
+                               "ORDER BY occurred_at DESC, id DESC LIMIT 1")
+    assert row is not None
+    return to_global_id("cursor", uuid.UUID(int=row["id"] << 32 | row["n"]))
+
+
+def audit_cases(root: str, after: str, young_adults: list[str], site: str) -> list[dict[str, object]]:
+    """Pages of the trail before ``after``: every filter alone, some together, ones matching nothing, pages short
+    and long, and arguments the resolver refuses (a filter naming no id it issued) or answers empty (an id of
+    another type)."""
+    if root == "auditTrail":
+        return [{"youngAdultId": y, "first": first, "after": after} for y in (*young_adults, site) for first in (3, 50)]
+    today = dt.datetime.now(dt.UTC).date()
+    day = dt.timedelta(days=1)
+    filters: list[dict[str, object] | None] = [
+        None, {"youngAdultId": young_adults[0]}, {"youngAdultId": to_global_id("YoungAdult", uuid.uuid4())},
+        {"youngAdultId": site}, {"action": "DISCLOSE"}, {"action": "CONSULT", "youngAdultId": young_adults[1]},
+        {"actor": "nobody"}, {"from": (today - day).isoformat(), "to": (today + day).isoformat()},
+        {"from": "2001-01-01", "to": "2001-01-31"}, BAD_FILTER]
+    return [{"filter": f, "first": first, "after": after} for f in filters for first in (2, 50)]
+
+
 async def run(client: httpx.AsyncClient, token: str, query: str, variables: Mapping[str, object],
               admin: asyncpg.Connection, schema: str) -> tuple[object, list[tuple[object, ...]], str | None]:
     response = await client.post("/graphql", json={"query": query, "variables": variables},
@@ -337,10 +369,20 @@ async def test_both_executors_agree_on_every_declared_field(
     shown: dict[str, set[int]] = {}
     answered: dict[str, int] = {}
     disclosed: set[str] = set()
+    trail: list[int] = []
+    anchor: str | None = None
     for operation, (root, text) in documents().items():
+        if root in AUDIT and anchor is None:
+            # The trail pages start after the newest event so far: both executors then list the same events,
+            # although each request adds its own (the view of a young adult's trail) on top.
+            anchor = await newest(admin_conn, tenant.schema)
         for who, token in tokens.items():
-            if root == CASELOAD:  # a short page too: cursors and hasNextPage
-                cases: list[dict[str, object]] = [{"siteId": site, "first": first}
+            cases: list[dict[str, object]]
+            if root in AUDIT:
+                assert anchor is not None
+                cases = audit_cases(root, anchor, young_adults, site)
+            elif root == CASELOAD:  # a short page too: cursors and hasNextPage
+                cases = [{"siteId": site, "first": first}
                                                   for first in ((4, 50) if who == "admin" else (50,))]
             elif root in BY_YOUNG_ADULT:
                 cases = [{"youngAdultId": y} for y in young_adults]
@@ -356,6 +398,10 @@ async def test_both_executors_agree_on_every_declared_field(
                 disclosed |= {who for row in our_audit if row[0] == "DISCLOSE"}
                 if root == CASELOAD:
                     shown.setdefault(who, set()).add(len(ours["data"]["caseload"]["edges"]))  # type: ignore[index]
+                elif root in AUDIT:
+                    if not refused:
+                        trail.append(len(ours["data"][root]["edges"]))  # type: ignore[index]
+                    assert refused == (who != "admin" or variables.get("filter") == BAD_FILTER), (who, variables)
                 elif not refused:
                     answered[who] = answered.get(who, 0) + 1
     # The callers see different records (so the comparison covers visibility, not one view five times).
@@ -365,6 +411,10 @@ async def test_both_executors_agree_on_every_declared_field(
     assert shown["team_elsewhere"] == {1}
     # Need-to-know compiled: the personal adviser and the coordinator were shown contact details, nobody else.
     assert disclosed == {"team_elsewhere", "coordinator"}
+    # The trail's pages held events (full and short pages), and some filters matched none.
+    assert max(trail) == 50
+    assert 0 in trail
+    assert len(set(trail)) > 3
     # The roots by young adult answered and refused by caller (the site practitioner is on the restricted team).
     assert answered["off_team"] < answered["site"] == answered["admin"]
     assert answered["team_elsewhere"] < answered["off_team"]

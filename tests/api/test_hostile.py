@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import ValueNode
+from graphql import ValueNode, build_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 from hypothesis_graphql import strategies as gql
 
+from service.api.relay import to_global_id
 from service.app.asgi import create_app
 from service.kernel.database import Database
 from tests.conftest import Caller, CallerFactory, TenantFactory
@@ -64,10 +66,23 @@ def _int_list(values: list[int]) -> ValueNode:
     return nodes.List(items)
 
 
-def _scalars(ids: list[str]) -> dict[str, st.SearchStrategy[Any]]:
+TYPE_NAMES = sorted({*(n for n in build_schema(SDL).type_map if not n.startswith("__")), "cursor", ""})
+EXTREME_UUIDS = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.UUID(int=2**63), uuid.UUID(int=2**127 + 1),
+                 uuid.UUID(int=(2**63 - 1) << 32 | 0xFFFFFFFF)]
+
+
+def ids(real: list[str]) -> st.SearchStrategy[str]:
+    """Ids a client could send: real ones, forged ones (a well-formed global id of any type, cursors included, around
+    any uuid, the extremes too) and malformed text."""
+    forged = st.builds(to_global_id, st.sampled_from(TYPE_NAMES),
+                       st.one_of(st.sampled_from(EXTREME_UUIDS), st.uuids()))
+    return st.one_of(st.sampled_from(real), forged, st.text(max_size=40))
+
+
+def _scalars(ids_: list[str]) -> dict[str, st.SearchStrategy[Any]]:
     text = st.text(max_size=40)
     return {
-        "ID": st.one_of(st.sampled_from(ids), text).map(nodes.String),
+        "ID": ids(ids_).map(nodes.String),
         "Date": st.one_of(st.dates().map(str), text).map(nodes.String),
         "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat() + "Z"), text).map(nodes.String),
         "UUID": st.one_of(st.uuids().map(str), text).map(nodes.String),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from service.api.relay import to_global_id
 from service.audit.repository import EventFilter, events_query
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
@@ -95,7 +96,7 @@ def actor_of(caller: Caller) -> str:
 
 
 async def test_pages_walk_every_event_once_newest_first(make_tenant: TenantFactory, login: CallerFactory) -> None:
-    _tenant, _pom, _pa, admin, *_ = await casework(make_tenant, login)
+    _tenant, _pom, _pa, admin, one, _ = await casework(make_tenant, login)
     everything, _ = await audit_events(admin, first=100)
     seen: list[dict[str, Any]] = []
     after = None
@@ -110,6 +111,14 @@ async def test_pages_walk_every_event_once_newest_first(make_tenant: TenantFacto
     assert [e["occurredAt"] for e in seen] == sorted((e["occurredAt"] for e in seen), reverse=True)
     refused = await ops.raw(admin, "AuditEvents", {"after": "not-a-cursor"})
     assert refused["errors"][0]["extensions"]["code"] == "INVALID"
+    # A cursor of the right kind whose key was never issued (an event id or position out of range) names no event.
+    for key in (2**127 + 1, (2**63 + 5) << 32 | 1, 0):
+        forged = to_global_id("cursor", uuid.UUID(int=key))
+        for name, variables in (("AuditEvents", {"after": forged}), ("AuditTrail", {"youngAdultId": one,
+                                                                                    "after": forged})):
+            answer = await ops.raw(admin, name, variables)
+            assert "errors" not in answer, (name, key, answer)
+            assert answer["data"][name[0].lower() + name[1:]]["edges"] == [], (name, key)
 
 
 async def test_only_the_data_protection_role(make_tenant: TenantFactory, login: CallerFactory) -> None:
@@ -206,3 +215,8 @@ async def test_national_and_platform_reads_are_in_the_platform_trail(
                           "DELETE FROM control.platform_audit_event", "TRUNCATE control.platform_audit_event"):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
+    # A cursor of the right kind whose key no row can have names no row (it used to be a 500: out of bigint range).
+    for key in (2**127 + 1, 2**63, 0):
+        forged = await ops.raw(platform, "PlatformAuditTrail", {"after": to_global_id("cursor", uuid.UUID(int=key))})
+        assert "errors" not in forged, key
+        assert forged["data"]["platformAuditTrail"]["edges"] == [], key

@@ -56,6 +56,9 @@ class Page:
     params: list[Any]
     first: int
     scope: Scope
+    # Views the root itself records, whatever rows it shows (as its resolver does): (subject type, the number of the
+    # parameter holding the uuid of both the subject and its young adult), e.g. one young adult's audit trail.
+    views: tuple[tuple[str, int], ...] = ()
 
 
 # The caller's scope inside a compiled statement (its CTE ``scope``), for the visibility predicate; and the caller's
@@ -142,6 +145,8 @@ class CompiledOperation:
         sources = [
             f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
             for i, c in enumerate(self.consults)]
+        sources += [f"SELECT 'CONSULT', '{type_name}', ${p}::uuid, ${p}::uuid, '{{}}'::text[], "
+                    f"{len(self.consults) + len(self.disclosures) + i}" for i, (type_name, p) in enumerate(page.views)]
         if self.disclosures:  # one DISCLOSE per row, naming every need-to-know field shown with a value
             shown = " UNION ALL ".join(
                 f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {len(self.consults) + i} "
@@ -284,22 +289,27 @@ class _Planner:
             self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
         return f"json_build_object({', '.join(pairs)})"
 
-    def _table(self, type_name: str) -> str:
+    def _table(self, type_name: str, root: bool = False) -> str:
+        """The FROM item for rows of ``type_name``. A root's rows are reached from the page's row ``s``: a type
+        whose rows have no id of their own declares its table as a LATERAL subquery over ``{s}`` (model.TypeModel),
+        so it is reached from a root only."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
-        return model.table
+        if "{s}" in model.table and not root:
+            raise NotCompilable(f"{type_name} is reached from a root only")
+        return model.table.replace("{s}", "s")
 
     def every(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The page's rows as a list, in their order (a root that is a list)."""
-        table, row = self._table(root.node_type), self.alias()
+        table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
         item = self.object(root.node_type, selection_set, row, reached)
         return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached})"
 
     def single(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The root's one object (the page holds at most one id), or null."""
-        table, row = self._table(root.node_type), self.alias()
+        table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
         return f"(SELECT {self.object(root.node_type, selection_set, row, reached)} FROM {reached})"
 
@@ -312,14 +322,13 @@ class _Planner:
             if name == "__typename":
                 pairs.append(f"'{key}', '{node_type}Connection'")
             elif name == "edges":
-                row = self.alias()
+                row, table = self.alias(), self._table(node_type, root=True)
                 edge = []
                 for e in self.fields(node.selection_set, f"{node_type}Edge"):
                     ekey, ename = (e.alias or e.name).value, e.name.value
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        table = self._table(node_type)
                         node_json = self.object(node_type, e.selection_set, row,
                                                 f"shown s JOIN {table} {row} ON {row}.id = s.id")
                         edge.append(f"'{ekey}', {node_json}")
@@ -328,7 +337,7 @@ class _Planner:
                     else:
                         raise NotCompilable(f"edge field {ename}")
                 pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
-                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {self._table(node_type)} {row} "
+                             f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {table} {row} "
                              f"ON {row}.id = s.id)")
             elif name == "pageInfo":
                 info = []

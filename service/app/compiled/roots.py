@@ -4,15 +4,20 @@ the ordinary executor answers, with its usual error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
+from service.api.enums import AuditAction
 from service.api.model import TypeModel, rows_visible
 from service.api.relay import check_first, cursor_id, expect_id
 from service.app.compiled.compiler import Page, PageBuilder, RootField
+from service.audit import api as audit_api
+from service.audit import repository as audit
+from service.audit.model import ROW_KEY
 from service.consent.model import CONSENT, CONSENT_ORDER
 from service.kernel.errors import AccessDenied, DomainError
-from service.kernel.principal import Principal
+from service.kernel.principal import Principal, Role
 from service.kernel.session import TenantSession
 from service.kernel.visibility import Scope
 from service.network.model import (
@@ -125,6 +130,69 @@ async def sites_page(session: TenantSession, principal: Principal, args: dict[st
     return Page("SELECT r.id, row_number() OVER (ORDER BY r.name) AS ord FROM site r", [], ALL, scope)
 
 
+def _audit_page(where: audit.EventFilter, after: str | None, first: int, scope: Scope,
+                young_adult: uuid.UUID | None) -> Page:
+    """The (event, subject) rows the resolvers list (the repository's statement), keyed as their cursors are; with
+    the view of ``young_adult``'s trail recorded when one is named, as the resolvers record it."""
+    before = cursor_id(after)
+    sql, params = audit.events_query(where, audit_api.position(before), first + 1)
+    key = ROW_KEY.format(id="q.id", n="q.n")
+    page = (f"SELECT {key} AS id, row_number() OVER (ORDER BY q.occurred_at DESC, q.id DESC, q.n DESC) AS ord "
+            f"FROM ({sql}) q")
+    if young_adult is None:
+        return Page(page, params, first, scope)
+    return Page(page, [*params, young_adult], first, scope, views=(("AuditTrail", len(params) + 1),))
+
+
+_WHOLE_TENANT = Scope(None)  # a tenant administrator's (people.service.scope_for), which the trail's rows ignore
+_NOTHING = "SELECT NULL::uuid AS id, 1::bigint AS ord WHERE false"
+_EVENT_FILTER = {"actor": "actor", "youngAdultId": "young_adult_id", "subjectId": "subject_id", "action": "action",
+                 "from": "from_", "to": "to"}
+
+
+async def audit_events_page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
+    """`auditEvents(filter:)`, for tenant administrators (anyone else: the resolver refuses). Arguments of a shape
+    the resolver would coerce or refuse fall back to it."""
+    given, first, after = args.get("filter") or {}, args.get("first"), args.get("after")
+    if principal.role is not Role.TENANT_ADMIN or not isinstance(given, dict) or not set(given) <= set(_EVENT_FILTER) \
+            or type(first) is not int or not (after is None or isinstance(after, str)):
+        return None
+    values: dict[str, Any] = {}
+    try:
+        for name, value in given.items():
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                return None
+            values[_EVENT_FILTER[name]] = dt.date.fromisoformat(value) if name in ("from", "to") \
+                else AuditAction(value) if name == "action" else value
+        first = check_first(first)
+        where, unknown = audit_api.event_filter(audit_api.AuditEventFilter(**values))
+        cursor_id(after)
+        if unknown:
+            return Page(_NOTHING, [], first, _WHOLE_TENANT)
+        return _audit_page(where, after, first, _WHOLE_TENANT, where.young_adult_id)
+    except (ValueError, DomainError, AccessDenied):
+        return None
+
+
+async def audit_trail_page(session: TenantSession, principal: Principal, args: dict[str, Any]) -> Page | None:
+    """`auditTrail(youngAdultId:)`, for tenant administrators, as `auditEvents` filtered by the young adult."""
+    given, first, after = args.get("youngAdultId"), args.get("first"), args.get("after")
+    if principal.role is not Role.TENANT_ADMIN or not isinstance(given, str) or type(first) is not int \
+            or not (after is None or isinstance(after, str)):
+        return None
+    raw = expect_id(given, "YoungAdult", "youngAdultId")
+    try:
+        first = check_first(first)
+        cursor_id(after)
+        if raw is None:
+            return Page(_NOTHING, [], first, _WHOLE_TENANT)
+        return _audit_page(audit.EventFilter(young_adult_id=raw), after, first, _WHOLE_TENANT, raw)
+    except (DomainError, AccessDenied):
+        return None
+
+
 _YOUNG_ADULT = {"youngAdultId": None}
 
 ROOTS = (
@@ -145,4 +213,6 @@ ROOTS = (
     RootField("consents", "Consent", _YOUNG_ADULT,
               of_young_adult(CONSENT, CONSENT_ORDER), connection=False, many=True),
     RootField("sites", "Site", {}, sites_page, connection=False, many=True),
+    RootField("auditEvents", "AuditEvent", {"filter": None, "first": 50, "after": None}, audit_events_page),
+    RootField("auditTrail", "AuditEvent", {"youngAdultId": None, "first": 50, "after": None}, audit_trail_page),
 )
