@@ -206,6 +206,48 @@ def estimate_cost(schema: GraphQLSchema, operation: OperationDefinitionNode, fra
     return CostEstimate(schema, fragments, variables, default_list_size).cost(operation.selection_set, root)
 
 
+def cost_inputs(operation: OperationDefinitionNode, fragments: Fragments) -> tuple[str, ...]:
+    """The variables an estimate of ``operation`` reads: those given as a ``first`` argument anywhere in it or in
+    the fragments (:meth:`CostEstimate._first` reads nothing else of the variables). Requests that agree on these —
+    the same integers, or no integer — have the same estimate."""
+    found: set[str] = set()
+    pending = [operation.selection_set, *(f.selection_set for f in fragments.values())]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                found.update(a.value.name.value for a in selection.arguments or ()
+                             if a.name.value == "first" and isinstance(a.value, VariableNode))
+            if isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set is not None:
+                pending.append(selection.selection_set)
+    return tuple(sorted(found))
+
+
+class CostMemo:
+    """:func:`estimate_cost` of one operation, remembered by the values of its :func:`cost_inputs` (at most
+    ``size`` of them, forgotten all at once when full), for an executor that answers the same document again and
+    again: an operation without ``first`` variables is estimated once. Every figure is estimate_cost's own."""
+
+    def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Fragments,
+                 default_list_size: int, size: int = 64) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = fragments
+        self.default_list_size = default_list_size
+        self.inputs = cost_inputs(operation, fragments)
+        self.size = size
+        self._known: dict[tuple[int | None, ...], int] = {}
+
+    def cost(self, variables: Mapping[str, Any]) -> int:
+        key = tuple(v if isinstance(v := variables.get(name), int) else None for name in self.inputs)
+        found = self._known.get(key)
+        if found is None:
+            if len(self._known) >= self.size:
+                self._known.clear()
+            found = self._known[key] = estimate_cost(self.schema, self.operation, self.fragments, variables,
+                                                     self.default_list_size)
+        return found
+
+
 class DocumentLimits(SchemaExtension):
     """Refuse a document over its depth, alias, repeat, cost or fragment limit before graphql-core validates it (so its
     quadratic rules never see an oversized document) and before anything runs; report the cost either way."""

@@ -67,10 +67,14 @@ class Computed:
     """A leaf whose value needs Python (the practice rules in force, say). ``inputs`` are SQL expressions over the
     row's alias ``{t}`` and ``{today}`` (the request's day) that the statement selects; ``compute`` turns them into
     the value as JSON (enums as their names), given the request's unit of work. The field's resolver computes it with
-    the same function, from the same inputs, so there is one definition for both executors."""
+    the same function, from the same inputs, so there is one definition for both executors.
+
+    ``reads``: what ``compute`` reads through the unit of work (the rule book), which the compiled executor asks for
+    before the statement, so that it is read before the request's transaction begins, where it costs least."""
 
     inputs: Mapping[str, str]
     compute: Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Any]]
+    reads: Callable[[UnitOfWork], Awaitable[object]] | None = None
 
 
 Field = Scalar | Many | One | Computed

@@ -4,7 +4,9 @@ A request never holds more than one connection of the pool. Its statements run a
 a tenant's runtime role with the tenant's schema on the search path, the national role, or the application login
 role itself — and a control-plane statement made during the request runs on the same connection as the login role
 for the length of that statement (``SET LOCAL ROLE NONE`` before it, the home role again after it). So a mutation
-that changes a tenant's rows and control-plane rows (a rule batch, a grant) commits or rolls back as one.
+that changes a tenant's rows and control-plane rows (a rule batch, a grant) commits or rolls back as one. A
+control-plane *read* that need not be in the transaction (the practice rules: :class:`ControlReads`) runs before it
+begins, on the same connection, as the login role without a switch: one round trip instead of three.
 
 Sibling fields resolve concurrently but share the connection, so every statement goes through one lock. The first
 statement that fails outside a savepoint marks the transaction failed: every later statement raises that same error
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
@@ -68,16 +70,16 @@ class PooledConnection(asyncpg.Connection):
         await self.execute(f"{command};\n{super().get_reset_query()}")
         self._reset_sent = True
 
-    async def begin(self, role: str | None, search_path: str) -> bool:
-        """BEGIN and, for a role, the switch to it (as :data:`ENTER_TENANT` does) in one round trip; False (and
-        nothing sent) for names that are not plain, which the caller then sets with parameters."""
-        if role is None:
-            await self.execute("BEGIN")
-            return True
-        if not (_PLAIN_NAME.fullmatch(role) and _PLAIN_NAME.fullmatch(search_path)):
+    async def begin(self, role: str | None, search_path: str, settings: Mapping[str, str]) -> bool:
+        """BEGIN and, for a role, the switch to it (as :data:`ENTER_TENANT` does), then the transaction's own
+        ``settings`` (SET LOCAL), in one round trip; False (and nothing sent) for names or values that are not plain,
+        which the caller then sets with parameters."""
+        local = {"role": role, "search_path": search_path} if role is not None else {}
+        local.update(settings)
+        if not all(_PLAIN_NAME.fullmatch(text) for pair in local.items() for text in pair):
             return False
-        await self.execute(f"BEGIN; SELECT set_config('role', '{role}', true), "
-                           f"set_config('search_path', '{search_path}', true)")
+        switches = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in local.items())
+        await self.execute(f"BEGIN; SELECT {switches}" if switches else "BEGIN")
         return True
 
 
@@ -121,6 +123,7 @@ class RequestConnection:
         self._savepoints = 0
         self._savepoint_names = 0
         self._ended = False
+        self._settings: dict[str, str] = {}  # set for the transaction when it begins (set_local)
         self.failure: BaseException | None = None
         self.statements = 0  # counted so tests can assert a list field's cost does not grow with its length
 
@@ -128,13 +131,33 @@ class RequestConnection:
     def opened(self) -> bool:
         return self._conn is not None
 
-    async def _connection(self) -> PoolConnectionProxy[asyncpg.Record]:
+    async def set_local(self, name: str, value: str) -> None:
+        """A setting for the rest of the transaction (``SET LOCAL``): sent with BEGIN when the transaction has not
+        begun yet, at no round trip of its own; otherwise as a statement now."""
+        async with self._lock:
+            self._usable()
+            if self._conn is None:
+                self._settings[name] = value
+                return
+        await self.run("SELECT", lambda conn: conn.fetchval("SELECT set_config($1, $2, true)", name, value))
+
+    async def _idle(self) -> PoolConnectionProxy[asyncpg.Record]:
+        """The request's connection before its transaction begins (acquired now if the request holds none)."""
+        self._usable()
+        if self._held is None:
+            self._held = await self.pool.acquire()
+        return self._held
+
+    def _usable(self) -> None:
         if self.failure is not None:
             raise self.failure
         if self._ended:
             # A sibling field still resolving after the request ended (a root field failed and GraphQL stopped
             # waiting): it must not open a second transaction that nobody would end.
             raise TransactionFailed("The request has already ended.")
+
+    async def _connection(self) -> PoolConnectionProxy[asyncpg.Record]:
+        self._usable()
         if self._conn is None:
             if self._held is not None:
                 conn, self._held = self._held, None
@@ -142,7 +165,7 @@ class RequestConnection:
                 conn = await self.pool.acquire()
             try:
                 with db_span("BEGIN", "db begin"), _lost_connection(conn):
-                    await _begin(conn, self.home)
+                    await _begin(conn, self.home, self._settings)
             except BaseException:
                 with suppress(*CONNECTION_LOST):
                     await self.pool.release(conn)  # asyncpg rolls back a transaction left open on release
@@ -151,23 +174,28 @@ class RequestConnection:
         return self._conn
 
     async def run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]], *,
-                  control: bool = False) -> T:
-        """Run one statement (as the login role on the control plane when ``control``), under the lock.
+                  control: bool = False, before: bool = False) -> T:
+        """Run one statement (as the login role on the control plane when ``control``), under the lock; with
+        ``before``, a read (SELECT) that runs before the transaction when it has not begun yet (ControlReads).
 
         Shielded from cancellation: GraphQL cancels a field's siblings when one fails, and a statement cut off
         half-way leaves the connection mid-protocol, so that the rollback fails and the pool is handed a connection
         with an open transaction. The statement finishes (the request's end waits for it under the lock); the
         cancelled field still sees its cancellation."""
-        return await asyncio.shield(self._run(sql, call, control))
+        kind = statement_kind(sql)
+        if before and kind != "SELECT":
+            raise ValueError("Only a read may run before the request's transaction: it would commit on its own.")
+        return await asyncio.shield(self._run(kind, call, control, before))
 
-    async def _run(self, sql: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]],
-                   control: bool) -> T:
+    async def _run(self, kind: str, call: Callable[[PoolConnectionProxy[asyncpg.Record]], Awaitable[T]],
+                   control: bool, before: bool) -> T:
         async with self._lock:
-            conn = await self._connection()
+            before = before and self._conn is None
+            conn = await (self._idle() if before else self._connection())
             self.statements += 1
             try:
-                with db_span(statement_kind(sql)), _lost_connection(conn):
-                    if control and self.home.role is not None:
+                with db_span(kind), _lost_connection(conn):
+                    if control and not before and self.home.role is not None:
                         await conn.fetchrow(_LOGIN_ROLE)
                         result = await call(conn)
                         await conn.fetchrow(_HOME_ROLE, self.home.role)
@@ -246,25 +274,30 @@ class RequestConnection:
 
 
 class _Statements:
-    def __init__(self, connection: RequestConnection, *, control: bool) -> None:
+    def __init__(self, connection: RequestConnection, *, control: bool, before: bool = False) -> None:
         self.connection = connection
         self._control = control
+        self._before = before
 
     @property
     def statements(self) -> int:
         return self.connection.statements
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return await self.connection.run(sql, lambda conn: conn.fetch(sql, *args), control=self._control)
+        return await self.connection.run(sql, lambda conn: conn.fetch(sql, *args), control=self._control,
+                                         before=self._before)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        return await self.connection.run(sql, lambda conn: conn.fetchrow(sql, *args), control=self._control)
+        return await self.connection.run(sql, lambda conn: conn.fetchrow(sql, *args), control=self._control,
+                                         before=self._before)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self.connection.run(sql, lambda conn: conn.fetchval(sql, *args), control=self._control)
+        return await self.connection.run(sql, lambda conn: conn.fetchval(sql, *args), control=self._control,
+                                         before=self._before)
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        await self.connection.run(sql, lambda conn: conn.executemany(sql, args), control=self._control)
+        await self.connection.run(sql, lambda conn: conn.executemany(sql, args), control=self._control,
+                                  before=self._before)
 
     def savepoint(self) -> Any:
         return self.connection.savepoint()
@@ -277,6 +310,19 @@ class ControlSession(_Statements):
 
     def __init__(self, connection: RequestConnection) -> None:
         super().__init__(connection, control=True)
+
+
+class ControlReads(_Statements):
+    """Reads of the control plane as the login role (the practice rules) that need not wait for the request's
+    transaction. Before it begins, a read runs on the request's connection outside any transaction, as the login
+    role it already is: one round trip, where a control statement inside the transaction takes three (the role
+    dropped, the statement, the home role again). Once it has begun, a read runs inside it as ControlSession's do,
+    and so sees what the request wrote. Under READ COMMITTED every statement reads its own snapshot, so a read just
+    before BEGIN sees what it would have seen as the transaction's first statement. SELECT only: anything else here
+    would commit on its own, and is refused before it is sent."""
+
+    def __init__(self, connection: RequestConnection) -> None:
+        super().__init__(connection, control=True, before=True)
 
 
 class TenantSession(_Statements):
@@ -297,15 +343,17 @@ class NationalSession(_Statements):
         super().__init__(connection, control=False)
 
 
-async def _begin(conn: PoolConnectionProxy[asyncpg.Record], home: Home) -> None:
-    """BEGIN, then the home role and search path (SET LOCAL: they end with the transaction); one round trip on the
-    request pool's connections (:class:`PooledConnection`), two elsewhere."""
+async def _begin(conn: PoolConnectionProxy[asyncpg.Record], home: Home, settings: Mapping[str, str]) -> None:
+    """BEGIN, then the home role and search path and the transaction's ``settings`` (SET LOCAL: they end with the
+    transaction); one round trip on the request pool's connections (:class:`PooledConnection`), more elsewhere."""
     begin = getattr(conn, "begin", None)  # a PooledConnection's, through the pool's proxy
-    if begin is not None and await begin(home.role, home.search_path):
+    if begin is not None and await begin(home.role, home.search_path, settings):
         return
     await conn.execute("BEGIN")
     if home.role is not None:
         await conn.fetchrow(ENTER_TENANT, home.role, home.search_path)
+    for name, value in settings.items():
+        await conn.fetchval("SELECT set_config($1, $2, true)", name, value)
 
 
 async def _end(conn: PoolConnectionProxy[asyncpg.Record], command: str) -> None:

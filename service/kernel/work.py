@@ -4,6 +4,7 @@
     today          the programme's day for this request (Europe/London by default), computed once
     tenant()       the tenant session (case data, as the tenant's runtime role)
     control()      the control-plane session (as the login role, same connection and transaction)
+    control_reads() control-plane reads run before the transaction when it has not begun (the practice rules)
     national()     the national session (rollups only, as the national role)
     platform()     the database's admin engine and jobs pool, for platform administrators' platform commands only
     jobs()         the jobs pool, for work a request starts and waits on but does not own (a reporting refresh)
@@ -32,7 +33,14 @@ from service.kernel.audit import ConsultLog
 from service.kernel.database import Database
 from service.kernel.errors import AccessDenied
 from service.kernel.principal import Principal, Role
-from service.kernel.session import ControlSession, Home, NationalSession, RequestConnection, TenantSession
+from service.kernel.session import (
+    ControlReads,
+    ControlSession,
+    Home,
+    NationalSession,
+    RequestConnection,
+    TenantSession,
+)
 from service.kernel.settings import Settings
 from service.kernel.visibility import Scope
 
@@ -94,6 +102,9 @@ class UnitOfWork:
 
     def control(self) -> ControlSession:
         return ControlSession(self.connection)
+
+    def control_reads(self) -> ControlReads:
+        return ControlReads(self.connection)
 
     def national(self) -> NationalSession:
         if self.principal.role is not Role.NATIONAL_ANALYST:

@@ -13,7 +13,7 @@ from service.api.model import Computed, Consulted, Many, One, Scalar, TypeModel,
 from service.kernel.work import UnitOfWork
 from service.plans import service as plans
 from service.plans.repository import SIGNOFF_ORDER
-from service.rules.loaders import rules_at_site
+from service.rules.loaders import rule_book, rules_at_site
 from service.rules.repository import governing_site_code
 
 _LATEST = "SELECT v.id FROM plan_version v WHERE v.plan_id = {p}.id"
@@ -47,8 +47,8 @@ MODELS = (
         "agreedAt": timestamp("agreed_at"), "createdAt": timestamp("created_at"),
         "goals": Many("PlanGoal", "{c}.plan_version_id = {p}.id", "{c}.position, {c}.created_at"),
         "signoffs": Many("PlanSignoff", "{c}.plan_version_id = {p}.id", SIGNOFF_ORDER.format(t="{c}")),
-        "requiredServices": Computed({"site": _SITE}, _required),
-        "missingServices": Computed({"site": _SITE, "signed": _SIGNED}, _missing),
+        "requiredServices": Computed({"site": _SITE}, _required, rule_book),
+        "missingServices": Computed({"site": _SITE, "signed": _SIGNED}, _missing, rule_book),
     }, consulted=Consulted(_VERSION_OF)),
     TypeModel("PlanSignoff", "plan_signoff", {
         "service": col("service"), "signedAt": timestamp("signed_at"),

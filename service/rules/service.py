@@ -66,6 +66,8 @@ class RuleBook:
 
     tenant: dict[str, Setting] = field(default_factory=dict)
     sites: dict[str, dict[str, Setting]] = field(default_factory=dict)
+    # values() by site, worked out once per book: a page asks for the same few sites once per young adult
+    _values: dict[str | None, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_rows(cls, rows: Iterable[asyncpg.Record]) -> RuleBook:
@@ -93,7 +95,11 @@ class RuleBook:
         return out
 
     def values(self, site_code: str | None) -> dict[str, Any]:
-        return {e.rule: e.value for e in self.explain(site_code)}
+        """The value of every rule at ``site_code`` (None: the tenant level): the caller's own copy."""
+        found = self._values.get(site_code)
+        if found is None:
+            found = self._values[site_code] = {e.rule: e.value for e in self.explain(site_code)}
+        return dict(found)
 
     def with_changes(self, batch: ChangeBatch, author: str) -> RuleBook:
         tenant = dict(self.tenant)

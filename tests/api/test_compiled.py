@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from service.api.relay import to_global_id
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.settings import PUBLISHED_OPERATIONS
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -242,9 +243,9 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled record, every message sent to the server counted (as tests/api/test_lean_request.py counts a
-    page's): the grant, BEGIN, the caller's scope, the plan mode, the answer, the practice rules for the computed
-    fields (read once however many versions show them, as the login role: three messages), COMMIT; for a young
-    adult with a plan of one version or two."""
+    page's): the grant, the practice rules for the computed fields (read once however many versions show them, as
+    the login role before the transaction), BEGIN (with the tenant's role and the plan mode), the caller's scope,
+    the answer, COMMIT; for a young adult with a plan of one version or two."""
     tenant = await make_tenant()
     await seed(admin_conn, tenant.schema, "BSI", 2)
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
@@ -258,8 +259,63 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         assert response.headers["x-executed-by"] == "compiled"
         assert response.json()["data"]["youngAdult"]["plan"]["currentVersion"]["requiredServices"]
         answers.append(list(sent))
-    assert answers[2] == answers[3] == ["SELECT", "BEGIN;", "SELECT", "SELECT", "WITH", "SELECT", "SELECT", "SELECT",
-                                        "COMMIT;"]
+    assert answers[2] == answers[3] == ["SELECT", "SELECT", "BEGIN;", "SELECT", "WITH", "COMMIT;"]
+
+
+async def test_the_record_runs_with_the_plan_prepared_once(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection, db: Database,
+        client: httpx.AsyncClient) -> None:
+    """RootField.generic_plan: the record's statement is planned once per connection, not on every execution
+    (PostgreSQL's own choice, a custom plan each time, costs more to plan than to run). The tests' pool has one
+    connection, whose prepared statements say which plans they ran."""
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 2)
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    rows = await admin_conn.fetch(f'SELECT id FROM "{tenant.schema}".young_adult ORDER BY family_name')
+    pool = await db.open_pool()
+    assert pool.get_size() == 1
+
+    async def plans() -> list[tuple[int, int]]:
+        async with pool.acquire() as conn:
+            return [(r["generic_plans"], r["custom_plans"]) for r in await conn.fetch(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH scope AS %' AND statement LIKE '%licence_condition%'")]
+
+    counts = []
+    for requests in (rows[:1], (*rows, *rows, *rows)):  # the first prepares the statement
+        for row in requests:
+            body = {"query": document("YoungAdultRecord"),
+                    "variables": {"id": to_global_id("YoungAdult", row["id"])}}
+            response = await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+            assert response.headers["x-executed-by"] == "compiled"
+        (count,) = await plans()
+        counts.append(count)
+    assert (counts[1][0] - counts[0][0], counts[1][1] - counts[0][1]) == (6, 0)
+
+
+@pytest.mark.parametrize("text", ['{"\x01" : 0, "inputs" : {"site" : null}}',
+                                  '{"\\u0001" : 0, "inputs" : {"site" : null}}'])
+async def test_text_written_like_a_computed_fields_stand_in_is_shown_as_written(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
+        client: httpx.AsyncClient, plain: httpx.AsyncClient, text: str) -> None:
+    """The executor finds the record's computed fields in the statement's JSON by their stand-ins
+    (compiler.COMPUTED_MARK); a goal whose text is written like one is shown as written, and the whole answer is
+    the ordinary executor's."""
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 2)
+    s = f'"{tenant.schema}"'
+    await admin_conn.execute(f"UPDATE {s}.plan_goal SET description = $1", text)
+    young_adult = await admin_conn.fetchval(f"SELECT id FROM {s}.young_adult ORDER BY family_name DESC LIMIT 1")
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", young_adult)}}
+    answers = []
+    for c in (client, plain):
+        response = await c.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append(response.json())
+    version = answers[0]["data"]["youngAdult"]["plan"]["currentVersion"]
+    assert version["goals"][0]["description"] == text
+    assert version["requiredServices"] == ["PRISON", "PROBATION", "LEAVING_CARE"]
+    assert answers[0] == answers[1]
 
 
 COMMITMENTS = document("NetworkCommitmentsForYoungAdult")

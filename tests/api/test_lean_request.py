@@ -25,7 +25,7 @@ from service.app.asgi import create_app
 from service.app.auth import DevIssuer, TokenVerifier
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
-from service.kernel.session import Home, RequestConnection, TenantSession
+from service.kernel.session import ControlReads, ControlSession, Home, RequestConnection, TenantSession
 from service.kernel.settings import Settings
 from tests.api.test_compiled import CASELOAD, seed
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -78,6 +78,78 @@ async def test_the_session_is_reset_when_the_connection_goes_back(make_tenant: T
             assert await conn.fetchval("SELECT current_setting('application_name')") != "left-behind"
             assert await conn.fetchval("SELECT current_user") == db.settings.app_role
             assert not conn.is_in_transaction()
+
+
+async def test_a_control_read_runs_before_the_transaction_once_and_inside_it_after(
+        make_tenant: TenantFactory, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ControlReads: before the transaction begins, one message on the request's connection, outside any
+    transaction, as the login role; once it has begun, inside it (so it sees what the request wrote there), and the
+    tenant's role is back for the next tenant statement. The tenant's role itself still cannot read the control
+    plane, and nothing but a read is sent from outside the transaction."""
+    tenant = await make_tenant()
+    pool = await db.open_pool()
+    connection = RequestConnection(pool, Home.tenant(tenant))
+    reads, tenant_side = ControlReads(connection), TenantSession(connection, tenant, dt.date(2026, 1, 1))
+    sent = count_messages(monkeypatch)
+    try:
+        assert await reads.fetchval("SELECT current_user") == db.settings.app_role
+        assert sent == ["SELECT"]  # no BEGIN, no role switch
+        assert not connection.opened
+        with pytest.raises(ValueError, match="Only a read"):
+            await reads.fetchval("WITH x AS (DELETE FROM control.rule_change RETURNING 1) SELECT count(*) FROM x")
+        assert sent == ["SELECT"]  # refused before anything was sent
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await tenant_side.fetchval("SELECT count(*) FROM control.rule_change")
+    finally:
+        await connection.finish(commit=False)
+    connection = RequestConnection(pool, Home.tenant(tenant))
+    reads, tenant_side = ControlReads(connection), TenantSession(connection, tenant, dt.date(2026, 1, 1))
+    count = "SELECT current_user AS who, (SELECT count(*) FROM control.rule_change WHERE tenant_id = $1) AS changes"
+    try:
+        before = await reads.fetchrow(count, tenant.id)
+        assert before is not None
+        assert not connection.opened
+        assert await tenant_side.fetchval("SELECT current_user") == tenant.runtime_role
+        await ControlSession(connection).fetchval(
+            "INSERT INTO control.rule_change (batch_id, tenant_id, rule, value, effective_from, author_subject, "
+            "reason) VALUES (gen_random_uuid(), $1, 'coordinator_caseload_cap', '12', DATE '2026-01-01', 'test', "
+            "'test') RETURNING 1", tenant.id)
+        inside = await reads.fetchrow(count, tenant.id)
+        assert inside is not None
+        assert (inside["who"], inside["changes"]) == (db.settings.app_role, before["changes"] + 1)
+        assert await tenant_side.fetchval("SELECT current_user") == tenant.runtime_role
+    finally:
+        await connection.finish(commit=False)
+
+
+async def test_a_setting_for_the_transaction_travels_with_begin_or_is_set_on_its_own(
+        make_tenant: TenantFactory, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RequestConnection.set_local: before the transaction, sent with BEGIN (no message of its own) when name and
+    value are plain, else set with parameters after BEGIN; once the transaction has begun, a statement now. Either
+    way it ends with the transaction."""
+    tenant = await make_tenant()
+    pool = await db.open_pool()
+    sent = count_messages(monkeypatch)
+    for value, messages in (("force_generic_plan", ["BEGIN;", "SELECT"]),
+                            ("force_custom_plan'; --", None)):  # not plain: refused by the server, as a parameter
+        sent.clear()
+        connection = RequestConnection(pool, Home.tenant(tenant))
+        statements = TenantSession(connection, tenant, dt.date(2026, 1, 1))
+        try:
+            await connection.set_local("plan_cache_mode", value)
+            if messages is None:
+                with pytest.raises(asyncpg.InvalidParameterValueError):
+                    await statements.fetchval("SELECT current_setting('plan_cache_mode')")
+                assert sent[:3] == ["BEGIN", "SELECT", "SELECT"]  # BEGIN, the role, the setting (which failed)
+                continue
+            assert await statements.fetchval("SELECT current_setting('plan_cache_mode')") == value
+            assert sent == messages
+            await connection.set_local("plan_cache_mode", "force_custom_plan")
+            assert await statements.fetchval("SELECT current_setting('plan_cache_mode')") == "force_custom_plan"
+        finally:
+            await connection.finish(commit=False)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
 
 
 async def test_a_token_is_verified_once_and_its_expiry_still_holds(

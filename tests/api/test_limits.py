@@ -15,6 +15,7 @@ from service.api.limits import (
     MAX_FRAGMENTS,
     MAX_REPEATS,
     CostEstimate,
+    CostMemo,
     DocumentLimits,
     Shape,
     estimate_cost,
@@ -132,6 +133,36 @@ def test_every_published_operation_fits_the_default_cost_limit() -> None:
         fragments = {d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)}
         cost = estimate_cost(schema._schema, operation, fragments, {"first": 100}, settings.default_list_size)
         assert cost <= settings.max_query_cost, (name, cost)
+
+
+# Values a variable may take in a request, integers or not: the estimate reads integers only.
+ANY_VALUES: tuple[Any, ...] = (None, 0, 1, 7, 100, 10**9, -3, True, "12", 2.5, ["x"], {"first": 3})
+
+
+def test_a_remembered_estimate_is_the_estimate_for_every_published_operation_and_any_variables() -> None:
+    """CostMemo answers what estimate_cost answers: for every published operation, every variable it declares set
+    to each of many values (one at a time, then all the ``first`` ones together), asked twice. A variable the
+    estimate reads but cost_inputs missed would make the memo answer an earlier request's figure, and fail here."""
+    from tests.operations import document, names
+
+    for name in names():
+        parsed = parse(document(name))
+        operation = get_operation_ast(parsed)
+        assert operation is not None
+        fragments = fragments_of(parsed)
+        declared = [d.variable.name.value for d in operation.variable_definitions or ()]
+        memo = CostMemo(schema._schema, operation, fragments, 20, size=4)  # small: it fills and forgets too
+        trials: list[dict[str, Any]] = [{}]
+        trials += [{variable: value} for variable in declared for value in ANY_VALUES]
+        trials += [dict.fromkeys(memo.inputs, value) for value in ANY_VALUES]
+        for variables in (*trials, *trials):
+            assert memo.cost(variables) == estimate_cost(schema._schema, operation, fragments, variables, 20), (
+                name, variables)
+    paged = parse("query ($a: Int, $b: Int, $s: ID) { sites { youngAdults(first: $a) { edges { node { id "
+                  "enrolments { id } } } } } caseload(first: $b, filter: {siteId: $s}) { edges { node { id } } } }")
+    operation = get_operation_ast(paged)
+    assert operation is not None
+    assert CostMemo(schema._schema, operation, {}, 20).inputs == ("a", "b")
 
 
 def fan_out(levels: int) -> str:

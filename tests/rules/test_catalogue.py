@@ -108,3 +108,24 @@ def test_the_published_rule_operations_are_valid_against_the_schema() -> None:
     for name in RULE_OPERATIONS:
         source = document(name)
         assert validate(schema._schema, parse(source)) == [], name
+
+
+def test_a_rule_books_values_are_worked_out_once_and_each_caller_gets_its_own_copy() -> None:
+    """RuleBook.values remembers each site's values (a page asks once per young adult); a caller changing what it
+    was given changes nothing another caller is given, and a book made with changes has its own values."""
+    import datetime as dt
+
+    from service.rules.service import ChangeBatch, RuleBook, RuleChange, Setting
+
+    book = RuleBook({"coordinator_caseload_cap": Setting(12, dt.date(2026, 1, 1), "admin", "why")},
+                    {"BSI": {"coordinator_caseload_cap": Setting(8, dt.date(2026, 1, 1), "admin", "why")}})
+    first = book.values("BSI")
+    assert first["coordinator_caseload_cap"] == 8
+    assert book.values(None)["coordinator_caseload_cap"] == 12
+    assert book.values("OTHER")["coordinator_caseload_cap"] == 12
+    first["coordinator_caseload_cap"] = 99
+    assert book.values("BSI")["coordinator_caseload_cap"] == 8
+    assert book.values("BSI") == {e.rule: e.value for e in book.explain("BSI")}
+    changed = book.with_changes(ChangeBatch(dt.date(2026, 2, 1), "why", (RuleChange("coordinator_caseload_cap",
+                                                                                    "BSI", 5),)), "admin")
+    assert (changed.values("BSI")["coordinator_caseload_cap"], book.values("BSI")["coordinator_caseload_cap"]) == (5, 8)

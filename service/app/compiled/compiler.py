@@ -23,9 +23,14 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     StringValueNode,
+    TypeInfo,
+    TypeInfoVisitor,
     VariableNode,
+    Visitor,
+    get_named_type,
     parse,
     validate,
+    visit,
 )
 
 if TYPE_CHECKING:
@@ -116,13 +121,10 @@ class Consult:
     disclosed: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ComputedAt:
-    """A computed field (model.Computed) and where the response holds its inputs: the keys from the response's top
-    (``data``) to the field, any list on the way standing for each of its items."""
-
-    keys: tuple[str, ...]
-    field: Computed
+# A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
+# CompiledOperation.computed, "inputs": {…}}: a key no other object in the answer has (text is escaped, and a
+# document selecting a JSON scalar beside a computed field is not compiled), for the executor to find and replace.
+COMPUTED_MARK = "chr(1)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ class CompiledOperation:
     variable_defaults: dict[str, Any]
     select_json: str  # the response expression over CTEs `page`, `shown` and `request`
     consults: tuple[Consult, ...]
-    computed: tuple[ComputedAt, ...]  # the fields the statement leaves as their inputs, for Python to compute
+    computed: tuple[Computed, ...]  # the fields the statement leaves as their inputs (COMPUTED_MARK), by index
     disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
@@ -207,8 +209,7 @@ class _Planner:
         self.aliases = 0
         self.consults: list[Consult] = []
         self.disclosures: list[Consult] = []
-        self.computed: list[ComputedAt] = []
-        self.keys: list[str] = []  # the response keys leading to the object being planned
+        self.computed: list[Computed] = []
 
     def alias(self) -> str:
         self.aliases += 1
@@ -287,18 +288,17 @@ class _Planner:
                     raise NotCompilable("selection on a scalar")
                 inputs = ", ".join(f"'{k}', {v.format(t=alias, today='(SELECT today FROM request)')}"
                                    for k, v in spec.inputs.items())
-                pairs.append(f"'{key}', json_build_object({inputs})")
-                self.computed.append(ComputedAt((*self.keys, key), spec))
+                pairs.append(f"'{key}', json_build_object({COMPUTED_MARK}, {len(self.computed)}, "
+                             f"'inputs', json_build_object({inputs}))")
+                self.computed.append(spec)
             else:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
                     where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
-                self.keys.append(key)
                 item = self.object(spec.type_name, node.selection_set, child,
                                    f"{path} JOIN {table} {child} ON {where}",
                                    None if spec.leaves_record else young_adult, young_adult is not None)
-                self.keys.pop()
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
@@ -350,10 +350,8 @@ class _Planner:
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        self.keys += [key, ekey]
                         node_json = self.object(node_type, e.selection_set, row,
                                                 f"shown s JOIN {table} {row} ON {row}.id = s.id")
-                        del self.keys[-2:]
                         edge.append(f"'{ekey}', {node_json}")
                     elif ename == "__typename":
                         edge.append(f"'{ekey}', '{node_type}Edge'")
@@ -397,6 +395,21 @@ def _literal(value: Any) -> Any:
     raise NotCompilable("a literal argument of another kind")
 
 
+def _selects_json(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """Whether the document selects a field of the JSON scalar type anywhere."""
+    info = TypeInfo(schema)
+    found = []
+
+    class Fields(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            field = info.get_type()
+            if field is not None and get_named_type(field).name == "JSON":
+                found.append(node)
+
+    visit(document, TypeInfoVisitor(info, Fields()))
+    return bool(found)
+
+
 def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField], models: Models,
                      ) -> CompiledOperation:
     document: DocumentNode = parse(text)
@@ -423,8 +436,9 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
     defaults = {d.variable.name.value: _literal(d.default_value) for d in operation.variable_definitions or ()
                 if d.default_value is not None}
     key = (field.alias or field.name).value
-    planner.keys = ["data", key]
     answer = planner.connection if root.connection else planner.every if root.many else planner.single
     select = f"json_build_object('{key}', {answer(root, field.selection_set)})"
+    if planner.computed and _selects_json(schema, document):
+        raise NotCompilable("a JSON scalar could hold an object like a computed field's stand-in")
     return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
                              tuple(planner.computed), tuple(planner.disclosures), operation, fragments)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLSchema
 
-from service.api.limits import estimate_cost
+from service.api.limits import CostMemo
 from service.api.model import Models
 from service.api.text import refusal as text_refusal
 from service.api.trusted import published_operations
 from service.app.compiled.compiler import (
     CompiledOperation,
-    ComputedAt,
     NotCompilable,
     compile_document,
     document_hash,
@@ -27,8 +27,6 @@ from service.kernel.work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-# For the rest of the request's transaction (RootField.generic_plan says why).
-_GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,7 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
     if root is None or text_refusal(root, operation.argument_values(variables)) is not None:
         return None
     settings = work.settings
-    cost = _cost(operation, schema, variables, settings.default_list_size)
+    cost = _cost_memo(operation, schema, settings.default_list_size).cost(variables)
     if cost > settings.max_query_cost:
         return None
     extensions = json.dumps({"cost": {"requested": cost, "limit": settings.max_query_cost}})
@@ -78,50 +76,50 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         span.set_attribute("always_hope.compiled", True)
         if name:
             span.set_attribute("graphql.operation.name", name)
+        for read in dict.fromkeys(field.reads for field in operation.computed if field.reads is not None):
+            await read(work)  # before the transaction begins, where a control-plane read costs one round trip
+        if operation.root.generic_plan:
+            # For the whole transaction, sent with BEGIN (RootField.generic_plan says why). Should the resolvers
+            # answer after all (no page), their statements keep it: it changes plans, never answers.
+            await work.connection.set_local("plan_cache_mode", "force_generic_plan")
         session = work.tenant()
         page = await operation.root.page(session, principal, operation.argument_values(variables))
         if page is None:
             return None
-        if operation.root.generic_plan:
-            await session.fetchval(_GENERIC_PLAN)
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
                                            principal.role.value, work.request_id, name, extensions, work.today,
                                            *page.scope_params)
         if operation.computed:
-            response = json.loads(body)
-            for at in operation.computed:
-                await _compute(at, work, response, 0)
-            body = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+            body = await _computed(body, operation, work)
         return body.encode()
 
 
-# The cost of a compiled document for given variables (a pure function of them), kept for the requests that repeat
-# them: estimating walks the whole document, which was about 5 % of a page's service CPU.
-_COSTS: dict[tuple[int, str, str, int], int] = {}
-_COSTS_KEPT = 4096
+# The estimates of each compiled document (CostMemo), by schema and list size: a bounded set, the published documents.
+_COSTS: dict[tuple[str, GraphQLSchema, int], CostMemo] = {}
 
 
-def _cost(operation: CompiledOperation, schema: GraphQLSchema, variables: dict[str, Any], default_list_size: int,
-          ) -> int:
-    key = (id(schema), operation.document_hash, json.dumps(variables, sort_keys=True), default_list_size)
-    found = _COSTS.get(key)
-    if found is None:
-        found = estimate_cost(schema, operation.operation, operation.fragments, variables, default_list_size)
-        if len(_COSTS) >= _COSTS_KEPT:
-            _COSTS.clear()
-        _COSTS[key] = found
-    return found
+def _cost_memo(operation: CompiledOperation, schema: GraphQLSchema, default_list_size: int) -> CostMemo:
+    key = (operation.document_hash, schema, default_list_size)
+    memo = _COSTS.get(key)
+    if memo is None:
+        memo = _COSTS[key] = CostMemo(schema, operation.operation, operation.fragments, default_list_size)
+    return memo
 
 
-async def _compute(at: ComputedAt, work: UnitOfWork, value: Any, depth: int) -> None:
-    """Replace the inputs the statement selected for a computed field (model.Computed) with its value, wherever
-    ``at.keys`` lead from ``value`` (every item of a list on the way; nowhere below a null)."""
-    if isinstance(value, list):
-        for item in value:
-            await _compute(at, work, item, depth)
-    elif isinstance(value, dict):
-        key = at.keys[depth]
-        if depth == len(at.keys) - 1:
-            value[key] = await at.field.compute(work, value[key])
-        else:
-            await _compute(at, work, value[key], depth + 1)
+# Where the statement's JSON holds a computed field's stand-in (compiler.COMPUTED_MARK), as PostgreSQL writes it.
+_STAND_IN = re.compile(r'\{"\\u0001" : (\d+), "inputs" : ')
+_DECODER = json.JSONDecoder()
+
+
+async def _computed(body: str, operation: CompiledOperation, work: UnitOfWork) -> str:
+    """The body with each computed field's stand-in replaced by its value, computed from the inputs the stand-in
+    holds; the rest of the text is left as PostgreSQL wrote it (never parsed, nor written again)."""
+    parts, done = [], 0
+    for found in _STAND_IN.finditer(body):
+        inputs, end = _DECODER.raw_decode(body, found.end())
+        assert body[end] == "}", "a stand-in holds its index and its inputs, nothing else"
+        value = await operation.computed[int(found.group(1))].compute(work, inputs)
+        parts += [body[done:found.start()], json.dumps(value, ensure_ascii=False, separators=(",", ":"))]
+        done = end + 1
+    parts.append(body[done:])
+    return "".join(parts)
