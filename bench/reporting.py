@@ -5,6 +5,11 @@ ALL over every tenant schema) as the reference, then each figure per tenant agai
 
     python bench/reporting.py                                   # 100, 300, 1000 tenants x 100 young adults
     python bench/reporting.py --sizes 20,60 --young-adults 50
+    python bench/reporting.py --sizes 150 --keep                # keeps its database, and prints its name
+    python bench/reporting.py --sizes 150,300 --reuse always_hope_bench_1a2b3c   # its tenants, and more if asked
+
+With --reuse the tenants already in the kept database are measured again (and seeded further when a size is
+larger): its "onboarded and seeded" line then counts only the tenants added. Every other figure is measured anew.
 
 Needs DATABASE_URL (a superuser; the bench makes its own database and role prefix and drops both at the end
 unless --keep). Seeding is set-based SQL, one statement per table per tenant.
@@ -32,6 +37,7 @@ from service.kernel.tenancy import Tenant
 from service.reporting import publication, repository, service
 from service.reporting.disclosure import DisclosurePolicy
 from service.reporting.repository import FigureSlice
+from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
@@ -196,18 +202,20 @@ async def main(args: argparse.Namespace) -> None:
     if not server:
         raise SystemExit("set DATABASE_URL to a superuser URL (the bench makes and drops its own database)")
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    run = secrets.token_hex(3)
+    run = args.reuse.removeprefix("always_hope_bench_") if args.reuse else secrets.token_hex(3)
     name, prefix = f"always_hope_bench_{run}", f"ahb{run}"
     plain = make_url(server).set(drivername="postgresql")
     root = await asyncpg.connect(plain.render_as_string(False))
-    await root.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        await root.execute(f'CREATE DATABASE "{name}"')
+    print(f"database {name}")
     url = plain.set(database=name).render_as_string(False)
     db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
     results: dict[int, dict[str, float]] = {}
     try:
         await migrate(db)
         admin = await asyncpg.connect(url)
-        tenants: list[Tenant] = []
+        tenants: list[Tenant] = [t for t in await registry.all_tenants(admin) if t.slug.startswith("bench-")]
         for size in sizes:
             started = time.perf_counter()
             for i in range(len(tenants), size):
@@ -222,7 +230,7 @@ async def main(args: argparse.Namespace) -> None:
         await admin.close()
     finally:
         await db.close()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             await root.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             for (role_name,) in await root.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
                                                  f"{prefix}\\_%"):
@@ -245,4 +253,5 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each warm query")
     parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
     parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
+    parser.add_argument("--reuse", help="a database an earlier run kept (implies --keep): measure its tenants again")
     asyncio.run(main(parser.parse_args()))
