@@ -225,7 +225,7 @@ class Cube:
         self._ids = ids
         # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
         self._hidden_ids: dict[Group, set[int]] = {}
-        self._group_at = {}
+        self._group_at: dict[Key, Group] = {}
         self._regroup({})
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
 
@@ -270,7 +270,7 @@ class Cube:
             self.kind_of_group[group] = self.kind_of[component[0]]
             filled += len(component)
         # Each cell's group, worked out once per grouping (every pass below and the audit ask it often).
-        self._group_at: dict[Key, Group] = {}
+        self._group_at = {}
         at = self._group_at
         self.group_cells: dict[Group, list[Key]] = defaultdict(list)
         for key in self.cells:
