@@ -132,10 +132,10 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     print(f"{n} tenants:")
     out["full"] = await timed("full refresh (every tenant recomputed, every metric published)", 1,
                               lambda: service.refresh_all(pool, full=True))
-    out["publish_one"] = await timed("publish one rate metric (take-up): disclosure over its cube, store", 1,
-                                     lambda: publication.publish(pool, [service.metric("take_up")]))
-    out["publish_count"] = await timed("publish one count metric (referrals)", 1,
-                                       lambda: publication.publish(pool, [service.metric("referrals")]))
+    out["publish_one"] = await timed("publish one rate metric (take-up) from nothing: disclosure, store", 1,
+                                     lambda: publication.publish(pool, [service.metric("take_up")], rebuild=True))
+    out["publish_count"] = await timed("publish one count metric (referrals) from nothing", 1,
+                                       lambda: publication.publish(pool, [service.metric("referrals")], rebuild=True))
     rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
     figures = await admin.fetchval("SELECT count(*) FROM control.national_figure")
     print(f"  rollup rows {rows}, published figures {figures}")
@@ -175,8 +175,8 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     for t in changed:
         await admin.execute(f'SET search_path = "{t.schema}"; {CHANGE}; RESET search_path')
 
-    for memo in publication.MEMOS.values():  # count only what this refresh's publications do
-        memo.solved = memo.reused = 0
+    for state in publication.STATES.values():  # count only what this refresh's publications do
+        state.memo.solved = state.memo.reused = 0
 
     async def incremental() -> None:
         results = await service.refresh_all(pool)
@@ -185,8 +185,8 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
 
     out["incremental"] = await timed(f"refresh with {len(changed)} tenants changed (the rest skipped)", 1,
                                      incremental)
-    solved = sum(memo.solved for memo in publication.MEMOS.values())
-    reused = sum(memo.reused for memo in publication.MEMOS.values())
+    solved = sum(state.memo.solved for state in publication.STATES.values())
+    reused = sum(state.memo.reused for state in publication.STATES.values())
     print(f"  {'  its publications: exact audits solved / recalled unchanged':<62} {solved:>7} / {reused}")
     out["nothing"] = await timed("refresh with nothing changed", 1, lambda: service.refresh_all(pool))
     union = " UNION ALL ".join(f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)

@@ -171,6 +171,7 @@ class AuditMemo:
     previous: dict[System, Exposure] = field(default_factory=dict)
     current: dict[System, Exposure] = field(default_factory=dict)
     ids: dict[Key, int] = field(default_factory=dict)  # a number per cell ever seen, the same in every publication
+    keys: list[Key] = field(default_factory=list)      # and the cell of each number
     solved: int = 0
     reused: int = 0
 
@@ -218,10 +219,11 @@ class Cube:
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
-        ids = memo.ids if memo is not None else {}
+        ids, keys = (memo.ids, memo.keys) if memo is not None else ({}, [])
         for key in cells:
             if key not in ids:
-                ids[key] = len(ids)
+                ids[key] = len(keys)
+                keys.append(key)
         self._ids = ids
         # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
         self._hidden_ids: dict[Group, set[int]] = {}

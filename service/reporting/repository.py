@@ -123,6 +123,37 @@ async def replace_figures(conn: Connection, metric: str, records: Sequence[tuple
                                      records=records)
 
 
+async def rewrite_figures(conn: Connection, metric: str, gone: Sequence[tuple[str, dt.date, str]],
+                          records: Sequence[tuple[object, ...]]) -> None:
+    """Only some of a metric's figures: delete those by (grain, period, entity) that ``gone`` names (the changed and
+    the no longer published), then store ``records`` (the changed and the new)."""
+    if gone:
+        await conn.execute(
+            "DELETE FROM control.national_figure f USING unnest($2::text[], $3::date[], $4::text[]) AS g (grain, "
+            "period_start, entity) WHERE f.metric = $1 AND f.grain = g.grain AND f.period_start = g.period_start "
+            "AND f.entity = g.entity",
+            metric, [g[0] for g in gone], [g[1] for g in gone], [g[2] for g in gone])
+    if records:
+        await conn.copy_records_to_table("national_figure", schema_name="control", columns=FIGURE_COLUMNS,
+                                         records=records)
+
+
+async def publication_stamp(conn: Connection, metric: str) -> tuple[int, int] | None:
+    """The metric's publication counter and figure count as stored (None: never published with a counter)."""
+    row = await conn.fetchrow("SELECT publication, figures FROM control.metric_publication WHERE metric = $1", metric)
+    return None if row is None else (int(row["publication"]), int(row["figures"]))
+
+
+async def stamp_publication(conn: Connection, metric: str, figures: int) -> int:
+    """Move the metric's publication counter on (in the transaction that writes its figures); returns it."""
+    found = await conn.fetchval(
+        "INSERT INTO control.metric_publication (metric, publication, figures, published_at) "
+        "VALUES ($1, 1, $2, clock_timestamp()) ON CONFLICT (metric) DO UPDATE SET "
+        "publication = control.metric_publication.publication + 1, figures = excluded.figures, "
+        "published_at = excluded.published_at RETURNING publication", metric, figures)
+    return int(found)
+
+
 @dataclass(frozen=True, slots=True)
 class FigureSlice:
     """Which published figures a view needs: one grain, a range of periods, and either some entity kinds (all

@@ -138,8 +138,8 @@ async def refresh_all(pool: asyncpg.Pool, as_of: dt.date | None = None, *, full:
                       ) -> list[RefreshResult]:
     """Every active tenant, one at a time, each in its own short transactions, then the published figures of the
     metrics that moved. Tenants unchanged since their last rollup (same change counter, same day) are skipped
-    unless ``full``; a full refresh also republishes every metric. A failing tenant is logged (by slug and
-    exception type only) and skipped; its previous rollups stay."""
+    unless ``full``; a full refresh also republishes every metric from nothing (publication.publish's rebuild).
+    A failing tenant is logged (by slug and exception type only) and skipped; its previous rollups stay."""
     async with pool.acquire() as conn:
         tenants = [t for t in await registry.all_tenants(conn) if t.status == "ACTIVE"]
         states = {} if full else await repository.refresh_states(conn)
@@ -155,7 +155,7 @@ async def refresh_all(pool: asyncpg.Pool, as_of: dt.date | None = None, *, full:
 
 async def publish_changes(pool: asyncpg.Pool, results: Sequence[RefreshResult], *, full: bool = False) -> None:
     changed = set().union(*(r.changed for r in results)) if results else set()
-    await publication.publish(pool, [m for m in METRICS if full or m.key in changed])
+    await publication.publish(pool, [m for m in METRICS if full or m.key in changed], rebuild=full)
 
 
 async def refresh_for(pool: asyncpg.Pool, principal: Principal, tenant_slug: str | None, *, full: bool = False
