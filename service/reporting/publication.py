@@ -190,6 +190,11 @@ def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
     return Figure(value, reason is not None, _REASONS[reason], numerator, denominator)
 
 
+def stored(kind: MetricKind, r: asyncpg.Record) -> Figure:
+    """One row of repository.tenant_table: its figure as published, or an empty cell's where none is stored."""
+    return _figure(kind, r) if r[8] else _empty(kind, (NATIONAL, "YEAR", "0001-01-01"))
+
+
 async def read(conn: Statements, m: Metric, part: FigureSlice) -> StoredFigures:
     rows = await repository.figures(conn, m.key, part)
     periods: dict[dt.date, str] = {}

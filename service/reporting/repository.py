@@ -185,8 +185,31 @@ async def figures(conn: Statements, metric: str, part: FigureSlice) -> list[asyn
                             metric, part.grain, part.start, part.end, list(part.kinds))
 
 
+TENANT_ORDER = "name, slug"  # national tables list tenants in this order (tenants(), tenant_table())
+
+
+# The national total, then every tenant in TENANT_ORDER with its figure: the rows of a national table by tenant,
+# ready, in one statement. Figure columns from the third on, as FIGURE_READ has them; ``found`` false where no
+# figure is stored (an empty cell).
+TENANT_TABLE = (
+    "SELECT NULL AS slug, NULL AS name, {figure}, 0 AS place FROM (VALUES (1)) AS one "
+    "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
+    "AND f.entity_kind = 'N' AND f.entity = 'N' "
+    "UNION ALL SELECT t.slug, t.name, {figure}, 1 FROM control.reporting_tenant t "
+    "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
+    "AND f.entity_kind = 'T' AND f.tenant_id = t.id ORDER BY place, {order}"
+).format(figure="f.value, f.reason, f.numerator, f.numerator_reason, f.denominator, f.denominator_reason, "
+                "f.metric IS NOT NULL AS found", order=TENANT_ORDER)
+
+
+async def tenant_table(conn: Statements, metric: str, grain: str, period: dt.date) -> list[asyncpg.Record]:
+    """A national table by tenant as published: TENANT_TABLE's rows, slug and name first (where FIGURE_READ has the
+    entity and period), the figure's columns from the third on, then ``found``."""
+    return await conn.fetch(TENANT_TABLE, metric, grain, period)
+
+
 async def tenants(conn: Statements) -> list[ReportingTenant]:
-    rows = await conn.fetch("SELECT id, slug, name, kind FROM control.reporting_tenant ORDER BY name, slug")
+    rows = await conn.fetch(f"SELECT id, slug, name, kind FROM control.reporting_tenant ORDER BY {TENANT_ORDER}")
     return [ReportingTenant(TenantId(r["id"]), r["slug"], r["name"], r["kind"]) for r in rows]
 
 

@@ -294,10 +294,22 @@ async def national_table(conn: Statements, national_role: str, principal: Princi
             raise InvalidInput("A site breakdown needs a tenant.", field="tenant")
         site_tenant = find_tenant(await national_tenants(conn), tenant_slug)
     period = period_starts(grain_, period, period)[0]
+    if breakdown == "TENANT" and policy.checked() == FLOOR:
+        return await published_tenant_table(conn, m, grain_, period)
     kinds = {"SITE": ("T", "S"), "TENANT_KIND": ("N", "K")}.get(breakdown, ("N", "T"))
     part = FigureSlice(grain_, period, period, kinds, site_tenant.id if site_tenant is not None else None)
     view = await national_view(conn, national_role, m, policy, part, site_tenant)
     return table(view, m, grain_, period, breakdown, site_tenant)
+
+
+async def published_tenant_table(conn: Statements, m: Metric, grain_: str, period: dt.date) -> Table:
+    """The table by tenant at the platform floor, as published: one statement returns its rows ready (the national
+    total, then every tenant in the order national_tenants lists them, each with its stored figure), so the read is
+    one round trip and a named tuple per tenant. The same rows and figures as table() over national_view (tested)."""
+    rows = await repository.tenant_table(conn, m.key, grain_, period)
+    kind = m.kind
+    return Table(m, grain_, period, "TENANT", publication.stored(kind, rows[0]),
+                 [Row(r[0], r[1], publication.stored(kind, r)) for r in rows[1:]])
 
 
 async def national_series(conn: Statements, national_role: str, m: Metric, policy: DisclosurePolicy, grain_: str,
