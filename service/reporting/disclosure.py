@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,6 +147,10 @@ def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
         yield "P", (entity, "YEAR", f"{period[:4]}-01-01")
 
 
+def _packed(numbers: Iterable[int]) -> bytes:
+    return array("q", sorted(numbers)).tobytes()
+
+
 def _block(key: Key) -> tuple[int, str, Key]:
     entity = key[0]
     return (0, entity[1], key) if entity[0] in ("T", "S") else (1, "", key)
@@ -153,9 +158,10 @@ def _block(key: Key) -> tuple[int, str, Key]:
 
 Exposure: TypeAlias = tuple[list[Key], frozenset[Key]]
 # What one group's system of equations is made of: its tenants' kind, its cells and the shared cells of its year
-# (which fix its equations), and which of those are hidden (its unknowns). Cells as numbers (AuditMemo.ids), so a
-# signature is a few sets of integers and comparing two costs little beside solving.
-System: TypeAlias = tuple[str, frozenset[int], frozenset[int], frozenset[int], frozenset[int]]
+# (which fix its equations), and which of those are hidden (its unknowns). Cells as numbers (AuditMemo.ids), each
+# set packed sorted into bytes (_packed): comparing two costs little beside solving, and the memo of a metric with
+# thousands of groups stays a few bytes per cell.
+System: TypeAlias = tuple[str, bytes, bytes, bytes, bytes]
 
 
 @dataclass(slots=True)
@@ -263,7 +269,7 @@ class Cube:
             members[root(t)].append(t)
         self.group_of = {}
         self.kind_of_group: dict[int, str] = {}
-        self._cell_ids: dict[Group, frozenset[int]] = {}
+        self._cell_ids: dict[Group, bytes] = {}
         group, filled, kind = 0, 0, None
         for component in sorted(members.values(), key=lambda c: (self.kind_of[c[0]], -len(c), c)):
             if kind != self.kind_of[component[0]] or filled + len(component) > GROUP_SIZE:
@@ -348,7 +354,7 @@ class Cube:
         system: System | None = None
         if self.memo is not None:
             system = (self.kind_of_group.get(group[0], ""), self._cells_of(group), self._cells_of(shared_group),
-                      frozenset(self._hidden_ids.get(group, ())), frozenset(self._hidden_ids.get(shared_group, ())))
+                      _packed(self._hidden_ids.get(group, ())), _packed(self._hidden_ids.get(shared_group, ())))
             known = self.memo.recall(system)
             if known is not None:
                 return known
@@ -394,10 +400,10 @@ class Cube:
             self.memo.keep(system, answer)
         return answer
 
-    def _cells_of(self, group: Group) -> frozenset[int]:
+    def _cells_of(self, group: Group) -> bytes:
         found = self._cell_ids.get(group)
         if found is None:
-            found = self._cell_ids[group] = frozenset(self._ids[k] for k in self.group_cells.get(group, ()))
+            found = self._cell_ids[group] = _packed(self._ids[k] for k in self.group_cells.get(group, ()))
         return found
 
     def _group(self, key: Key) -> Group:
