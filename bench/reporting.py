@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -206,7 +207,10 @@ async def main(args: argparse.Namespace) -> None:
         await root.execute(f'CREATE DATABASE "{name}"')
     print(f"database {name}")
     url = plain.set(database=name).render_as_string(False)
-    db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
+    settings = Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0)
+    if args.statement_timeout_ms is not None:
+        settings = dataclasses.replace(settings, statement_timeout_ms=args.statement_timeout_ms)
+    db = Database.connect(settings)
     results: dict[int, dict[str, float]] = {}
     try:
         await migrate(db)
@@ -249,5 +253,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each warm query")
     parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
     parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
+    parser.add_argument("--statement-timeout-ms", type=int,
+                        help="the pools' statement timeout (the service's default otherwise): writing a whole metric's "
+                             "figures on a loaded server can take longer than the default 5 s")
     parser.add_argument("--reuse", help="a database an earlier run kept (implies --keep): measure its tenants again")
     asyncio.run(main(parser.parse_args()))
