@@ -5,6 +5,11 @@ ALL over every tenant schema) as the reference, then each figure per tenant agai
 
     python bench/reporting.py                                   # 100, 300, 1000 tenants x 100 young adults
     python bench/reporting.py --sizes 20,60 --young-adults 50
+    python bench/reporting.py --sizes 150 --keep                # keeps its database, and prints its name
+    python bench/reporting.py --sizes 150,300 --reuse always_hope_bench_1a2b3c   # its tenants, and more if asked
+
+With --reuse the tenants already in the kept database are measured again (and seeded further when a size is
+larger): its "onboarded and seeded" line then counts only the tenants added. Every other figure is measured anew.
 
 Needs DATABASE_URL (a superuser; the bench makes its own database and role prefix and drops both at the end
 unless --keep). Seeding is set-based SQL, one statement per table per tenant.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -31,7 +37,7 @@ from service.kernel.settings import Settings
 from service.kernel.tenancy import Tenant
 from service.reporting import publication, repository, service
 from service.reporting.disclosure import DisclosurePolicy
-from service.reporting.repository import FigureSlice
+from tenants import registry
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
 
@@ -126,10 +132,10 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     print(f"{n} tenants:")
     out["full"] = await timed("full refresh (every tenant recomputed, every metric published)", 1,
                               lambda: service.refresh_all(pool, full=True))
-    out["publish_one"] = await timed("publish one rate metric (take-up): disclosure over its cube, store", 1,
-                                     lambda: publication.publish(pool, [service.metric("take_up")]))
-    out["publish_count"] = await timed("publish one count metric (referrals)", 1,
-                                       lambda: publication.publish(pool, [service.metric("referrals")]))
+    out["publish_one"] = await timed("publish one rate metric (take-up) from nothing: disclosure, store", 1,
+                                     lambda: publication.publish(pool, [service.metric("take_up")], rebuild=True))
+    out["publish_count"] = await timed("publish one count metric (referrals) from nothing", 1,
+                                       lambda: publication.publish(pool, [service.metric("referrals")], rebuild=True))
     rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
     figures = await admin.fetchval("SELECT count(*) FROM control.national_figure")
     print(f"  rollup rows {rows}, published figures {figures}")
@@ -150,14 +156,11 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     out["first_count"] = await timed("national query, first: referrals by tenant, a month", 1, referrals)
     out["warm"] = await timed("national query, warm: take-up by tenant, a quarter", runs, take_up)
     out["warm_count"] = await timed("national query, warm: referrals by tenant, a month", runs, referrals)
-    part = FigureSlice("QUARTER", dt.date(2024, 1, 1), dt.date(2024, 1, 1), ("N", "T"))
-
     async def statements_only() -> None:
         async with national(pool, role) as conn:
-            await repository.tenants(conn)
-            await repository.figures(conn, "take_up", part)
+            await repository.tenant_table(conn, "take_up", "QUARTER", dt.date(2024, 1, 1))
 
-    out["warm_sql"] = await timed("  of which its transaction and two statements (no Python view)", runs,
+    out["warm_sql"] = await timed("  of which its transaction and its statement (no Python view)", runs,
                                   statements_only)
     stricter = DisclosurePolicy(min_count=7)
     service._PATTERNS.clear()
@@ -169,8 +172,8 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     for t in changed:
         await admin.execute(f'SET search_path = "{t.schema}"; {CHANGE}; RESET search_path')
 
-    for memo in publication.MEMOS.values():  # count only what this refresh's publications do
-        memo.solved = memo.reused = 0
+    for state in publication.STATES.values():  # count only what this refresh's publications do
+        state.memo.solved = state.memo.reused = 0
 
     async def incremental() -> None:
         results = await service.refresh_all(pool)
@@ -179,8 +182,8 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
 
     out["incremental"] = await timed(f"refresh with {len(changed)} tenants changed (the rest skipped)", 1,
                                      incremental)
-    solved = sum(memo.solved for memo in publication.MEMOS.values())
-    reused = sum(memo.reused for memo in publication.MEMOS.values())
+    solved = sum(state.memo.solved for state in publication.STATES.values())
+    reused = sum(state.memo.reused for state in publication.STATES.values())
     print(f"  {'  its publications: exact audits solved / recalled unchanged':<62} {solved:>7} / {reused}")
     out["nothing"] = await timed("refresh with nothing changed", 1, lambda: service.refresh_all(pool))
     union = " UNION ALL ".join(f'SELECT referred_on, consented_on FROM "{t.schema}".enrolment' for t in tenants)
@@ -196,18 +199,23 @@ async def main(args: argparse.Namespace) -> None:
     if not server:
         raise SystemExit("set DATABASE_URL to a superuser URL (the bench makes and drops its own database)")
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    run = secrets.token_hex(3)
+    run = args.reuse.removeprefix("always_hope_bench_") if args.reuse else secrets.token_hex(3)
     name, prefix = f"always_hope_bench_{run}", f"ahb{run}"
     plain = make_url(server).set(drivername="postgresql")
     root = await asyncpg.connect(plain.render_as_string(False))
-    await root.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        await root.execute(f'CREATE DATABASE "{name}"')
+    print(f"database {name}")
     url = plain.set(database=name).render_as_string(False)
-    db = Database.connect(Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0))
+    settings = Settings(database_url=url, role_prefix=prefix, reporting_refresh_seconds=0)
+    if args.statement_timeout_ms is not None:
+        settings = dataclasses.replace(settings, statement_timeout_ms=args.statement_timeout_ms)
+    db = Database.connect(settings)
     results: dict[int, dict[str, float]] = {}
     try:
         await migrate(db)
         admin = await asyncpg.connect(url)
-        tenants: list[Tenant] = []
+        tenants: list[Tenant] = [t for t in await registry.all_tenants(admin) if t.slug.startswith("bench-")]
         for size in sizes:
             started = time.perf_counter()
             for i in range(len(tenants), size):
@@ -222,7 +230,7 @@ async def main(args: argparse.Namespace) -> None:
         await admin.close()
     finally:
         await db.close()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             await root.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             for (role_name,) in await root.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1",
                                                  f"{prefix}\\_%"):
@@ -245,4 +253,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each warm query")
     parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
     parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
+    parser.add_argument("--statement-timeout-ms", type=int,
+                        help="the pools' statement timeout (the service's default otherwise): writing a whole metric's "
+                             "figures on a loaded server can take longer than the default 5 s")
+    parser.add_argument("--reuse", help="a database an earlier run kept (implies --keep): measure its tenants again")
     asyncio.run(main(parser.parse_args()))

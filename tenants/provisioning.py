@@ -110,7 +110,7 @@ def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) 
     conn.execute(text(f"GRANT {national} TO {app}"))
     conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site, "
                       f"control.national_figure TO {app}"))
-    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.metric_refresh TO {app}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON control.metric_refresh, control.metric_publication TO {app}"))
     conn.execute(text(f"GRANT SELECT ON control.reporting_tenant TO {app}"))
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,25 +147,37 @@ def _parents(key: Key, kind_of: dict[str, str]) -> Iterable[tuple[str, Key]]:
         yield "P", (entity, "YEAR", f"{period[:4]}-01-01")
 
 
+def _packed(numbers: Iterable[int]) -> bytes:
+    return array("q", sorted(numbers)).tobytes()
+
+
 def _block(key: Key) -> tuple[int, str, Key]:
     entity = key[0]
     return (0, entity[1], key) if entity[0] in ("T", "S") else (1, "", key)
 
 
-System: TypeAlias = tuple[tuple[Key, ...], tuple[tuple[tuple[int, int], ...], ...]]
 Exposure: TypeAlias = tuple[list[Key], frozenset[Key]]
+# What one group's system of equations is made of: its tenants' kind, its cells and the shared cells of its year
+# (which fix its equations), and which of those are hidden (its unknowns). Cells as numbers (AuditMemo.ids), each
+# set packed sorted into bytes (_packed): comparing two costs little beside solving, and the memo of a metric with
+# thousands of groups stays a few bytes per cell.
+System: TypeAlias = tuple[str, bytes, bytes, bytes, bytes]
 
 
 @dataclass(slots=True)
 class AuditMemo:
     """The exact audits (Cube._exposed) of one metric's last publication, by the system of equations each solved,
     so the next publication re-solves only the systems that changed: a group of tenants none of which changed, with
-    the same cells hidden around it, is not solved again. An answer is a function of its system alone, so a
+    the same cells hidden around it, is not solved again, nor even written out as equations. A system is known by
+    what makes it (see System): the equations of a group are a function of its cells and the shared cells of its
+    year, and its unknowns are the hidden ones among them, so an answer is a function of its signature alone and a
     pattern computed with a memo is the pattern computed without one (tests/reporting/test_incremental_publish.py
     checks it on generated changes). Only what the last publication used is kept."""
 
     previous: dict[System, Exposure] = field(default_factory=dict)
     current: dict[System, Exposure] = field(default_factory=dict)
+    ids: dict[Key, int] = field(default_factory=dict)  # a number per cell ever seen, the same in every publication
+    keys: list[Key] = field(default_factory=list)      # and the cell of each number
     solved: int = 0
     reused: int = 0
 
@@ -212,6 +225,15 @@ class Cube:
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
+        ids, keys = (memo.ids, memo.keys) if memo is not None else ({}, [])
+        for key in cells:
+            if key not in ids:
+                ids[key] = len(keys)
+                keys.append(key)
+        self._ids = ids
+        # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
+        self._hidden_ids: dict[Group, set[int]] = {}
+        self._group_at: dict[Key, Group] = {}
         self._regroup({})
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
 
@@ -246,27 +268,38 @@ class Cube:
         for t in sorted(self.kind_of, key=lambda t: (self.kind_of[t], t)):
             members[root(t)].append(t)
         self.group_of = {}
+        self.kind_of_group: dict[int, str] = {}
+        self._cell_ids: dict[Group, bytes] = {}
         group, filled, kind = 0, 0, None
         for component in sorted(members.values(), key=lambda c: (self.kind_of[c[0]], -len(c), c)):
             if kind != self.kind_of[component[0]] or filled + len(component) > GROUP_SIZE:
                 group, filled, kind = group + 1, 0, self.kind_of[component[0]]
             self.group_of.update(dict.fromkeys(component, group))
+            self.kind_of_group[group] = self.kind_of[component[0]]
             filled += len(component)
+        # Each cell's group, worked out once per grouping (every pass below and the audit ask it often).
+        self._group_at = {}
+        at = self._group_at
         self.group_cells: dict[Group, list[Key]] = defaultdict(list)
         for key in self.cells:
-            self.group_cells[self._group(key)].append(key)
-        self.shared_cells = [k for k in self.cells if self._group(k)[0] == SHARED]
+            found = at[key] = self._group(key)
+            self.group_cells[found].append(key)
+        self.shared_cells = [k for k in self.cells if at[k][0] == SHARED]
         self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
         self.shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
         self.parts_by_group: dict[int, dict[Group, list[Key]]] = {}
         for i, (total, parts) in enumerate(self.relations):
             by_group: dict[Group, list[Key]] = defaultdict(list)
-            shared = [p for p in parts if self._group(p)[0] == SHARED]
+            shared = []
             for p in parts:
-                if self._group(p)[0] != SHARED:
-                    by_group[self._group(p)].append(p)
-            if self._group(total)[0] != SHARED:
-                self.local_relations[self._group(total)].append((total, parts))
+                found = at.get(p) or self._group(p)
+                if found[0] == SHARED:
+                    shared.append(p)
+                else:
+                    by_group[found].append(p)
+            total_group = at.get(total) or self._group(total)
+            if total_group[0] != SHARED:
+                self.local_relations[total_group].append((total, parts))
             elif not by_group:
                 self.shared_relations[total[2][:4]].append((total, parts))
             else:
@@ -316,6 +349,15 @@ class Cube:
         prime: over the rationals a cell can only be *less* determined, so an error could only hide more.
         """
         shared_group = (SHARED, group[1])
+        # The answer depends on nothing else than the system's signature: reuse it if an earlier publication of
+        # this metric solved the same system (a group none of whose tenants changed, the same cells hidden).
+        system: System | None = None
+        if self.memo is not None:
+            system = (self.kind_of_group.get(group[0], ""), self._cells_of(group), self._cells_of(shared_group),
+                      _packed(self._hidden_ids.get(group, ())), _packed(self._hidden_ids.get(shared_group, ())))
+            known = self.memo.recall(system)
+            if known is not None:
+                return known
         order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells.get(shared_group, ()))
                         if k in hidden), key=_block)
         index = {k: i for i, k in enumerate(order)}
@@ -329,12 +371,6 @@ class Cube:
             row = {c: v for c, v in row.items() if v}
             if row:
                 rows.append(row)
-        # The answer depends on nothing else than the hidden cells and these equations: reuse it if an earlier
-        # publication of this metric solved the same system (a group none of whose tenants changed).
-        system = (tuple(order), tuple(tuple(row.items()) for row in rows))
-        known = self.memo.recall(system) if self.memo is not None else None
-        if known is not None:
-            return known
         pivots: dict[int, dict[int, int]] = {}
         holders: dict[int, set[int]] = defaultdict(set)  # column -> pivot rows with a non-zero there
 
@@ -360,11 +396,20 @@ class Cube:
         pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
         shared = index.keys() & set(self.group_cells.get(shared_group, ()))
         answer = (sorted(pinned - shared), frozenset(shared - pinned))
-        if self.memo is not None:
+        if self.memo is not None and system is not None:
             self.memo.keep(system, answer)
         return answer
 
+    def _cells_of(self, group: Group) -> bytes:
+        found = self._cell_ids.get(group)
+        if found is None:
+            found = self._cell_ids[group] = _packed(self._ids[k] for k in self.group_cells.get(group, ()))
+        return found
+
     def _group(self, key: Key) -> Group:
+        found = self._group_at.get(key)
+        if found is not None:
+            return found
         entity, _, period = key
         return (self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED), period[:4]
 
@@ -380,6 +425,9 @@ class Cube:
         self._first_visible = {}
         self._secondary(hidden)
         self._regroup(hidden)
+        self._hidden_ids = defaultdict(set)
+        for k in hidden:
+            self._hidden_ids[self._group(k)].add(self._ids[k])
         pending = deque(sorted({self._group(k) for k in hidden if self._group(k)[0] != SHARED}))
         queued = set(pending)
         witnessed: set[Key] = set()
@@ -387,6 +435,7 @@ class Cube:
         def hide(cell: Key) -> None:
             hidden[cell] = Reason.SECONDARY
             group = self._group(cell)
+            self._hidden_ids[group].add(self._ids[cell])
             if group[0] != SHARED and group not in queued:
                 pending.append(group)
                 queued.add(group)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -83,26 +83,74 @@ def _order(record: tuple[object, ...]) -> tuple[str, str, str, str]:
     return str(record[1]), str(record[2]), str(record[4]), str(record[3])
 
 
-# Each metric's exact audits from its last publication in this process (the refresh leader's), reused where the
-# same system comes up again. A new leader starts without: it solves everything once, and publishes the same.
-MEMOS: dict[str, AuditMemo] = {}
+@dataclass(slots=True)
+class Published:
+    """What this process last wrote of one metric: the publication counter it stored (control.metric_publication)
+    and every figure, by cell number (AuditMemo.ids; None: not published). Equal figures are one object, so the
+    many alike (every suppressed count) cost one reference each."""
+
+    publication: int
+    figures: list[Figure | None]
 
 
-async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric]) -> int:
-    """Recompute and store the published figures of ``metrics``. Returns the number of figures stored."""
-    stored = 0
+@dataclass(slots=True)
+class MetricState:
+    memo: AuditMemo = field(default_factory=AuditMemo)
+    published: Published | None = None
+
+
+# Each metric's exact audits and figures from its last publication in this process (the refresh leader's): the
+# audits are reused where the same system comes up again, and only the figures that differ are written, as long as
+# the stored figures are still this process's (the publication counter says so). A new leader starts without: it
+# solves everything once, writes every figure once, and publishes the same.
+STATES: dict[str, MetricState] = {}
+
+
+def memo_of(metric: str) -> AuditMemo:
+    return STATES.setdefault(metric, MetricState()).memo
+
+
+async def publish(pool: asyncpg.Pool, metrics: Iterable[Metric], *, rebuild: bool = False) -> int:
+    """Recompute and store the published figures of ``metrics``. Returns the number of figures written.
+
+    ``rebuild``: from nothing, as a new process would (every audit solved, every figure written)."""
+    written = 0
     for m in metrics:
+        if rebuild:
+            STATES.pop(m.key, None)
+        state = STATES.setdefault(m.key, MetricState())
         async with repository.publishing(pool) as conn:
             tenants = await repository.tenants(conn)
             rows = await repository.metric_rows(conn, m.key)
-            memo = MEMOS.setdefault(m.key, AuditMemo())
-            memo.next_publication()
-            cube = build_cube(m, rows, tenants, memo)
+            state.memo.next_publication()
+            cube = build_cube(m, rows, tenants, state.memo)
             pattern = cube.pattern(FLOOR)
-            records = sorted((_record(m.key, key, pattern.figure(key)) for key in cube.cells), key=_order)
-            await repository.replace_figures(conn, m.key, records)
-            stored += len(records)
-    return stored
+            stamp = await repository.publication_stamp(conn, m.key)
+            last = state.published
+            if last is None or stamp is None or stamp[0] != last.publication:
+                last = None  # another process published since, or this one never did: write every figure
+            ids, keys = state.memo.ids, state.memo.keys
+            figures: list[Figure | None] = [None] * len(keys)
+            alike: dict[Figure, Figure] = {}
+            records: list[tuple[object, ...]] = []
+            for key in cube.cells:
+                figure = pattern.figure(key)
+                figure = alike.setdefault(figure, figure)
+                i = ids[key]
+                figures[i] = figure
+                if last is None or i >= len(last.figures) or last.figures[i] != figure:
+                    records.append(_record(m.key, key, figure))
+            if last is None:
+                await repository.replace_figures(conn, m.key, sorted(records, key=_order))
+            else:
+                gone = [(key[1], dt.date.fromisoformat(key[2]), encode(key[0]))
+                        for i, before in enumerate(last.figures)
+                        if before is not None and figures[i] != before for key in (keys[i],)]
+                await repository.rewrite_figures(conn, m.key, gone, sorted(records, key=_order))
+            publication = await repository.stamp_publication(conn, m.key, len(cube.cells))
+        state.published = Published(publication, figures)  # only once the figures are committed
+        written += len(records)
+    return written
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +188,11 @@ def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
     denominator = Count(r[6], r[7] is not None, _REASONS[r[7]])
     numerator = Count(r[4], r[5] is not None, _REASONS[r[5]]) if kind is MetricKind.RATE else None
     return Figure(value, reason is not None, _REASONS[reason], numerator, denominator)
+
+
+def stored(kind: MetricKind, r: asyncpg.Record) -> Figure:
+    """One row of repository.tenant_table: its figure as published, or an empty cell's where none is stored."""
+    return _figure(kind, r) if r[8] else _empty(kind, (NATIONAL, "YEAR", "0001-01-01"))
 
 
 async def read(conn: Statements, m: Metric, part: FigureSlice) -> StoredFigures:

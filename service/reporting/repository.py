@@ -123,6 +123,37 @@ async def replace_figures(conn: Connection, metric: str, records: Sequence[tuple
                                      records=records)
 
 
+async def rewrite_figures(conn: Connection, metric: str, gone: Sequence[tuple[str, dt.date, str]],
+                          records: Sequence[tuple[object, ...]]) -> None:
+    """Only some of a metric's figures: delete those by (grain, period, entity) that ``gone`` names (the changed and
+    the no longer published), then store ``records`` (the changed and the new)."""
+    if gone:
+        await conn.execute(
+            "DELETE FROM control.national_figure f USING unnest($2::text[], $3::date[], $4::text[]) AS g (grain, "
+            "period_start, entity) WHERE f.metric = $1 AND f.grain = g.grain AND f.period_start = g.period_start "
+            "AND f.entity = g.entity",
+            metric, [g[0] for g in gone], [g[1] for g in gone], [g[2] for g in gone])
+    if records:
+        await conn.copy_records_to_table("national_figure", schema_name="control", columns=FIGURE_COLUMNS,
+                                         records=records)
+
+
+async def publication_stamp(conn: Connection, metric: str) -> tuple[int, int] | None:
+    """The metric's publication counter and figure count as stored (None: never published with a counter)."""
+    row = await conn.fetchrow("SELECT publication, figures FROM control.metric_publication WHERE metric = $1", metric)
+    return None if row is None else (int(row["publication"]), int(row["figures"]))
+
+
+async def stamp_publication(conn: Connection, metric: str, figures: int) -> int:
+    """Move the metric's publication counter on (in the transaction that writes its figures); returns it."""
+    found = await conn.fetchval(
+        "INSERT INTO control.metric_publication (metric, publication, figures, published_at) "
+        "VALUES ($1, 1, $2, clock_timestamp()) ON CONFLICT (metric) DO UPDATE SET "
+        "publication = control.metric_publication.publication + 1, figures = excluded.figures, "
+        "published_at = excluded.published_at RETURNING publication", metric, figures)
+    return int(found)
+
+
 @dataclass(frozen=True, slots=True)
 class FigureSlice:
     """Which published figures a view needs: one grain, a range of periods, and either some entity kinds (all
@@ -154,8 +185,31 @@ async def figures(conn: Statements, metric: str, part: FigureSlice) -> list[asyn
                             metric, part.grain, part.start, part.end, list(part.kinds))
 
 
+TENANT_ORDER = "name, slug"  # national tables list tenants in this order (tenants(), tenant_table())
+
+
+# The national total, then every tenant in TENANT_ORDER with its figure: the rows of a national table by tenant,
+# ready, in one statement. Figure columns from the third on, as FIGURE_READ has them; ``found`` false where no
+# figure is stored (an empty cell).
+TENANT_TABLE = (
+    "SELECT NULL AS slug, NULL AS name, {figure}, 0 AS place FROM (VALUES (1)) AS one "
+    "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
+    "AND f.entity_kind = 'N' AND f.entity = 'N' "
+    "UNION ALL SELECT t.slug, t.name, {figure}, 1 FROM control.reporting_tenant t "
+    "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
+    "AND f.entity_kind = 'T' AND f.tenant_id = t.id ORDER BY place, {order}"
+).format(figure="f.value, f.reason, f.numerator, f.numerator_reason, f.denominator, f.denominator_reason, "
+                "f.metric IS NOT NULL AS found", order=TENANT_ORDER)
+
+
+async def tenant_table(conn: Statements, metric: str, grain: str, period: dt.date) -> list[asyncpg.Record]:
+    """A national table by tenant as published: TENANT_TABLE's rows, slug and name first (where FIGURE_READ has the
+    entity and period), the figure's columns from the third on, then ``found``."""
+    return await conn.fetch(TENANT_TABLE, metric, grain, period)
+
+
 async def tenants(conn: Statements) -> list[ReportingTenant]:
-    rows = await conn.fetch("SELECT id, slug, name, kind FROM control.reporting_tenant ORDER BY name, slug")
+    rows = await conn.fetch(f"SELECT id, slug, name, kind FROM control.reporting_tenant ORDER BY {TENANT_ORDER}")
     return [ReportingTenant(TenantId(r["id"]), r["slug"], r["name"], r["kind"]) for r in rows]
 
 
