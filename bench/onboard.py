@@ -10,7 +10,10 @@ Works in a database of its own (created and dropped; --keep keeps it) with a rol
   column and an index to one table, per tenant and in total;
 * the catalog: pg_class rows and pg_database_size before and after;
 * the reference: the same tables created N times in bare schemas (CREATE TABLE … LIKE … INCLUDING ALL: no roles,
-  no grants, no alembic), its time and its catalog growth, and our mean over the reference's.
+  no grants, no alembic), its time and its catalog growth, and our mean over the reference's;
+* the CPU each side cost per tenant, on the server (the bench database's backends, from /proc when the server runs
+  on this machine) and in this process: on a loaded machine wall-clock times mostly measure the wait for a core,
+  and these say whose work it is.
 
 The two are measured in alternating blocks of --block tenants (ours, then as many bare schemas), so that both see
 the same load on a shared machine and the same catalog size; pg_class rows and pg_database_size are read at every
@@ -79,6 +82,29 @@ def show_catalog(label: str, before: tuple[int, int], after: tuple[int, int], n:
           f"{after[1] / 2**20:.1f} MiB")
 
 
+def _backend_cpu(pids: list[int]) -> float | None:
+    """CPU seconds these backends have run so far (Linux /proc: the server on this machine), or None."""
+    try:
+        return sum(int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) for pid in pids) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def server_cpu(conn: asyncpg.Connection) -> float | None:
+    """CPU seconds the benchmark database's backends have run so far, or None where /proc cannot say."""
+    return _backend_cpu([r["pid"] for r in await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")])
+
+
+def spent(total: dict[str, float | None], side: str, before: tuple[float | None, float],
+          after: tuple[float | None, float]) -> None:
+    """Add one block's CPU (server, this process) to ``side``'s totals; a server figure missing once stays None."""
+    server, so_far = (after[0] - before[0]) if after[0] is not None and before[0] is not None else None, \
+        total[side + " server"]
+    total[side + " server"] = None if server is None or so_far is None else so_far + server
+    total[side + " client"] = (total[side + " client"] or 0.0) + after[1] - before[1]
+
+
 async def reference_tables(conn: asyncpg.Connection, template_schema: str) -> list[str]:
     return [r["relname"] for r in await conn.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "
@@ -122,10 +148,12 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
         seconds: list[float] = []
         ref_seconds: list[float] = []
         ours_growth, ref_growth = [0, 0], [0, 0]
+        cpu: dict[str, float | None] = dict.fromkeys(("ours server", "ours client", "ref server", "ref client"), 0.0)
         tables: list[str] = []
         for first in range(0, n, block):
             numbers = range(first, min(n, first + block))
             before = await catalog(conn)
+            cpu_before = (await server_cpu(conn), time.process_time())
             for i in numbers:
                 t0 = time.perf_counter()
                 result = await onboard(db, Onboarding(
@@ -135,10 +163,14 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
                     (("bench-admin", "Bench admin"),)), actor="bench")
                 assert result.error is None, result.error
                 seconds.append(time.perf_counter() - t0)
+            cpu_between = (await server_cpu(conn), time.process_time())
+            spent(cpu, "ours", cpu_before, cpu_between)
             between = await catalog(conn)
             grown(ours_growth, before, between)
             tables = tables or await reference_tables(conn, "t_bench_00000")
+            cpu_between = (await server_cpu(conn), time.process_time())
             ref_seconds += await reference(conn, "t_bench_00000", tables, numbers)
+            spent(cpu, "ref", cpu_between, (await server_cpu(conn), time.process_time()))
             grown(ref_growth, between, await catalog(conn))
         summary("onboarding", seconds, sum(seconds))
         onboarded = await catalog(conn)
@@ -166,6 +198,11 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
         summary("reference", ref_seconds, elapsed)
         print(f"onboarding / reference (means, alternating blocks of {block}): "
               f"{statistics.mean(seconds) / statistics.mean(ref_seconds):.2f}x")
+        shown = {k: "n/a" if v is None else f"{v / n * 1000:.1f} ms" for k, v in cpu.items()}
+        ratio = "n/a" if cpu["ours server"] is None or not cpu["ref server"] \
+            else f"{cpu['ours server'] / cpu['ref server']:.2f}x"
+        print(f"CPU per tenant: ours {shown['ours server']} on the server + {shown['ours client']} here; reference "
+              f"{shown['ref server']} + {shown['ref client']}; server CPU, ours / reference: {ratio}")
         roles = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%")
         print(f"roles created: {roles} (two per tenant, plus the application role)")
     finally:

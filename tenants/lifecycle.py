@@ -122,19 +122,25 @@ async def transition(engine: AsyncEngine, slug: str, step: Transition, actor: st
     """Move a tenant to ``step.target``. Already there: ALREADY_DONE. From a status the step does not start
     from: Conflict, saying which statuses it may start from."""
     async with engine.begin() as conn:
-        tenant = await find(conn, slug, for_update=True)
-        if tenant is None:
-            raise NotFound("There is no such tenant.", field="slug")
-        if tenant.status == step.target:
-            return tenant, Outcome.ALREADY_DONE
-        if tenant.status not in step.sources:
-            allowed = " or ".join(s.lower() for s in step.sources)
-            article = "an" if allowed[0] in "aeiou" else "a"
-            raise Conflict(f"This tenant is {tenant.status.lower()}; only {article} {allowed} tenant can be "
-                           f"{step.event.lower()}.", field="slug")
-        await conn.execute(text("UPDATE control.tenant SET status = :to, version = version + 1, updated_at = now() "
-                                "WHERE id = :id"), {"to": step.target, "id": tenant.id})
-        await record_event(conn, tenant, step.event, actor, tenant.status, step.target)
+        return await transition_in(conn, slug, step, actor)
+
+
+async def transition_in(conn: AsyncConnection, slug: str, step: Transition, actor: str,
+                        ) -> tuple[TenantRecord, Outcome]:
+    """:func:`transition` in the caller's transaction (onboarding activates a tenant in the one that created it)."""
+    tenant = await find(conn, slug, for_update=True)
+    if tenant is None:
+        raise NotFound("There is no such tenant.", field="slug")
+    if tenant.status == step.target:
+        return tenant, Outcome.ALREADY_DONE
+    if tenant.status not in step.sources:
+        allowed = " or ".join(s.lower() for s in step.sources)
+        article = "an" if allowed[0] in "aeiou" else "a"
+        raise Conflict(f"This tenant is {tenant.status.lower()}; only {article} {allowed} tenant can be "
+                       f"{step.event.lower()}.", field="slug")
+    await conn.execute(text("UPDATE control.tenant SET status = :to, version = version + 1, updated_at = now() "
+                            "WHERE id = :id"), {"to": step.target, "id": tenant.id})
+    await record_event(conn, tenant, step.event, actor, tenant.status, step.target)
     return dataclasses.replace(tenant, status=step.target), Outcome.UPDATED
 
 

@@ -6,7 +6,9 @@ except as a bound parameter. Roles are cluster-wide, so their names carry the de
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import Connection, text
@@ -21,6 +23,8 @@ from tenants.lifecycle import TenantRecord
 from tenants.slugs import TenantNames, quote_ident, validate_slug
 
 TENANT_KINDS = ("REGION", "COHORT")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,23 +167,37 @@ async def provision(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, ap
                     status: str = "ACTIVE", actor: str | None = None) -> TenantRecord:
     """Create a tenant completely or not at all — with its PROVISIONED event by ``actor``, when given. Raises
     InvalidInput or Conflict for expected refusals."""
+    return await provision_with(engine, new, role_prefix=role_prefix, app_role=app_role, status=status,
+                                actor=actor, then=_as_created)
+
+
+async def _as_created(conn: AsyncConnection, record: TenantRecord) -> TenantRecord:
+    return record
+
+
+async def provision_with(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,
+                         status: str, actor: str | None,
+                         then: Callable[[AsyncConnection, TenantRecord], Awaitable[T]]) -> T:
+    """:func:`provision`, then ``then(conn, record)`` in the same transaction, as the admin user: what it writes
+    commits with the tenant or not at all (onboarding's first steps). Only the creation's own clashes become
+    Conflict; whatever ``then`` raises rolls everything back and is raised as it is."""
     new = new.validated()
     async with migrations.ALEMBIC_LOCK:  # rendering uses alembic's global proxies; rendered once per process
         script = migrations.tenant_script()
-    try:
-        async with engine.begin() as conn:
-            # Serialise provisioning: two creations of one slug must not race past the duplicate check.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
+    async with engine.begin() as conn:
+        # Serialise provisioning: two creations of one slug must not race past the duplicate check.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('always-hope:provision'))"))
+        try:
             record = await _provision(conn, new, role_prefix, app_role, status, script)
-            if actor is not None:
-                await lifecycle.record_event(conn, record, "PROVISIONED", actor, None, status)
-            return record
-    except (IntegrityError, ProgrammingError) as exc:
-        if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
+        except (IntegrityError, ProgrammingError) as exc:
+            if "already exists" in str(exc.orig) or isinstance(exc, IntegrityError):
+                raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
+            raise
+        except (asyncpg.DuplicateObjectError, asyncpg.DuplicateSchemaError) as exc:  # the script, sent by the driver
             raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
-        raise
-    except (asyncpg.DuplicateObjectError, asyncpg.DuplicateSchemaError) as exc:  # the script, sent by the driver
-        raise Conflict(f"A tenant with the slug {new.slug!r} already exists.", field="slug") from exc
+        if actor is not None:
+            await lifecycle.record_event(conn, record, "PROVISIONED", actor, None, status)
+        return await then(conn, record)
 
 
 async def create_tenant(engine: AsyncEngine, new: NewTenant, *, role_prefix: str, app_role: str,

@@ -6,27 +6,39 @@ with what is there (the same slug with another name or kind, the same site code 
 refused with a Conflict naming the field. Steps run in order and stop at the first refusal; what was done stays
 done, so a corrected rerun picks up where it stopped.
 
-Platform administrators never read case data: site steps run in a tenant transaction as the tenant's runtime
-role that touches the ``site`` table only, and everything else is the control plane.
+A tenant that does not exist yet is onboarded in one transaction, the one that provisions it: its rules, sites,
+first administrators and activation commit with its schema, roles and registry row, or nothing does. Every input
+those steps read was validated before the transaction began and nothing else can hold the new slug (provisioning
+holds its lock), so no step can be refused there; what can still fail (the server, the connection) leaves no
+half-onboarded tenant, and the rerun starts afresh. A tenant that exists already (a rerun, a createTenant, a
+concurrent onboarding of the same slug) goes step by step, each in its own short transaction.
+
+Platform administrators never read case data: site steps touch the ``site`` table only — in a tenant transaction
+as the tenant's runtime role, or, while the tenant is being created, as its owner role in the creating
+transaction (the only one that can see the new schema), as the rest of its schema was written — and everything
+else is the control plane.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kernel.clock import today
 from service.kernel.database import Database
 from service.kernel.errors import Conflict, DomainError, InvalidInput
 from service.kernel.principal import Role
-from service.kernel.tenancy import tenant_transaction
+from service.kernel.tenancy import ENTER_TENANT, tenant_transaction
 from service.rules.service import apply_template
 from service.tenant_admin import repository as sites_repository
 from service.tenant_admin.service import GrantSpec, SiteSpec, ensure_grant, ensure_site, validate_subject
 from tenants import lifecycle
 from tenants.lifecycle import Outcome, TenantRecord, Transition
-from tenants.provisioning import NewTenant, provision
+from tenants.provisioning import NewTenant, provision, provision_with
 from tenants.templates import validate_template
 
 
@@ -90,6 +102,9 @@ class Onboarding:
     admins: tuple[tuple[str, str], ...] = ()  # (subject, display name)
     activate: bool = True
 
+
+# Back to the admin user inside the creating transaction (SET LOCAL, as ENTER_TENANT).
+LEAVE_TENANT_ROLE = "SELECT set_config('role', 'none', true)"
 
 StepRunner = Callable[[TenantRecord], Awaitable[list[Step]]]
 
@@ -162,6 +177,11 @@ async def checklist(db: Database, tenant: TenantRecord) -> list[ChecklistEntry]:
         by_kind = await sites_repository.open_sites_by_kind(conn)
     async with db.admin_transaction() as admin:
         by_role = await sites_repository.active_users_by_role(admin, tenant.id)
+    return checklist_of(tenant, by_kind, by_role)
+
+
+def checklist_of(tenant: TenantRecord, by_kind: dict[str, int], by_role: dict[str, int]) -> list[ChecklistEntry]:
+    """The checklist from the tenant's open sites by kind and active grants by role."""
     done = {
         Item.SITE: sum(by_kind.values()) > 0,
         Item.TENANT_ADMIN: by_role.get(Role.TENANT_ADMIN.value, 0) > 0,
@@ -193,22 +213,30 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
     ready_list: list[ChecklistEntry] | None = None  # the checklist activation was decided on
     try:
         spec = _validate(spec)
-        tenant, done = await ensure_tenant(db, NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template), actor)
-        result.tenant = tenant
-        result.steps.append(Step(Action.CREATE_TENANT, tenant.slug, done))
-        result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor,
-                                                        created=done is Outcome.CREATED))
-        result.steps.extend(await ensure_sites(db, tenant, spec.sites))
-        for subject, display in spec.admins:
-            result.steps.append(await ensure_admin(db, tenant, subject, display))
-        if spec.activate:
-            ready_list = await checklist(db, tenant)
-            ready = {e.item: e.done for e in ready_list}
-            if ready[Item.SITE] and ready[Item.TENANT_ADMIN]:
-                tenant, done = await lifecycle.transition(db.engine, tenant.slug, Transition.ACTIVATE, actor) \
-                    if tenant.status == "PROVISIONING" else (tenant, Outcome.ALREADY_DONE)
-                result.tenant = tenant
-                result.steps.append(Step(Action.ACTIVATE, tenant.slug, done))
+        new = NewTenant(spec.slug, spec.name, spec.kind, spec.rule_template)
+        # Creation first (its own check finds an existing slug); Conflict: the tenant exists, or its roles are in
+        # the way: the steps below compare it with the input, or say what is wrong.
+        with contextlib.suppress(Conflict):
+            result.tenant, result.steps, ready_list = await provision_with(
+                db.engine, new, role_prefix=db.settings.role_prefix, app_role=db.settings.app_role,
+                status="PROVISIONING", actor=actor,
+                then=lambda conn, tenant: _first_steps(db, spec, actor, conn, tenant))
+        if result.tenant is None:
+            tenant, done = await ensure_tenant(db, new, actor)
+            result.tenant = tenant
+            result.steps.append(Step(Action.CREATE_TENANT, tenant.slug, done))
+            result.steps.append(await ensure_practice_rules(db, tenant, spec.rule_template, actor,
+                                                            created=done is Outcome.CREATED))
+            result.steps.extend(await ensure_sites(db, tenant, spec.sites))
+            for subject, display in spec.admins:
+                result.steps.append(await ensure_admin(db, tenant, subject, display))
+            if spec.activate:
+                ready_list = await checklist(db, tenant)
+                if _ready(ready_list):
+                    tenant, done = await lifecycle.transition(db.engine, tenant.slug, Transition.ACTIVATE, actor) \
+                        if tenant.status == "PROVISIONING" else (tenant, Outcome.ALREADY_DONE)
+                    result.tenant = tenant
+                    result.steps.append(Step(Action.ACTIVATE, tenant.slug, done))
     except DomainError as exc:
         result.error = exc
     if result.tenant is not None and ready_list is not None and result.error is None:
@@ -219,3 +247,39 @@ async def onboard(db: Database, spec: Onboarding, actor: str) -> Result:
         result.tenant = await lifecycle.get(db.engine, result.tenant.slug)
         result.checklist = await checklist(db, result.tenant)
     return result
+
+
+def _ready(entries: list[ChecklistEntry]) -> bool:
+    """Whether a tenant may be activated: an open site and an administrator."""
+    done = {e.item: e.done for e in entries}
+    return done[Item.SITE] and done[Item.TENANT_ADMIN]
+
+
+async def _first_steps(db: Database, spec: Onboarding, actor: str, conn: AsyncConnection, tenant: TenantRecord,
+                       ) -> tuple[TenantRecord, list[Step], list[ChecklistEntry] | None]:
+    """Every step after the creation, in the transaction that created ``tenant`` (as the admin user): the same
+    functions the step-by-step path runs, on the creating connection. Tenant-side statements run as the tenant's
+    owner role in its schema (the admin may become it; provisioning made it so), control-plane ones as the admin.
+    Returns the tenant, the steps and the checklist activation was decided on (None when not asked)."""
+    q = (await conn.get_raw_connection()).driver_connection
+    assert q is not None
+    steps = [Step(Action.CREATE_TENANT, tenant.slug, Outcome.CREATED)]
+    await apply_template(q, tenant.id, spec.rule_template, actor, today(db.settings.time_zone))
+    steps.append(Step(Action.APPLY_RULE_TEMPLATE, spec.rule_template, Outcome.CREATED))
+    await q.fetchrow(ENTER_TENANT, tenant.owner_role, tenant.schema)
+    for site in spec.sites:
+        row, done = await ensure_site(q, site)
+        steps.append(Step(Action.ADD_SITE, row["code"], done))
+    by_kind = await sites_repository.open_sites_by_kind(q) if spec.activate else {}
+    await q.fetchrow(LEAVE_TENANT_ROLE)  # the search path stays the tenant's: a grant's sites are read there
+    for subject, display in spec.admins:
+        row, done = await ensure_grant(q, q, tenant.id, GrantSpec(subject, Role.TENANT_ADMIN, display_name=display),
+                                       replace=False)
+        steps.append(Step(Action.GRANT_ADMIN, row["subject"], done))
+    if not spec.activate:
+        return tenant, steps, None
+    ready_list = checklist_of(tenant, by_kind, await sites_repository.active_users_by_role(q, tenant.id))
+    if _ready(ready_list):
+        tenant, done = await lifecycle.transition_in(conn, tenant.slug, Transition.ACTIVATE, actor)
+        steps.append(Step(Action.ACTIVATE, tenant.slug, done))
+    return tenant, steps, ready_list

@@ -2,8 +2,9 @@
 
 Control-plane statements run through the request's control-plane session (the app login role may read the rule
 tables and insert new versions, never change or delete one); onboarding writes a template's batch on the admin
-connection. Case facts run in the request's tenant session, one statement for
-any number of young adults.
+connection, or on the connection provisioning the tenant — SQLAlchemy's, whose driver has a jsonb codec of its own,
+so the two statements onboarding runs pass jsonb as text both ways. Case facts run in the request's tenant session,
+one statement for any number of young adults.
 """
 
 from __future__ import annotations
@@ -56,13 +57,13 @@ async def insert_batch(q: Statements, tenant_id: uuid.UUID, batch_id: uuid.UUID,
     """Write a batch of (site_code, rule, value) changes; the caller's transaction makes it all or nothing."""
     await q.executemany(
         "INSERT INTO control.rule_change (batch_id, tenant_id, site_code, rule, value, effective_from, "
-        "author_subject, reason) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)",
+        "author_subject, reason) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)",
         [(batch_id, tenant_id, site, rule, None if value is None else json.dumps(value), effective_from, author,
           reason) for site, rule, value in changes])
 
 
 async def template_values(q: Statements, name: str) -> dict[str, Any] | None:
-    value = await q.fetchval("SELECT rule_values FROM control.rule_template WHERE name = $1", name)
+    value = await q.fetchval("SELECT rule_values::text FROM control.rule_template WHERE name = $1", name)
     return None if value is None else dict(decode(value))
 
 

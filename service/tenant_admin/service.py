@@ -178,7 +178,8 @@ async def ensure_grant(control: Statements, q: Queries, tenant_id: TenantId, spe
     administrators at onboarding) a subject who already holds another role here is refused rather than changed.
     Written through ``control`` in the caller's transaction."""
     spec = spec.validated()
-    missing = set(spec.site_codes) - await repository.open_site_codes(q, spec.site_codes)
+    # A grant without sites (a tenant administrator's) has none to check: no statement.
+    missing = set(spec.site_codes) - await repository.open_site_codes(q, spec.site_codes) if spec.site_codes else set()
     if missing:
         raise NotFound(f"No open site with code {', '.join(sorted(missing))} in this tenant.", field="site_codes")
     found = await repository.user(control, tenant_id, spec.subject, for_update=True)
