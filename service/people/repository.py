@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from service.kernel.session import TenantSession
-from service.kernel.visibility import Scope, visible, visible_young_adult
+from service.kernel.visibility import Scope, visible, visible_to, visible_young_adult
 
 SITE_COLUMNS = "id, code, name, kind, closed_at, version"
 PRACTITIONER_COLUMNS = "p.id, p.given_name, p.family_name, p.service, p.role, p.version"
@@ -106,10 +106,12 @@ async def young_adults_by_id(session: TenantSession, ids: Sequence[uuid.UUID], s
     return await session.fetch(f"SELECT {YOUNG_ADULT_COLUMNS} {_VISIBLE_BY_ID}", list(ids), *scope.args)
 
 
-def young_adult_page(scope: Scope, young_adult_id: uuid.UUID) -> tuple[str, list[object]]:
+def young_adult_page(scope: tuple[str, str], young_adult_id: uuid.UUID) -> tuple[str, list[object]]:
     """The compiled `youngAdult(id:)` root: SQL selecting the young adult's ``id`` and ``ord`` (1) when the scope
-    may see them, no row otherwise; and its parameters."""
-    return f"SELECT ya.id, 1 AS ord {_VISIBLE_BY_ID}", [[young_adult_id], *scope.args]
+    (its site ids and practitioner as two SQL expressions, which the statement works out) may see them, no row
+    otherwise; and its parameters. The same predicate as the loader's (:data:`_VISIBLE_BY_ID`)."""
+    return (f"SELECT ya.id, 1 AS ord FROM young_adult ya WHERE ya.id = ANY($1::uuid[]) AND {visible_to('ya', *scope)}",
+            [[young_adult_id]])
 
 
 async def enrolments_for(session: TenantSession, young_adult_ids: Sequence[uuid.UUID], scope: Scope,

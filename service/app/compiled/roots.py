@@ -75,11 +75,12 @@ async def young_adult(session: TenantSession, principal: Principal, args: dict[s
     raw = expect_id(given, "YoungAdult", "id") if isinstance(given, str) else None
     if raw is None:
         return None
-    scope = await _scope(session, principal)
-    if scope is None:
+    try:
+        site_codes, _ = scope_arguments(principal)  # the statement works the scope out (Caller)
+    except (DomainError, AccessDenied):
         return None
-    sql, params = people.young_adult_page(scope, raw)
-    return Page(sql, params, 1, scope)
+    sql, params = people.young_adult_page((SCOPE_SITES, SCOPE_ME), raw)
+    return Page(sql, params, 1, Caller(site_codes))
 
 
 ALL = 2**31 - 1  # a list root shows every row of its page
