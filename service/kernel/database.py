@@ -80,10 +80,11 @@ class Database:
         url = make_url(self.settings.app_database_url)
         return url.password if url.username == self.settings.app_role and url.password else None
 
-    def _server_settings(self) -> dict[str, str]:
-        # Every statement of request traffic, including the auth lookups, is bounded (0: no limit); a timestamp's day
-        # (and current_date) is the programme's day, not the server's.
-        return {"statement_timeout": str(self.settings.statement_timeout_ms), "TimeZone": self.settings.time_zone}
+    def _server_settings(self, jobs: bool = False) -> dict[str, str]:
+        # Every statement of request traffic, including the auth lookups, is bounded (0: no limit), and background
+        # work by its own, longer bound; a timestamp's day (and current_date) is the programme's day, not the server's.
+        timeout = self.settings.jobs_statement_timeout_ms if jobs else self.settings.statement_timeout_ms
+        return {"statement_timeout": str(timeout), "TimeZone": self.settings.time_zone}
 
     async def open_pool(self) -> asyncpg.Pool:
         """The request pool: a request holds at most one of its connections (service.kernel.work). One pool, however
@@ -104,7 +105,7 @@ class Database:
         if self.jobs_pool is None:
             self.jobs_pool = await asyncpg.create_pool(
                 app_dsn(self.settings, self.admin_url), min_size=1, max_size=self.settings.jobs_pool_max_size,
-                server_settings=self._server_settings(), connection_class=PooledConnection)
+                server_settings=self._server_settings(jobs=True), connection_class=PooledConnection)
         return self.jobs_pool
 
     async def close_pools(self) -> None:

@@ -102,6 +102,9 @@ class Settings:
     introspection: bool | None = None  # None: on in development only (also field suggestions)
     max_body_bytes: int = 256 * 1024
     statement_timeout_ms: int = 5000
+    # Background work (the jobs pool: the reporting refresh and publication, transfers' hand-off) is not request
+    # traffic: publishing one metric at 1,000 tenants rewrites some 71,000 figures in one COPY, over 5 s under load.
+    jobs_statement_timeout_ms: int = 300_000
     rate_limit_principal: int = 600  # requests per minute per user; 0 turns the limit off
     rate_limit_tenant: int = 6000  # requests per minute per tenant; 0 turns the limit off
     cors_origins: tuple[str, ...] = ()
@@ -216,7 +219,7 @@ class Settings:
                      "default_list_size", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")
-        for name in ("statement_timeout_ms", "rate_limit_principal", "rate_limit_tenant"):
+        for name in ("statement_timeout_ms", "jobs_statement_timeout_ms", "rate_limit_principal", "rate_limit_tenant"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative (0 turns it off)")
 
@@ -241,6 +244,7 @@ _OPS_INTEGERS = (
     ("ALWAYS_HOPE_DEFAULT_LIST_SIZE", "default_list_size"),
     ("ALWAYS_HOPE_MAX_BODY_BYTES", "max_body_bytes"),
     ("ALWAYS_HOPE_STATEMENT_TIMEOUT_MS", "statement_timeout_ms"),
+    ("ALWAYS_HOPE_JOBS_STATEMENT_TIMEOUT_MS", "jobs_statement_timeout_ms"),
     ("ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL", "rate_limit_principal"),
     ("ALWAYS_HOPE_RATE_LIMIT_TENANT", "rate_limit_tenant"),
 )
