@@ -18,27 +18,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.caseload import CASELOAD, seed
+from bench.harness import bench_database
 from service.app.compiled.compiler import Page, compile_document
 from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS, schema
 from service.kernel import clock
 from service.kernel.database import Database
-from service.kernel.embedded import EmbeddedPostgres
-from service.kernel.settings import Settings
 from service.kernel.visibility import Scope
 from service.records import repository as records
 from tenants.provisioning import NewTenant, create_tenant
@@ -70,30 +65,16 @@ async def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    data_dir = Path(tempfile.mkdtemp(prefix="always-hope-bench-"))
-    embedded = None
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        embedded = EmbeddedPostgres(data_dir)
-        server_url = embedded.start()
-    run = f"a{os.getpid()}"
-    plain_server = make_url(server_url).set(drivername="postgresql").render_as_string(False)
-    admin = await asyncpg.connect(plain_server)
-    await admin.execute(f'CREATE DATABASE "bench_{run}"')
-    await admin.close()
-    db_url = make_url(server_url).set(database=f"bench_{run}").render_as_string(hide_password=False)
-    settings = Settings(database_url=db_url, data_dir=data_dir, role_prefix=run)
-    try:
-        db = Database.connect(settings)
+    async with bench_database("a") as bench:
+        db = Database.connect(bench.settings)
         await migrate(db)
-        tenant = await create_tenant(db.engine, NewTenant("bench-audit", "Bench", "REGION"), role_prefix=run,
-                                     app_role=settings.app_role)
+        tenant = await create_tenant(db.engine, NewTenant("bench-audit", "Bench", "REGION"), role_prefix=bench.run,
+                                     app_role=bench.settings.app_role)
         await db.close()
-        plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
-        site, _, _ = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
+        site, _, _ = await seed(bench.url, tenant.schema, max([*sizes, args.young_adults]))
         audited = compile_document(CASELOAD, schema._schema, ROOTS, MODELS)
         unaudited = dataclasses.replace(audited, consults=())
-        conn = await asyncpg.connect(plain_url)
+        conn = await asyncpg.connect(bench.url)
         try:
             print(f"\naudit cost of a compiled caseload page (PostgreSQL time, median of {args.repeat}, "
                   "rolled back)")
@@ -137,16 +118,6 @@ async def main() -> None:
                       f"(the old trail: {subjects} rows)")
         finally:
             await conn.close()
-    finally:
-        admin = await asyncpg.connect(plain_server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}" WITH (FORCE)')
-        for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{run}\\_%"):
-            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-        await admin.close()
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-
 
 if __name__ == "__main__":
     asyncio.run(main())

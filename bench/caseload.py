@@ -25,12 +25,10 @@ import datetime as dt
 import itertools
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -40,20 +38,17 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Result, Target, children_of, closed_loop, rss_mb
+from bench.harness import Result, Target, bench_database, children_of, closed_loop, rss_mb
 from bench.record_reference import EXCLUDED, without
 from service.api.relay import to_global_id
 from service.api.trusted import published_operations
 from service.app.auth import DevIssuer
 from service.kernel import clock
 from service.kernel.database import Database
-from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Role, Service
-from service.kernel.settings import Settings
 from service.platform.grants import grant
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
@@ -236,165 +231,150 @@ async def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    data_dir = Path(tempfile.mkdtemp(prefix="always-hope-bench-"))
-    embedded = None
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        embedded = EmbeddedPostgres(data_dir)
-        server_url = embedded.start()
-    run = f"b{os.getpid()}"
-    admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
-    await admin.execute(f'CREATE DATABASE "bench_{run}"')
-    await admin.close()
-    db_url = make_url(server_url).set(database=f"bench_{run}").render_as_string(hide_password=False)
-    settings = Settings(database_url=db_url, data_dir=data_dir, role_prefix=run, rate_limit_principal=0,
-                        rate_limit_tenant=0)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        db = Database.connect(settings)
-        await migrate(db)
-        tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
-                                     app_role=settings.app_role)
-        plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
-        site, young_adults, actions = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
-        await fill_record(plain_url, tenant.schema, site, young_adults[0])
-        await grant(db.engine, subject="bench-pom", role=Role.PRACTITIONER, tenant_slug="bench-region",
-                    service=Service.PRISON, site_codes=["BSI"])
-        await grant(db.engine, subject="bench-platform", role=Role.PLATFORM_ADMIN)
-        await grant(db.engine, subject="bench-analyst", role=Role.NATIONAL_ANALYST)
-        await db.close()
-        token = DevIssuer(settings).issue("bench-pom", "bench-region")
-        site_gid = to_global_id("Site", uuid.UUID(site))
+    async with bench_database("b", rate_limit_principal=0, rate_limit_tenant=0) as bench:
+        settings, run, data_dir, plain_url = bench.settings, bench.run, bench.data_dir, bench.url
+        assert settings.database_url is not None
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            db = Database.connect(settings)
+            await migrate(db)
+            tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
+                                         app_role=settings.app_role)
+            site, young_adults, actions = await seed(plain_url, tenant.schema, max([*sizes, args.young_adults]))
+            await fill_record(plain_url, tenant.schema, site, young_adults[0])
+            await grant(db.engine, subject="bench-pom", role=Role.PRACTITIONER, tenant_slug="bench-region",
+                        service=Service.PRISON, site_codes=["BSI"])
+            await grant(db.engine, subject="bench-platform", role=Role.PLATFORM_ADMIN)
+            await grant(db.engine, subject="bench-analyst", role=Role.NATIONAL_ANALYST)
+            await db.close()
+            token = DevIssuer(settings).issue("bench-pom", "bench-region")
+            site_gid = to_global_id("Site", uuid.UUID(site))
 
-        env = {**os.environ, "DATABASE_URL": db_url, "ALWAYS_HOPE_DATA_DIR": str(data_dir),
-               "ALWAYS_HOPE_ROLE_PREFIX": run, "ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL": "0",
-               "ALWAYS_HOPE_RATE_LIMIT_TENANT": "0", "ALWAYS_HOPE_LOG_LEVEL": "WARNING",
-               "PYTHONPATH": str(ROOT)}
-        ours_port, ref_port = free_port(), free_port()
-        ours = start([sys.executable, "-m", "uvicorn", "--factory", "bench.app_factory:app", "--port",
-                      str(ours_port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
-                     env, ours_port, data_dir / "ours.log")
-        procs.append(ours)
-        ref = start([sys.executable, "-m", "uvicorn", "bench.reference_app:app", "--port", str(ref_port),
-                     "--no-access-log", "--log-level", "warning"],
-                    {**env, "REFERENCE_DSN": plain_url, "REFERENCE_SCHEMA": tenant.schema}, ref_port,
-                    data_dir / "reference.log")
-        procs.append(ref)
-        auth = {"Authorization": f"Bearer {token}"}
+            env = {**os.environ, "DATABASE_URL": settings.database_url, "ALWAYS_HOPE_DATA_DIR": str(data_dir),
+                   "ALWAYS_HOPE_ROLE_PREFIX": run, "ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL": "0",
+                   "ALWAYS_HOPE_RATE_LIMIT_TENANT": "0", "ALWAYS_HOPE_LOG_LEVEL": "WARNING",
+                   "PYTHONPATH": str(ROOT)}
+            ours_port, ref_port = free_port(), free_port()
+            ours = start([sys.executable, "-m", "uvicorn", "--factory", "bench.app_factory:app", "--port",
+                          str(ours_port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
+                         env, ours_port, data_dir / "ours.log")
+            procs.append(ours)
+            ref = start([sys.executable, "-m", "uvicorn", "bench.reference_app:app", "--port", str(ref_port),
+                         "--no-access-log", "--log-level", "warning"],
+                        {**env, "REFERENCE_DSN": plain_url, "REFERENCE_SCHEMA": tenant.schema}, ref_port,
+                        data_dir / "reference.log")
+            procs.append(ref)
+            auth = {"Authorization": f"Bearer {token}"}
 
-        results: dict[str, list[Result]] = {}
-        for size in sizes:
-            ours_t = Target(f"ours caseload {size}", f"http://127.0.0.1:{ours_port}/graphql",
-                            orjson.dumps({"query": CASELOAD, "variables": {"siteId": site_gid, "first": size}}),
-                            page_check(size), auth, lambda: children_of(ours.pid))
-            ref_t = Target(f"reference caseload {size}", f"http://127.0.0.1:{ref_port}/caseload",
-                           orjson.dumps({"site": site, "first": size}), page_check(size), {},
-                           lambda: children_of(ref.pid))
+            results: dict[str, list[Result]] = {}
+            for size in sizes:
+                ours_t = Target(f"ours caseload {size}", f"http://127.0.0.1:{ours_port}/graphql",
+                                orjson.dumps({"query": CASELOAD, "variables": {"siteId": site_gid, "first": size}}),
+                                page_check(size), auth, lambda: children_of(ours.pid))
+                ref_t = Target(f"reference caseload {size}", f"http://127.0.0.1:{ref_port}/caseload",
+                               orjson.dumps({"site": site, "first": size}), page_check(size), {},
+                               lambda: children_of(ref.pid))
+                async with httpx.AsyncClient() as client:
+                    warm = await client.post(ours_t.url, content=ours_t.body,
+                                             headers={**auth, "Content-Type": "application/json"})
+                assert warm.headers.get("x-executed-by") == "compiled", "the caseload page must take the compiled path"
+                for _ in range(args.rounds):
+                    for target in (ours_t, ref_t):
+                        results.setdefault(target.name, []).append(
+                            await closed_loop(target, args.concurrency, args.seconds))
+
+            # A young adult's full record (bench/record_reference.py), ours beside the reference, alternating rounds.
+            record_id = to_global_id("YoungAdult", uuid.UUID(young_adults[0]))
+            record = Target("ours young adult record", f"http://127.0.0.1:{ours_port}/graphql",
+                            orjson.dumps({"query": RECORD, "variables": {"id": record_id}}), record_check, auth,
+                            lambda: children_of(ours.pid))
+            record_ref = Target("reference young adult record", f"http://127.0.0.1:{ref_port}/record",
+                                orjson.dumps({"id": young_adults[0]}), record_check, {}, lambda: children_of(ref.pid))
             async with httpx.AsyncClient() as client:
-                warm = await client.post(ours_t.url, content=ours_t.body,
-                                         headers={**auth, "Content-Type": "application/json"})
-            assert warm.headers.get("x-executed-by") == "compiled", "the caseload page must take the compiled path"
+                replies = [await client.post(t.url, content=t.body,
+                                             headers={**t.headers, "Content-Type": "application/json"})
+                           for t in (record, record_ref)]
+            assert replies[0].headers.get("x-executed-by") == "compiled", "the record must take the compiled path"
+            answers = [r.json() for r in replies]
+            differences = list(differ(without(answers[0]["data"], EXCLUDED), without(answers[1]["data"], EXCLUDED)))
+            assert not differences, \
+                f"the record reference disagrees with ours (path, ours, reference): {differences[:5]}"
             for _ in range(args.rounds):
-                for target in (ours_t, ref_t):
+                for target in (record, record_ref):
                     results.setdefault(target.name, []).append(
                         await closed_loop(target, args.concurrency, args.seconds))
 
-        # A young adult's full record (bench/record_reference.py), ours beside the reference, alternating rounds.
-        record_id = to_global_id("YoungAdult", uuid.UUID(young_adults[0]))
-        record = Target("ours young adult record", f"http://127.0.0.1:{ours_port}/graphql",
-                        orjson.dumps({"query": RECORD, "variables": {"id": record_id}}), record_check, auth,
-                        lambda: children_of(ours.pid))
-        record_ref = Target("reference young adult record", f"http://127.0.0.1:{ref_port}/record",
-                            orjson.dumps({"id": young_adults[0]}), record_check, {}, lambda: children_of(ref.pid))
-        async with httpx.AsyncClient() as client:
-            replies = [await client.post(t.url, content=t.body,
-                                         headers={**t.headers, "Content-Type": "application/json"})
-                       for t in (record, record_ref)]
-        assert replies[0].headers.get("x-executed-by") == "compiled", "the record must take the compiled path"
-        answers = [r.json() for r in replies]
-        differences = list(differ(without(answers[0]["data"], EXCLUDED), without(answers[1]["data"], EXCLUDED)))
-        assert not differences, f"the record reference disagrees with ours (path, ours, reference): {differences[:5]}"
-        for _ in range(args.rounds):
-            for target in (record, record_ref):
-                results.setdefault(target.name, []).append(await closed_loop(target, args.concurrency, args.seconds))
+            # A mutation: set an action's status, each request on the next action with the version last seen.
+            versions = dict.fromkeys(actions, 1)
+            order = iter(itertools.cycle(actions))
+            statuses = iter(itertools.cycle(["IN_PROGRESS", "DONE", "BLOCKED", "NOT_STARTED"]))
 
-        # A mutation: set an action's status, each request on the next action with the version last seen.
-        versions = dict.fromkeys(actions, 1)
-        order = iter(itertools.cycle(actions))
-        statuses = iter(itertools.cycle(["IN_PROGRESS", "DONE", "BLOCKED", "NOT_STARTED"]))
+            def next_update() -> bytes:
+                action = next(order)
+                return orjson.dumps({"query": UPDATE_ACTION, "variables": {"input": {
+                    "id": to_global_id("PlanAction", uuid.UUID(action)), "version": versions[action],
+                    "status": next(statuses)}}})
 
-        def next_update() -> bytes:
-            action = next(order)
-            return orjson.dumps({"query": UPDATE_ACTION, "variables": {"input": {
-                "id": to_global_id("PlanAction", uuid.UUID(action)), "version": versions[action],
-                "status": next(statuses)}}})
+            def updated(body: Any) -> None:
+                payload = body["data"]["setPlanActionStatus"]
+                assert payload["errors"] == [], payload["errors"]
+                for goal in payload["planVersion"]["goals"]:
+                    for action in goal["actions"]:
+                        raw = base64.urlsafe_b64decode(action["id"]).decode().split(":", 1)[1]
+                        if raw in versions:
+                            versions[raw] = max(versions[raw], action["version"])
 
-        def updated(body: Any) -> None:
-            payload = body["data"]["setPlanActionStatus"]
-            assert payload["errors"] == [], payload["errors"]
-            for goal in payload["planVersion"]["goals"]:
-                for action in goal["actions"]:
-                    raw = base64.urlsafe_b64decode(action["id"]).decode().split(":", 1)[1]
-                    if raw in versions:
-                        versions[raw] = max(versions[raw], action["version"])
+            mutation = Target("ours update an action", f"http://127.0.0.1:{ours_port}/graphql", next_update, updated,
+                              auth, lambda: children_of(ours.pid))
+            results[mutation.name] = [await closed_loop(mutation, args.concurrency, args.seconds)]
 
-        mutation = Target("ours update an action", f"http://127.0.0.1:{ours_port}/graphql", next_update, updated,
-                          auth, lambda: children_of(ours.pid))
-        results[mutation.name] = [await closed_loop(mutation, args.concurrency, args.seconds)]
+            # The national report: refresh the rollups, then a national analyst's tenant comparison.
+            admin_token = DevIssuer(settings).issue("bench-platform", None)
+            analyst_token = DevIssuer(settings).issue("bench-analyst", None)
+            async with httpx.AsyncClient(timeout=120) as client:
+                refreshed = await client.post(
+                    f"http://127.0.0.1:{ours_port}/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+                    json={"query": "mutation { refreshReporting(input: {}) "
+                                   "{ refreshed { tenant } errors { message } } }"})
+                assert refreshed.json()["data"]["refreshReporting"]["errors"] == [], refreshed.text
+            month = clock.today().replace(day=1).isoformat()
+            national = Target("ours national report", f"http://127.0.0.1:{ours_port}/graphql",
+                              orjson.dumps({"query": NATIONAL,
+                                            "variables": {"m": "referrals", "g": "MONTH", "p": month}}),
+                              ok_check, {"Authorization": f"Bearer {analyst_token}"}, lambda: children_of(ours.pid))
+            results[national.name] = [await closed_loop(national, args.concurrency, args.seconds)]
 
-        # The national report: refresh the rollups, then a national analyst's tenant comparison.
-        admin_token = DevIssuer(settings).issue("bench-platform", None)
-        analyst_token = DevIssuer(settings).issue("bench-analyst", None)
-        async with httpx.AsyncClient(timeout=120) as client:
-            refreshed = await client.post(
-                f"http://127.0.0.1:{ours_port}/graphql", headers={"Authorization": f"Bearer {admin_token}"},
-                json={"query": "mutation { refreshReporting(input: {}) { refreshed { tenant } errors { message } } }"})
-            assert refreshed.json()["data"]["refreshReporting"]["errors"] == [], refreshed.text
-        month = clock.today().replace(day=1).isoformat()
-        national = Target("ours national report", f"http://127.0.0.1:{ours_port}/graphql",
-                          orjson.dumps({"query": NATIONAL, "variables": {"m": "referrals", "g": "MONTH", "p": month}}),
-                          ok_check, {"Authorization": f"Bearer {analyst_token}"}, lambda: children_of(ours.pid))
-        results[national.name] = [await closed_loop(national, args.concurrency, args.seconds)]
-
-        print(f"\ncaseload benchmark: {args.young_adults} young adults seeded, concurrency {args.concurrency}, "
-              f"{args.rounds} x {args.seconds:.0f} s per target, {args.workers} worker(s)")
-        for name, runs in results.items():
-            merged = Result(name, sum(r.requests for r in runs), sum(r.errors for r in runs),
-                            sum(r.seconds for r in runs), [x for r in runs for x in r.latencies],
-                            sum(r.server_cpu for r in runs), sum(r.postgres_cpu for r in runs),
-                            runs[0].bytes_per_response, sum(r.backends_cpu for r in runs))
-            results[name] = [merged]
-            print(merged.row())
-        for size in sizes:
-            o, r = results[f"ours caseload {size}"][0], results[f"reference caseload {size}"][0]
-            print(f"caseload {size}: ours / reference throughput = {o.rps / r.rps:.2f}x; "
+            print(f"\ncaseload benchmark: {args.young_adults} young adults seeded, concurrency {args.concurrency}, "
+                  f"{args.rounds} x {args.seconds:.0f} s per target, {args.workers} worker(s)")
+            for name, runs in results.items():
+                merged = Result(name, sum(r.requests for r in runs), sum(r.errors for r in runs),
+                                sum(r.seconds for r in runs), [x for r in runs for x in r.latencies],
+                                sum(r.server_cpu for r in runs), sum(r.postgres_cpu for r in runs),
+                                runs[0].bytes_per_response, sum(r.backends_cpu for r in runs))
+                results[name] = [merged]
+                print(merged.row())
+            for size in sizes:
+                o, r = results[f"ours caseload {size}"][0], results[f"reference caseload {size}"][0]
+                print(f"caseload {size}: ours / reference throughput = {o.rps / r.rps:.2f}x; "
+                      f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
+            o, r = results["ours young adult record"][0], results["reference young adult record"][0]
+            print(f"young adult record: ours / reference throughput = {o.rps / r.rps:.2f}x; "
                   f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
-        o, r = results["ours young adult record"][0], results["reference young adult record"][0]
-        print(f"young adult record: ours / reference throughput = {o.rps / r.rps:.2f}x; "
-              f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
-        rss = sum(rss_mb(pid) for pid in children_of(ours.pid)[1:] or [ours.pid])
-        print(f"service resident memory after the run: {rss:.0f} MB "
-              f"({'worker processes' if args.workers > 1 else 'the one process'})")
-    finally:
-        for log in ("ours.log", "reference.log"):
-            text = (data_dir / log).read_text() if (data_dir / log).exists() else ""
-            if "Traceback" in text:
-                print(f"--- {log} (last lines) ---\n{text[-3000:]}")
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        admin = await asyncpg.connect(make_url(server_url).set(drivername="postgresql").render_as_string(False))
-        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}" WITH (FORCE)')
-        for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{run}\\_%"):
-            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-        await admin.close()
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+            rss = sum(rss_mb(pid) for pid in children_of(ours.pid)[1:] or [ours.pid])
+            print(f"service resident memory after the run: {rss:.0f} MB "
+                  f"({'worker processes' if args.workers > 1 else 'the one process'})")
+        finally:
+            for log in ("ours.log", "reference.log"):
+                text = (data_dir / log).read_text() if (data_dir / log).exists() else ""
+                if "Traceback" in text:
+                    print(f"--- {log} (last lines) ---\n{text[-3000:]}")
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 if __name__ == "__main__":

@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.caseload import CASELOAD, seed
+from bench.harness import bench_database, cpu_seconds
 from bench.reference_app import SQL as REFERENCE
 from service.api.relay import to_global_id
 from service.app.compiled.compiler import compile_document
@@ -38,24 +35,17 @@ from service.app.compiled.roots import ROOTS, caseload_page
 from service.app.schema import MODELS, build_schema
 from service.kernel import clock
 from service.kernel.database import Database
-from service.kernel.embedded import EmbeddedPostgres
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import TenantSession
-from service.kernel.settings import Settings
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
-
-
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def per_execution(conn: asyncpg.Connection, statement: asyncpg.prepared_stmt.PreparedStatement, args: list[Any],
                         role: str, schema: str, executions: int, generic: bool) -> float:
     """Backend CPU ms per execution, each in a transaction as the tenant's role, rolled back."""
     pid = await conn.fetchval("SELECT pg_backend_pid()")
-    before = backend_cpu(pid)
+    before = cpu_seconds([pid])  # the backend is on this machine (a local server)
     for _ in range(executions):
         transaction = conn.transaction()
         await transaction.start()
@@ -63,7 +53,7 @@ async def per_execution(conn: asyncpg.Connection, statement: asyncpg.prepared_st
                            f"{'force_generic_plan' if generic else 'auto'}")
         await statement.fetchval(*args)
         await transaction.rollback()
-    return (backend_cpu(pid) - before) / executions * 1000
+    return (cpu_seconds([pid]) - before) / executions * 1000
 
 
 async def main() -> None:
@@ -74,27 +64,13 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="always-hope-plans-"))
-    embedded = None
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        embedded = EmbeddedPostgres(data_dir)
-        server_url = embedded.start()
-    run = f"p{os.getpid()}"
-    plain_server = make_url(server_url).set(drivername="postgresql").render_as_string(False)
-    admin = await asyncpg.connect(plain_server)
-    await admin.execute(f'CREATE DATABASE "bench_{run}"')
-    await admin.close()
-    db_url = make_url(server_url).set(database=f"bench_{run}").render_as_string(hide_password=False)
-    settings = Settings(database_url=db_url, data_dir=data_dir, role_prefix=run)
-    try:
-        db = Database.connect(settings)
+    async with bench_database("p") as bench:
+        db = Database.connect(bench.settings)
         await migrate(db)
-        tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=run,
-                                     app_role=settings.app_role)
+        tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=bench.run,
+                                     app_role=bench.settings.app_role)
         await db.close()
-        plain_url = make_url(db_url).set(drivername="postgresql").render_as_string(False)
-        site, _, _ = await seed(plain_url, tenant.schema, args.young_adults)
+        site, _, _ = await seed(bench.url, tenant.schema, args.young_adults)
 
         operation = compile_document(CASELOAD, build_schema()._schema, ROOTS, MODELS)
         principal = Principal(subject="bench-pom", role=Role.PRACTITIONER, tenant=tenant, service=Service.PRISON,
@@ -107,7 +83,7 @@ async def main() -> None:
         ours = [*page.params, principal.subject, principal.role.value, "bench", "CaseloadPage", "{}",
                 clock.today(), *page.scope_params]
 
-        conn = await asyncpg.connect(plain_url)
+        conn = await asyncpg.connect(bench.url)
         try:
             await conn.execute(f'ANALYZE; SET search_path = "{tenant.schema}"')
             statements = {"ours": (await conn.prepare(operation.statement(page)), ours),
@@ -129,15 +105,6 @@ async def main() -> None:
             print(f"{name:<36} {' '.join(f'{ms:6.2f}' for ms in runs)} ms")
         print(f"ours: {plans[0]['generic_plans']} generic and {plans[0]['custom_plans']} custom plans "
               "(PostgreSQL's choice; the forced rounds count as generic)")
-    finally:
-        admin = await asyncpg.connect(plain_server)
-        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}" WITH (FORCE)')
-        for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{run}\\_%"):
-            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-        await admin.close()
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Load driving and measurement shared by the benchmarks: a closed-loop HTTP/1.1 client, CPU accounting.
+"""Load driving and measurement shared by the benchmarks: a closed-loop HTTP/1.1 client, CPU accounting, and the
+database each benchmark runs in (:func:`bench_database`).
 
 The client is deliberately small (raw asyncio streams, keep-alive, Content-Length bodies) so that the load
 generator costs little CPU on a 2-core machine; every response is still parsed and checked. Loopback only.
@@ -8,15 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import orjson
 import psutil
+from sqlalchemy import make_url
+
+from service.kernel.embedded import EmbeddedPostgres
+from service.kernel.settings import Settings
 
 Check = Callable[[Any], None]
 
@@ -220,3 +230,50 @@ def children_of(pid: int) -> list[int]:
 
 def loopback_only() -> None:
     assert os.environ.get("BENCH_HOST", "127.0.0.1") in ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True)
+class BenchDatabase:
+    """A benchmark's own database: its settings (role prefix ``run``), the server's superuser URL and the database's,
+    both for asyncpg."""
+
+    settings: Settings
+    run: str
+    server_url: str
+    url: str
+
+    @property
+    def data_dir(self) -> Path:
+        assert self.settings.data_dir is not None
+        return self.settings.data_dir
+
+
+@asynccontextmanager
+async def bench_database(prefix: str, **settings: Any) -> AsyncIterator[BenchDatabase]:
+    """A new database on DATABASE_URL's server (a superuser URL), or on an embedded PostgreSQL in a temporary
+    directory; dropped afterwards with every role of the run (prefix ``prefix`` and the process id), whatever
+    happened."""
+    data_dir = Path(tempfile.mkdtemp(prefix="always-hope-bench-"))
+    embedded = None
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        embedded = EmbeddedPostgres(data_dir)
+        server_url = embedded.start()
+    run = f"{prefix}{os.getpid()}"
+    plain_server = make_url(server_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(plain_server)
+    await admin.execute(f'CREATE DATABASE "bench_{run}"')
+    await admin.close()
+    db_url = make_url(server_url).set(database=f"bench_{run}").render_as_string(hide_password=False)
+    try:
+        yield BenchDatabase(Settings(database_url=db_url, data_dir=data_dir, role_prefix=run, **settings), run,
+                            plain_server, make_url(db_url).set(drivername="postgresql").render_as_string(False))
+    finally:
+        admin = await asyncpg.connect(plain_server)
+        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}" WITH (FORCE)')
+        for (role,) in await admin.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{run}\\_%"):
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
