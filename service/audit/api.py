@@ -107,7 +107,7 @@ def _any_id(global_id: strawberry.ID) -> uuid.UUID | None:
     return decoded[1]
 
 
-def _cursor(row: asyncpg.Record) -> uuid.UUID:
+def row_key(row: asyncpg.Record) -> uuid.UUID:
     """An event lists several subjects: a page's cursor is (event id, position), carried as the uuid whose integer
     value is id << 32 | position."""
     return uuid.UUID(int=row["id"] << 32 | row["n"])
@@ -165,7 +165,7 @@ class AuditQuery:
             return connection([], first, AuditEvent.from_row, lambda r: r["id"])
         rows = await repository.events(ctx.tenant(), EventFilter(young_adult_id=raw), position(before), first + 1)
         ctx.consults.consulted("AuditTrail", raw, raw)
-        return connection(rows, first, AuditEvent.from_row, _cursor)
+        return connection(rows, first, AuditEvent.from_row, row_key)
 
     @strawberry.field(description="Audit events by actor, young adult, record, action and date range, newest first "
                                   "(tenant administrators: the data-protection role).")
@@ -181,7 +181,7 @@ class AuditQuery:
         rows = await repository.events(ctx.tenant(), where, position(before), first + 1)
         if where.young_adult_id is not None:
             ctx.consults.consulted("AuditTrail", where.young_adult_id, where.young_adult_id)
-        return connection(rows, first, AuditEvent.from_row, _cursor)
+        return connection(rows, first, AuditEvent.from_row, row_key)
 
     @strawberry.field(description=f"The events `auditEvents` would list for the same filter, as one CSV file (at most "
                                   f"{EXPORT_LIMIT}). The export is itself recorded (action EXPORT).")

@@ -29,6 +29,7 @@ from service.api.model import Many, One, Scalar
 from service.api.relay import to_global_id
 from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS
+from service.audit.api import row_key
 from service.kernel.principal import Role, Service
 from tests.api.test_compiled import seed
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
@@ -317,7 +318,7 @@ async def newest(admin: asyncpg.Connection, schema: str) -> str:
     row = await admin.fetchrow(f'SELECT id, cardinality(subject_ids) AS n FROM "{schema}".audit_event '
                                "ORDER BY occurred_at DESC, id DESC LIMIT 1")
     assert row is not None
-    return to_global_id("cursor", uuid.UUID(int=row["id"] << 32 | row["n"]))
+    return to_global_id("cursor", row_key(row))
 
 
 def audit_cases(root: str, after: str, young_adults: list[str], site: str) -> list[dict[str, object]]:
