@@ -128,7 +128,10 @@ async def ensure_tenant(db: Database, new: NewTenant, actor: str) -> tuple[Tenan
             created = await provision(db.engine, new, role_prefix=db.settings.role_prefix,
                                       app_role=db.settings.app_role, status="PROVISIONING", actor=actor)
         except Conflict:
-            found = await lifecycle.get(db.engine, new.slug)  # created at the same moment: compare below
+            async with db.engine.connect() as conn:
+                found = await lifecycle.find(conn, new.slug)  # created at the same moment: compare below
+            if found is None:
+                raise  # no tenant holds the slug, something else does (a role outside the registry): say what
         else:
             return created, Outcome.CREATED
     if (found.name, found.kind) != (new.name, new.kind):

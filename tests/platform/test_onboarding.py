@@ -5,8 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import asyncpg
+
 from service.app.auth import DevIssuer
+from service.kernel.database import Database
 from service.kernel.principal import Role, Service
+from tenants.slugs import TenantNames
 from tests.conftest import Caller, CallerFactory, TenantFactory
 
 ONBOARD = """
@@ -105,3 +109,22 @@ async def test_only_platform_admins_onboard(login: CallerFactory, make_tenant: T
         body = await caller("mutation($s: String!) { suspendTenant(input: {slug: $s}) { outcome } }",
                             {"s": tenant.slug})
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_slug_whose_role_is_taken_outside_the_registry_is_a_conflict_that_says_so(
+        login: CallerFactory, db: Database, admin_conn: asyncpg.Connection) -> None:
+    """A database role left behind (by a tenant dropped by hand, say) blocks the slug: onboarding answers the clash
+    as the conflict it is, naming the role, not as "There is no such tenant", and creates nothing."""
+    platform = await login(Role.PLATFORM_ADMIN)
+    slug, admin = f"ne-{secrets.token_hex(4)}", f"admin-{secrets.token_hex(4)}"
+    names = TenantNames.for_slug(slug, db.settings.role_prefix)
+    await admin_conn.execute(f'CREATE ROLE "{names.runtime_role}"')
+    try:
+        body = (await platform.data(ONBOARD, {"input": onboarding_input(slug, admin)}))["onboardTenant"]
+        assert body["tenant"] is None
+        assert [(e["code"], e["field"]) for e in body["errors"]] == [("CONFLICT", "slug")]
+        assert "role" in body["errors"][0]["message"]
+        assert await admin_conn.fetchval("SELECT count(*) FROM control.tenant WHERE slug = $1", slug) == 0
+        assert await admin_conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", names.schema) == 0
+    finally:
+        await admin_conn.execute(f'DROP ROLE "{names.runtime_role}"')
