@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import http.server
 import subprocess
 import sys
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from service.app.asgi import create_app
+from service.kernel.database import Database
 from service.kernel.settings import Environment, OtelExporter, Settings, SettingsError
 
 
@@ -27,6 +31,7 @@ def test_operations_settings_are_read_from_the_environment(tmp_path: Path) -> No
     assert settings.operations_dir == tmp_path
     assert settings.rate_limit_tenant == 0
     assert settings.cors_origins == ("https://a.example.org", "https://b.example.org")
+    assert Settings.from_env({"ALWAYS_HOPE_GC_YOUNG_THRESHOLD": "5000"}).gc_young_threshold == 5000
 
 
 def test_production_defaults_close_what_development_opens() -> None:
@@ -45,6 +50,7 @@ def test_production_defaults_close_what_development_opens() -> None:
     ({"ALWAYS_HOPE_TRUSTED_DOCUMENTS": "maybe"}, "ALWAYS_HOPE_TRUSTED_DOCUMENTS"),
     ({"ALWAYS_HOPE_CORS_ORIGINS": "https://app.example.org/path"}, "ALWAYS_HOPE_CORS_ORIGINS"),
     ({"ALWAYS_HOPE_LOG_FORMAT": "xml"}, "ALWAYS_HOPE_LOG_FORMAT"),
+    ({"ALWAYS_HOPE_GC_YOUNG_THRESHOLD": "0"}, "gc_young_threshold"),
 ])
 def test_bad_values_are_refused_naming_the_setting(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
@@ -98,3 +104,20 @@ def test_otlp_exporter_sends_spans_to_the_configured_endpoint(
 def test_pool_sizes_are_checked(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match="DATABASE_"):
         Settings.from_env(env)
+
+
+async def test_the_service_runs_with_start_up_frozen_and_its_young_generation_threshold(db: Database) -> None:
+    """What the process runs with once started (its lifespan), not only what a benchmark sets: start-up's heap frozen
+    out of every later collection, and the youngest generation collected every ALWAYS_HOPE_GC_YOUNG_THRESHOLD
+    allocations."""
+    settings = dataclasses.replace(db.settings, gc_young_threshold=12_345, reporting_refresh_seconds=0,
+                                   transfer_handoff_seconds=0)
+    app = create_app(Database.connect(settings))
+    before = gc.get_threshold()
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == (12_345, *before[1:])
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

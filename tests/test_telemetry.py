@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -229,3 +230,41 @@ def test_spans_are_recorded_once_something_reads_them() -> None:
     with tracer.start_as_current_span("read") as read:
         assert read.is_recording()
     assert [s.name for s in exporter.get_finished_spans()] == ["read"]
+
+
+async def test_a_span_that_raises_records_the_exception_type_only_and_ends(spans: InMemorySpanExporter) -> None:
+    """telemetry.span: current inside its ``with`` (a statement's span the child of the operation's), the previous
+    span current again after it; an exception leaves its type on every span it passes through, and the status
+    ERROR, never its message (it can quote a stored row), and the spans still end."""
+    outside = trace.get_current_span()
+    current: list[trace.Span] = []
+
+    def statement_that_fails() -> None:
+        with telemetry.span("outer", {"always_hope.tenant": "t"}) as outer:
+            current.append(trace.get_current_span())
+            with telemetry.db_span("SELECT") as inner:
+                current.append(trace.get_current_span())
+                assert current == [outer, inner]
+                raise KeyError(PRISON_NUMBER)
+
+    with pytest.raises(KeyError):
+        statement_that_fails()
+    assert trace.get_current_span() is outside
+    outer = current[0]
+    with telemetry.span("fine") as fine:
+        pass
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    assert set(finished) == {"outer", "db SELECT", "fine"}
+    for name in ("outer", "db SELECT"):
+        span = finished[name]
+        assert (span.attributes or {})["error.type"] == "KeyError"
+        assert span.status.status_code is trace.StatusCode.ERROR
+        assert span.events == ()
+        assert PRISON_NUMBER not in " ".join(span_texts(span))
+    assert dict(finished["db SELECT"].attributes or {})["db.operation.name"] == "SELECT"
+    assert finished["db SELECT"].kind is trace.SpanKind.CLIENT
+    assert finished["db SELECT"].parent is not None
+    assert finished["db SELECT"].parent.span_id == outer.get_span_context().span_id
+    assert "error.type" not in (finished["fine"].attributes or {})
+    assert finished["fine"].status.status_code is trace.StatusCode.UNSET
+    assert fine.get_span_context().trace_id != outer.get_span_context().trace_id

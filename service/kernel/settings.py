@@ -112,6 +112,9 @@ class Settings:
     reporting_refresh_seconds: int = 900
     # Seconds between runs of the hand-off job of accepted transfers between tenants (service/moves/); 0: off.
     transfer_handoff_seconds: int = 30
+    # The garbage collector's youngest generation threshold (allocations between collections), set once start-up's
+    # heap is frozen (service/app/asgi.py says why).
+    gc_young_threshold: int = 10_000
 
     @property
     def development(self) -> bool:
@@ -216,7 +219,7 @@ class Settings:
             raise SettingsError("DATABASE_POOL_MIN must be at least 1 and at most DATABASE_POOL_MAX; "
                                 "DATABASE_JOBS_POOL_MAX at least 1")
         for name in ("max_query_depth", "max_query_tokens", "max_query_aliases", "max_query_cost",
-                     "default_list_size", "max_body_bytes"):
+                     "default_list_size", "max_body_bytes", "gc_young_threshold"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         for name in ("statement_timeout_ms", "jobs_statement_timeout_ms", "rate_limit_principal", "rate_limit_tenant"):
@@ -247,6 +250,7 @@ _OPS_INTEGERS = (
     ("ALWAYS_HOPE_JOBS_STATEMENT_TIMEOUT_MS", "jobs_statement_timeout_ms"),
     ("ALWAYS_HOPE_RATE_LIMIT_PRINCIPAL", "rate_limit_principal"),
     ("ALWAYS_HOPE_RATE_LIMIT_TENANT", "rate_limit_tenant"),
+    ("ALWAYS_HOPE_GC_YOUNG_THRESHOLD", "gc_young_threshold"),
 )
 
 

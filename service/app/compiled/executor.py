@@ -60,7 +60,8 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
     if principal.tenant is None or not principal.reads_case_data:
         return None
     root = schema.query_type.fields[operation.root.name] if schema.query_type else None
-    if root is None or text_refusal(root, operation.argument_values(variables)) is not None:
+    arguments = operation.argument_values(variables)
+    if root is None or text_refusal(root, arguments) is not None:
         return None
     settings = work.settings
     cost = _cost_memo(operation, schema, settings.default_list_size).cost(variables)
@@ -83,7 +84,7 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
             # answer after all (no page), their statements keep it: it changes plans, never answers.
             await work.connection.set_local("plan_cache_mode", "force_generic_plan")
         session = work.tenant()
-        page = await operation.root.page(session, principal, operation.argument_values(variables))
+        page = await operation.root.page(session, principal, arguments)
         if page is None:
             return None
         body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
