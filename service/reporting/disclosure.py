@@ -200,42 +200,58 @@ class AuditMemo:
         self.solved = self.reused = 0
 
 
+# What a Cube works out from its cell keys, tenants and memo alone (its layout), never from figures.
+_LAYOUT = ("relations", "member_of", "kind_of", "_ids", "shared_totals")
+
+
 class Cube:
     """One metric's publishable figures and the additive relations between them."""
 
     def __init__(self, kind: MetricKind, cells: dict[Key, Cell], kind_of: dict[str, str],
-                 memo: AuditMemo | None = None) -> None:
+                 memo: AuditMemo | None = None, *, layout: Cube | None = None) -> None:
+        """``layout``: a cube of the same cell keys, tenants and memo (the metric's last publication, when only
+        figures moved since): its relations, which depend on those alone, are taken as they are."""
         self.kind = kind
         self.memo = memo
         self.cells = cells
-        groups: dict[tuple[str, Key], list[Key]] = defaultdict(list)
-        for key in cells:
-            for relation, parent in _parents(key, kind_of):
-                groups[(relation, parent)].append(key)
-        # Each relation: its total, then its parts. Zero cells are left out: never hidden, never a candidate.
-        self.relations: list[tuple[Key, list[Key]]] = sorted(
-            ((parent, sorted(parts)) for (_, parent), parts in groups.items()), key=lambda r: _block(r[0]))
-        self.member_of: dict[Key, list[int]] = defaultdict(list)
-        for i, (total, parts) in enumerate(self.relations):
-            for member in (total, *parts):
-                self.member_of[member].append(i)
-        self.kind_of = kind_of
         # For relations with a shared total (a kind's or the nation's, whose parts are every tenant of a kind):
         # their non-zero members by (denominator, key), and during one _protect the index of the first one not
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
+        # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
+        self._hidden_ids: dict[Group, set[int]] = {}
+        self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
+        self._zero: set[Key] | None = None  # the cells whose denominator is zero (see _secondary)
+        if layout is not None:
+            for name in _LAYOUT:
+                setattr(self, name, getattr(layout, name))
+            return
+        groups: dict[tuple[str, Key], list[Key]] = defaultdict(list)
+        for key in cells:
+            for relation, parent in _parents(key, kind_of):
+                groups[(relation, parent)].append(key)
+        # Each relation: its total, then its parts. Zero cells are left out: never hidden, never a candidate.
+        # In an order that depends on the cells alone, never on the order they came in (a tenant's and a quarter's
+        # relations share their total): the cells kept across publications come in another order than a rebuild's.
+        self.relations: list[tuple[Key, list[Key]]] = [
+            (parent, sorted(parts)) for (_, parent), parts in
+            sorted(groups.items(), key=lambda item: (_block(item[0][1]), item[0][0]))]
+        self.member_of: dict[Key, list[int]] = defaultdict(list)
+        for i, (total, parts) in enumerate(self.relations):
+            for member in (total, *parts):
+                self.member_of[member].append(i)
+        # The relations whose total is a kind's or the nation's (whose parts are every tenant of a kind).
+        self.shared_totals = {i for i, (total, _) in enumerate(self.relations) if total[0][0] in ("K", "N")}
+        self.kind_of = kind_of
         ids, keys = (memo.ids, memo.keys) if memo is not None else ({}, [])
         for key in cells:
             if key not in ids:
                 ids[key] = len(keys)
                 keys.append(key)
         self._ids = ids
-        # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
-        self._hidden_ids: dict[Group, set[int]] = {}
+        # The grouping depends on the hidden cells: _protect works it out (_regroup) before anything asks for it.
         self._group_at: dict[Key, Group] = {}
-        self._regroup({})
-        self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
 
     def den(self, key: Key) -> int:
         cell = self.cells.get(key)
@@ -312,28 +328,38 @@ class Cube:
         those of the given cells and of whatever it hides, leaving out the kinds' and nation's own relations, whose
         many parts the exact audit weighs anyway. Returns the cells it hid."""
         added: list[Key] = []
+        zero = self._zero
+        if zero is None:
+            zero = self._zero = {k for k, cell in self.cells.items() if cell.den <= 0}
+        relations, member_of, shared_totals = self.relations, self.member_of, self.shared_totals
         if seeds is None:
-            pending = set(range(len(self.relations)))
+            pending = set(range(len(relations)))
         else:
-            pending = {i for cell in seeds for i in self.member_of[cell]
-                       if self._group(self.relations[i][0])[0] != SHARED}
+            # In the order of their numbers, whatever the order of the seeds (a set's order is not the same in every
+            # process): the outcome depends on the cells alone.
+            pending = set(sorted(i for cell in sorted(seeds) for i in member_of.get(cell, ())
+                                 if i not in shared_totals))
         while pending:
             i = pending.pop()
-            total, parts = self.relations[i]
-            members = [m for m in (total, *parts) if self.den(m) > 0]
-            if sum(1 for m in members if m in hidden) != 1:
+            total, parts = relations[i]
+            count = 1 if total in hidden and total not in zero else 0  # hidden cells are cells: den > 0 unless zero
+            for m in parts:
+                if m in hidden and m not in zero:
+                    count += 1
+                    if count > 1:
+                        break
+            if count != 1:
                 continue
-            visible_parts = sorted((self.den(p), p) for p in parts if p not in hidden and self.den(p) > 0)
-            if visible_parts:
-                chosen = visible_parts[0][1]
+            visible = min(((self.cells[p].den, p) for p in parts if p not in hidden and p not in zero), default=None)
+            if visible is not None:
+                chosen = visible[1]
             elif total not in hidden and self.den(total) > 0:
                 chosen = total
             else:
                 continue
             hidden[chosen] = Reason.SECONDARY
             added.append(chosen)
-            pending.update(i for i in self.member_of[chosen]
-                           if seeds is None or self._group(self.relations[i][0])[0] != SHARED)
+            pending.update(j for j in member_of[chosen] if seeds is None or j not in shared_totals)
         return added
 
     def _exposed(self, hidden: dict[Key, Reason], group: Group) -> tuple[list[Key], frozenset[Key]]:
@@ -426,9 +452,10 @@ class Cube:
         self._secondary(hidden)
         self._regroup(hidden)
         self._hidden_ids = defaultdict(set)
+        at, ids = self._group_at, self._ids  # hidden cells are cells: each has its group and number
         for k in hidden:
-            self._hidden_ids[self._group(k)].add(self._ids[k])
-        pending = deque(sorted({self._group(k) for k in hidden if self._group(k)[0] != SHARED}))
+            self._hidden_ids[at[k]].add(ids[k])
+        pending = deque(sorted(g for g in self._hidden_ids if g[0] != SHARED))
         queued = set(pending)
         witnessed: set[Key] = set()
 

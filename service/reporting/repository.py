@@ -232,8 +232,28 @@ async def metric_rows(conn: Statements, metric: str, tenant_id: TenantId | None 
     rows = await conn.fetch(
         f"SELECT {READ_COLUMNS} FROM control.metric_rollup r "
         "WHERE r.metric = $1 AND ($2::uuid IS NULL OR r.tenant_id = $2)", metric, tenant_id)
-    return [StoredRow(TenantId(r["tenant_id"]), r["site_code"], r["grain"], r["period_start"], r["numerator"],
-                      r["denominator"], r["median"], r["dist_values"], r["dist_counts"]) for r in rows]
+    return [_stored(r) for r in rows]
+
+
+async def tenants_rows(conn: Statements, metric: str, tenant_ids: Sequence[TenantId]) -> list[StoredRow]:
+    """The stored rows of one metric of some tenants only."""
+    rows = await conn.fetch(
+        f"SELECT {READ_COLUMNS} FROM control.metric_rollup r WHERE r.metric = $1 AND r.tenant_id = ANY($2::uuid[])",
+        metric, list(tenant_ids))
+    return [_stored(r) for r in rows]
+
+
+def _stored(r: asyncpg.Record) -> StoredRow:
+    return StoredRow(TenantId(r["tenant_id"]), r["site_code"], r["grain"], r["period_start"], r["numerator"],
+                     r["denominator"], r["median"], r["dist_values"], r["dist_counts"])
+
+
+async def rollup_digests(conn: Statements, metric: str) -> dict[str, str]:
+    """Each tenant's digest of its stored rows of one metric (store writes it with the rows, in one transaction):
+    a tenant whose digest is the same has the same rows. Tenants without rows of the metric are left out."""
+    rows = await conn.fetch("SELECT tenant_id::text AS tenant, digest ->> $1 AS digest FROM control.metric_refresh "
+                            "WHERE digest ? $1", metric)
+    return {r["tenant"]: r["digest"] for r in rows}
 
 
 async def periods(conn: Statements, grain: str, tenant_id: TenantId | None = None) -> list[dt.date]:

@@ -14,7 +14,7 @@ from service.kernel import clock
 from service.kernel.principal import Role, Service
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
-from tests.reporting.seed import D, Seeder
+from tests.reporting.seed import D, Seeder, delete_rollups
 
 RELEASED = D(2017, 3, 6)
 HEADLINE = """query($metric: String!, $period: Date!, $tenant: String) {
@@ -91,8 +91,7 @@ async def test_check_in_rules_due_item_and_audit(make_tenant: TenantFactory, log
 
 async def test_check_ins_feed_the_national_outcome_figure(make_tenant: TenantFactory, login: CallerFactory,
                                                           admin_conn: asyncpg.Connection) -> None:
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start BETWEEN '2017-01-01' AND "
-                             "'2017-12-31'")
+    await delete_rollups(admin_conn, "period_start BETWEEN '2017-01-01' AND '2017-12-31'")
     tenant = await make_tenant("oc")
     seed, ops = Seeder(admin_conn, tenant.schema), Operations()
     pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))

@@ -12,6 +12,19 @@ D = dt.date
 JAN_2024 = D(2024, 1, 1)
 
 
+async def delete_rollups(conn: asyncpg.Connection, where: str, *args: object) -> None:
+    """Delete stored rollups ``where`` says, as the superuser, clearing what other tests left in a test's years, and
+    move the digests of the tenants they were of, as a refresh storing their rows would: a publisher reads again
+    only the tenants whose digests moved (publication.Sums)."""
+    await conn.execute(
+        f"WITH gone AS (DELETE FROM control.metric_rollup WHERE {where} RETURNING tenant_id, metric), "
+        "moved AS (SELECT tenant_id, jsonb_object_agg(metric, gen_random_uuid()::text) AS digest FROM "
+        "(SELECT DISTINCT tenant_id, metric FROM gone) g GROUP BY tenant_id) "
+        "INSERT INTO control.metric_refresh (tenant_id, refreshed_at, as_of, rollup_rows, duration_ms, digest) "
+        "SELECT tenant_id, now(), date '1900-01-01', 0, 0, digest FROM moved ON CONFLICT (tenant_id) DO UPDATE "
+        "SET digest = control.metric_refresh.digest || excluded.digest", *args)
+
+
 class Seeder:
     def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
         self.conn = conn

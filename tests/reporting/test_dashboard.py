@@ -20,7 +20,7 @@ from service.platform.grants import grant
 from service.reporting.service import refresh_tenant
 from tests.browser import ARTIFACTS, CHROMIUM, browser_or_skip, only_loopback
 from tests.conftest import CallerFactory, TenantFactory
-from tests.reporting.seed import D, Seeder
+from tests.reporting.seed import D, Seeder, delete_rollups
 
 MARCH = "2018-03-01"
 
@@ -31,8 +31,7 @@ async def test_dashboard_shows_the_api_figures_and_suppressed_cells(
     browser_or_skip()
     from playwright.async_api import async_playwright
 
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start BETWEEN '2018-01-01' AND "
-                             "'2018-12-31'")
+    await delete_rollups(admin_conn, "period_start BETWEEN '2018-01-01' AND '2018-12-31'")
     a = await make_tenant("dash-a")
     b = await make_tenant("dash-b", kind="COHORT", sites=(("DWI", "HMP Drake Hall", "PRISON"),))
     c = await make_tenant("dash-c")
@@ -126,8 +125,8 @@ async def test_a_fresh_demo_shows_real_unsuppressed_figures(
     demo = [r["id"] for r in await admin_conn.fetch("SELECT id FROM control.tenant WHERE slug = ANY($1::text[])",
                                                     list(DEMO_TENANTS))]
     # Other tests' tenants with figures this year would only add small cells beside the demo's: leave them out.
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start >= date_trunc('year', "
-                             "current_date) AND NOT tenant_id = ANY($1::uuid[])", demo)
+    await delete_rollups(admin_conn, "period_start >= date_trunc('year', current_date) AND NOT tenant_id = "
+                         "ANY($1::uuid[])", demo)
     analyst = await login(Role.NATIONAL_ANALYST, subject="demo-dashboard-analyst")
     latest = (await analyst.data("{ reportingPeriods(grain: MONTH) }"))["reportingPeriods"][-1]
     assert latest == clock.today(db.settings.time_zone).replace(day=1).isoformat()

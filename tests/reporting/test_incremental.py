@@ -11,7 +11,7 @@ from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant, enter_tenant
 from service.reporting.service import RefreshResult, refresh_all, refresh_tenant
 from tests.conftest import CallerFactory, TenantFactory
-from tests.reporting.seed import D, Seeder
+from tests.reporting.seed import D, Seeder, delete_rollups
 from tests.reporting.test_national import table
 
 AS_OF = D(2016, 12, 31)
@@ -59,8 +59,7 @@ async def test_national_figures_are_served_as_published(db: Database, make_tenan
                                                         admin_conn: asyncpg.Connection,
                                                         login: CallerFactory) -> None:
     assert db.pool is not None
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start BETWEEN '2016-01-01' AND "
-                             "'2016-12-31'")
+    await delete_rollups(admin_conn, "period_start BETWEEN '2016-01-01' AND '2016-12-31'")
     big, small = await make_tenant("pub-big"), await make_tenant("pub-small")
     for tenant, n in ((big, 30), (small, 2)):
         seeder = Seeder(admin_conn, tenant.schema)
@@ -86,6 +85,5 @@ async def test_national_figures_are_served_as_published(db: Database, make_tenan
     # the same with the rollups gone.
     stricter = await table(analyst, "referrals", "MONTH", "2016-05-01", policy={"minCount": 40})
     assert stricter["total"]["suppressed"]
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE tenant_id = ANY($1::uuid[])",
-                             [big.id, small.id])
+    await delete_rollups(admin_conn, "tenant_id = ANY($1::uuid[])", [big.id, small.id])
     assert await table(analyst, "referrals", "MONTH", "2016-05-01") == shown

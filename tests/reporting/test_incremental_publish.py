@@ -4,7 +4,9 @@ publishes: checked on generated changes, without the database and through it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import random
 import uuid
 from collections.abc import Hashable
@@ -13,12 +15,13 @@ import asyncpg
 import pytest
 
 from service.kernel.database import Database
+from service.kernel.ids import TenantId
 from service.kernel.principal import Role
 from service.kernel.tenancy import Connection
 from service.reporting import publication, repository, service
 from service.reporting.catalogue import BY_KEY, MetricKind
 from service.reporting.disclosure import FLOOR, GROUP_SIZE, AuditMemo, Cell, Cube, DisclosurePolicy, Key
-from service.reporting.repository import StoredRow
+from service.reporting.repository import ReportingTenant, StoredRow
 from service.reporting.service import refresh_tenant
 from tests.conftest import CallerFactory, TenantFactory
 from tests.reporting.attack import Relation, recoverable
@@ -82,6 +85,21 @@ def test_publishing_again_after_generated_changes_equals_a_full_rebuild(seed: in
             cube_of(base, kinds, kind, None).pattern(stricter).den_hidden
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_the_pattern_does_not_depend_on_the_order_the_cells_come_in(seed: int) -> None:
+    """The cells kept across publications (publication.Sums) come in another order than a rebuild's: a tenant's
+    relation over its sites and a quarter's over its months share their total, and were once ordered by arrival."""
+    rng = random.Random(seed)
+    kinds = {f"t{i:02d}": "COHORT" if i % 4 == 3 else "REGION" for i in range(rng.randint(8, 30))}
+    base = {(t, s, i): draw(rng) for t in kinds for s in ("a", "b", "c") for i in range(6)}
+    cube = cube_of(base, kinds, MetricKind.RATE, None)
+    shuffled = list(cube.cells.items())
+    rng.shuffle(shuffled)
+    again = Cube(MetricKind.RATE, dict(shuffled), kinds)
+    assert again.pattern(FLOOR).den_hidden == cube.pattern(FLOOR).den_hidden
+    assert again.pattern(FLOOR).split_hidden == cube.pattern(FLOOR).split_hidden
+
+
 @pytest.mark.parametrize("kind", [MetricKind.COUNT, MetricKind.RATE])
 def test_nothing_changed_nothing_solved_and_one_tenant_changed_solves_a_few(kind: MetricKind) -> None:
     """Counted, not timed: the number of exact audits solved again."""
@@ -106,6 +124,67 @@ def test_nothing_changed_nothing_solved_and_one_tenant_changed_solves_a_few(kind
     after = cube_of(base, kinds, kind, memo).pattern(FLOOR)
     assert (("S", t, s), "MONTH", MONTHS[i]) in after.den_hidden
     assert 0 < memo.solved < everything / 3, (memo.solved, everything)
+
+
+def stored_rows(rng: random.Random, tenant: uuid.UUID, kind: MetricKind) -> list[StoredRow]:
+    """A tenant's rollup rows of one metric as a refresh stores them: sites' and the tenant's, some periods, with a
+    numerator (rates), or a median and the tenant's distribution (medians)."""
+    rows = []
+    for grain, start in rng.sample([("MONTH", dt.date(2024, m, 1)) for m in range(1, 7)]
+                                   + [("QUARTER", dt.date(2024, 1, 1)), ("QUARTER", dt.date(2024, 4, 1)),
+                                      ("YEAR", dt.date(2024, 1, 1))], rng.randint(0, 5)):
+        for site in ("", *rng.sample(["a", "b", "c"], rng.randint(0, 2))):
+            den = rng.choice([0, 1, 3, 7, 20])
+            values = sorted(rng.sample([0.0, 1.0, 2.5, 4.0, 10.0], rng.randint(1, 3))) if den else []
+            counts = [rng.randint(1, 4) for _ in values]
+            median = kind is MetricKind.MEDIAN and den > 0
+            rows.append(StoredRow(TenantId(tenant), site, grain, start,
+                                  rng.randint(0, den) if kind is MetricKind.RATE else None, den,
+                                  values[0] if median else None, values if median and not site else None,
+                                  counts if median and not site else None))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("kind", list(MetricKind))
+def test_cells_kept_across_generated_changes_equal_cells_summed_from_every_row(seed: int, kind: MetricKind) -> None:
+    """publication.Sums after any sequence of tenants' rows replaced (changed, gone, back) holds exactly the cells
+    build_cube sums from every row at that point: totals, numerators (None where no row has one), medians."""
+    rng = random.Random(9100 + seed)
+    ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(rng.randint(2, 12))]
+    tenants = [ReportingTenant(TenantId(i), f"t{n}", f"T {n}", rng.choice(["REGION", "COHORT"]))
+               for n, i in enumerate(ids)]
+    metric = next(m for m in BY_KEY.values() if m.kind is kind)
+    rows = {str(i): stored_rows(rng, i, kind) for i in ids}
+    sums = publication.Sums({str(t.id): t.kind for t in tenants})
+    sums.replace(rows)
+    memo = AuditMemo()
+    memo.next_publication()
+    kept = Cube(kind, sums.cells, sums.kind_of, memo)
+    kept.pattern(FLOOR)
+    layout, reused = sums.layout, 0
+    for _ in range(10):
+        changed = {}
+        same_cells = rng.random() < 0.5  # new figures in the same cells
+        for i in rng.sample(ids, rng.randint(1, 2)):
+            if same_cells:
+                changed[str(i)] = [dataclasses.replace(r, denominator=r.denominator + rng.randint(1, 9))
+                                   for r in rows[str(i)]]
+            else:
+                changed[str(i)] = stored_rows(rng, i, kind)
+        rows.update(changed)
+        sums.replace(changed)
+        everything = publication.build_cube(metric, [r for own in rows.values() for r in own], tenants)
+        assert sums.cells == everything.cells
+        # The cube of the kept cells, its relations and groups taken from the last one where its cells are the same
+        # (as publish does), discloses exactly what the cube of every row does.
+        memo.next_publication()
+        same = layout == sums.layout
+        kept = Cube(kind, sums.cells, sums.kind_of, memo, layout=kept if same else None)
+        layout, reused = sums.layout, reused + same
+        assert kept.pattern(FLOOR).den_hidden == everything.pattern(FLOOR).den_hidden
+        assert kept.pattern(FLOOR).split_hidden == everything.pattern(FLOOR).split_hidden
+    assert reused > 0
 
 
 def relations_of(cube: Cube) -> list[Relation]:
@@ -194,7 +273,8 @@ FIGURES = ("SELECT grain, period_start, entity, entity_kind, tenant_id, value, r
 
 async def put_rollups(admin_conn: asyncpg.Connection, metric: str, tenant: str, base: Base) -> None:
     """A tenant's rollups of one metric in 2013 (a year no other test uses), summed from its sites' months as a
-    refresh stores them: per site and for the tenant, by month, quarter and year."""
+    refresh stores them: per site and for the tenant, by month, quarter and year, and the metric's digest of them
+    in the tenant's control.metric_refresh row (publishing reads again only the tenants whose digest moved)."""
     sums: dict[tuple[str, str, str], list[int]] = {}
     for (t, s, i), (den, num) in base.items():
         if t != tenant or not den:
@@ -214,6 +294,11 @@ async def put_rollups(admin_conn: asyncpg.Connection, metric: str, tenant: str, 
         records=[(uuid.UUID(tenant), metric, grain, dt.date.fromisoformat(start), site,
                   num if kind is MetricKind.RATE else None, den, None, None, None, dt.datetime.now(dt.UTC))
                  for (site, grain, start), (den, num) in sums.items()])
+    digest = json.dumps({metric: repr(sorted(sums.items()))} if sums else {})
+    await admin_conn.execute(
+        "INSERT INTO control.metric_refresh (tenant_id, refreshed_at, as_of, rollup_rows, duration_ms, digest) "
+        "VALUES ($1::uuid, now(), date '2013-12-31', $2, 0, $3::jsonb) ON CONFLICT (tenant_id) DO UPDATE "
+        "SET digest = control.metric_refresh.digest - $4 || excluded.digest", tenant, len(sums), digest, metric)
 
 
 @pytest.mark.parametrize("metric", ["referrals", "take_up"])
@@ -242,6 +327,54 @@ async def test_writing_only_changed_figures_after_generated_changes_equals_a_reb
         assert 0 < written < len(incremental) / 2
         await publication.publish(db.pool, [m], rebuild=True)
         assert await admin_conn.fetch(FIGURES, metric) == incremental
+
+
+@pytest.mark.parametrize("metric", ["referrals", "take_up"])
+async def test_publishing_reads_only_the_tenants_whose_rollups_moved_and_equals_a_rebuild(
+        db: Database, make_tenant: TenantFactory, admin_conn: asyncpg.Connection, metric: str) -> None:
+    """A chain of publications, each after generated changes to a few tenants' rollups, reads only those tenants'
+    rows (their digests moved) and keeps cube cells equal to those summed from every stored row; a change of a
+    tenant's kind reads everything again. At the end, the stored figures are exactly a rebuild's. Counted."""
+    assert db.pool is not None
+    m = BY_KEY[metric]
+    rng = random.Random(f"reads-{metric}")
+    tenants = [str((await make_tenant(f"readpub-{metric[:4]}-{i:02d}")).id) for i in range(2 * GROUP_SIZE + 3)]
+    base: Base = {(t, s, i): draw(rng) for t in tenants for s in ("a", "b") for i in range(6)}
+    for t in tenants:
+        await put_rollups(admin_conn, metric, t, base)
+    publication.STATES.pop(metric, None)
+    with_rows = "SELECT count(DISTINCT tenant_id) FROM control.metric_rollup WHERE metric = $1"
+    await publication.publish(db.pool, [m])
+    state = publication.STATES[metric]
+    assert state.tenants_read == await admin_conn.fetchval(with_rows, metric)  # ours and other tests' tenants
+
+    def rows_of(t: str) -> list[tuple[tuple[str, str, int], tuple[int, int]]]:
+        return sorted((k, v) for k, v in base.items() if k[0] == t and v[0])
+
+    for round_ in range(6):
+        before = {t: rows_of(t) for t in tenants}
+        if round_ == 3:  # a catalogue change: one tenant becomes a cohort
+            flipped = tenants[rng.randrange(len(tenants))]
+            await admin_conn.execute("UPDATE control.tenant SET kind = CASE kind WHEN 'COHORT' THEN 'REGION' "
+                                     "ELSE 'COHORT' END WHERE id = $1::uuid", flipped)
+        for t in rng.sample(tenants, rng.randint(1, 4)):
+            for key in [k for k in base if k[0] == t]:
+                if rng.random() < 0.4:
+                    base[key] = draw(rng)
+            if rng.random() < 0.2:  # all its rows of the metric gone
+                base.update({k: (0, 0) for k in base if k[0] == t})
+            await put_rollups(admin_conn, metric, t, base)
+        await publication.publish(db.pool, [m])
+        moved = sum(1 for t in tenants if rows_of(t) != before[t])
+        assert state.tenants_read == (await admin_conn.fetchval(with_rows, metric) if round_ == 3 else moved)
+        everything = publication.build_cube(m, await repository.metric_rows(admin_conn, metric),
+                                            await repository.tenants(admin_conn))
+        sums = state.sums
+        assert sums is not None
+        assert sums.cells == everything.cells
+    incremental = await admin_conn.fetch(FIGURES, metric)
+    await publication.publish(db.pool, [m], rebuild=True)
+    assert await admin_conn.fetch(FIGURES, metric) == incremental
 
 
 async def test_figures_another_process_published_are_replaced_whole(

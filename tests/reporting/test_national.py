@@ -17,7 +17,7 @@ from service.kernel.tenancy import Tenant
 from service.reporting.service import refresh_tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.reporting.attack import Relation, recoverable
-from tests.reporting.seed import D, Seeder
+from tests.reporting.seed import D, Seeder, delete_rollups
 
 AS_OF = D(2019, 12, 31)
 REFERRALS = {  # (site, month) -> referrals; consents: the first `take_up` of them
@@ -41,8 +41,7 @@ fragment V on MetricValue { value suppressed reason numerator { value suppressed
 @pytest.fixture
 async def pair(db: Database, make_tenant: TenantFactory, admin_conn: asyncpg.Connection) -> tuple[Tenant, Tenant]:
     # Earlier tests' pairs hold 2019 figures too; this pair's figures must be the only ones of 2019.
-    await admin_conn.execute("DELETE FROM control.metric_rollup WHERE period_start BETWEEN '2019-01-01' AND "
-                             "'2019-12-31'")
+    await delete_rollups(admin_conn, "period_start BETWEEN '2019-01-01' AND '2019-12-31'")
     a = await make_tenant("na")
     b = await make_tenant("nb", kind="COHORT", sites=(("DWI", "HMP Drake Hall", "PRISON"),))
     for tenant, name in ((a, "A"), (b, "B")):
