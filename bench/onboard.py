@@ -143,7 +143,9 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
     try:
         await migrate(db)
         start = await catalog(conn)
-        print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB")
+        print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB; "
+              f"{await conn.fetchval('SELECT count(*) FROM pg_roles')} roles in the cluster (roles are shared by "
+              "every database on the server, other runs' included)")
 
         seconds: list[float] = []
         ref_seconds: list[float] = []
@@ -204,7 +206,8 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
         print(f"CPU per tenant: ours {shown['ours server']} on the server + {shown['ours client']} here; reference "
               f"{shown['ref server']} + {shown['ref client']}; server CPU, ours / reference: {ratio}")
         roles = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%")
-        print(f"roles created: {roles} (two per tenant, plus the application role)")
+        print(f"roles created: {roles} (two per tenant, plus the application role); "
+              f"{await conn.fetchval('SELECT count(*) FROM pg_roles')} roles in the cluster")
     finally:
         await conn.close()
         await db.close()
