@@ -8,12 +8,13 @@ Works in a database of its own (created and dropped; --keep keeps it) with a rol
   onboarding function) per tenant: mean, median, 95th percentile, slowest; and the total;
 * a migration of every tenant by the runner (`always-hope migrate`), using a benchmark-only revision that adds a
   column and an index to one table, per tenant and in total;
-* the catalog: pg_class rows and pg_database_size before and after;
+* the catalog: pg_class rows and pg_database_size before and after; the roles in the cluster at the start and
+  the end (roles are cluster-wide: another database's tenants are in the shared catalogs both sides write);
 * the reference: the same tables created N times in bare schemas (CREATE TABLE … LIKE … INCLUDING ALL: no roles,
   no grants, no alembic), its time and its catalog growth, and our mean over the reference's;
 * the CPU each side cost per tenant, on the server (the bench database's backends, from /proc when the server runs
-  on this machine) and in this process: on a loaded machine wall-clock times mostly measure the wait for a core,
-  and these say whose work it is.
+  on this machine; a backend the pool closes during a block is read as it closes) and in this process: on a
+  loaded machine wall-clock times mostly measure the wait for a core, and these say whose work it is.
 
 The two are measured in alternating blocks of --block tenants (ours, then as many bare schemas), so that both see
 the same load on a shared machine and the same catalog size; pg_class rows and pg_database_size are read at every
