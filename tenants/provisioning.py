@@ -207,7 +207,7 @@ async def provision_with(engine: AsyncEngine, new: NewTenant, *, role_prefix: st
 # lives (onboarding's first sites fire the new tenant's), and PostgreSQL walks every cached plan of a process for
 # each catalog invalidation it processes: a new tenant's DDL makes thousands. So on one long-lived connection each
 # creation cost more than the last (measured on PostgreSQL 15: the tenant DDL 58 ms of server CPU on a fresh
-# process, 86 ms on one holding 1,000 tenants' compiled functions, 189 ms with 3,000). A connection that has created
+# process, 86 ms on one that had run 1,000 small PL/pgSQL functions, 189 ms after 3,000). A connection that has created
 # this many tenants is closed when the last commits, and the pool opens a fresh one for the next (about 8 ms of
 # server CPU, once per this many creations).
 CREATIONS_PER_CONNECTION = 25
