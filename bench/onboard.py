@@ -8,12 +8,13 @@ Works in a database of its own (created and dropped; --keep keeps it) with a rol
   onboarding function) per tenant: mean, median, 95th percentile, slowest; and the total;
 * a migration of every tenant by the runner (`always-hope migrate`), using a benchmark-only revision that adds a
   column and an index to one table, per tenant and in total;
-* the catalog: pg_class rows and pg_database_size before and after;
+* the catalog: pg_class rows and pg_database_size before and after; the roles in the cluster at the start and
+  the end (roles are cluster-wide: another database's tenants are in the shared catalogs both sides write);
 * the reference: the same tables created N times in bare schemas (CREATE TABLE … LIKE … INCLUDING ALL: no roles,
   no grants, no alembic), its time and its catalog growth, and our mean over the reference's;
 * the CPU each side cost per tenant, on the server (the bench database's backends, from /proc when the server runs
-  on this machine) and in this process: on a loaded machine wall-clock times mostly measure the wait for a core,
-  and these say whose work it is.
+  on this machine; a backend the pool closes during a block is read as it closes) and in this process: on a
+  loaded machine wall-clock times mostly measure the wait for a core, and these say whose work it is.
 
 The two are measured in alternating blocks of --block tenants (ours, then as many bare schemas), so that both see
 the same load on a shared machine and the same catalog size; pg_class rows and pg_database_size are read at every
@@ -29,9 +30,11 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kernel.database import Database
 from service.kernel.settings import Settings
@@ -82,18 +85,42 @@ def show_catalog(label: str, before: tuple[int, int], after: tuple[int, int], n:
           f"{after[1] / 2**20:.1f} MiB")
 
 
-def _backend_cpu(pids: list[int]) -> float | None:
-    """CPU seconds these backends have run so far (Linux /proc: the server on this machine), or None."""
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds this backend has run so far (Linux /proc: the server on this machine), or None."""
     try:
-        return sum(int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) for pid in pids) / 1e9
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
 
 
-async def server_cpu(conn: asyncpg.Connection) -> float | None:
-    """CPU seconds the benchmark database's backends have run so far, or None where /proc cannot say."""
-    return _backend_cpu([r["pid"] for r in await conn.fetch(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")])
+class ServerCpu:
+    """CPU seconds the benchmark database's backends have run so far, those since closed included: provisioning
+    closes its connection every so many creations (tenants.provisioning.CREATIONS_PER_CONNECTION), and a backend
+    gone from /proc would take its CPU with it. Each backend's latest figure is kept; the onboarding engine's
+    connections are read once more as the pool closes them (``watch``)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.blind = False  # /proc could not say (the server is not on this machine)
+
+    def read(self, pid: int) -> None:
+        cpu = _backend_cpu(pid)
+        if cpu is None:
+            self.blind = True
+        else:
+            self.seen[pid] = cpu
+
+    def watch(self, engine: AsyncEngine) -> None:
+        def closing(dbapi_connection: Any, *_: Any) -> None:
+            self.read(dbapi_connection.driver_connection.get_server_pid())
+
+        for name in ("invalidate", "close", "close_detached"):
+            event.listen(engine.sync_engine.pool, name, closing)
+
+    async def total(self, conn: asyncpg.Connection) -> float | None:
+        for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"):
+            self.read(r["pid"])
+        return None if self.blind else sum(self.seen.values())
 
 
 def spent(total: dict[str, float | None], side: str, before: tuple[float | None, float],
@@ -140,10 +167,14 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
     db = Database.connect(Settings(database_url=url, role_prefix=f"ahb{run}",
                                    data_dir=Path(tempfile.mkdtemp(prefix="always-hope-bench-"))))
     conn = await asyncpg.connect(plain.set(database=name).render_as_string(hide_password=False))
+    server_cpu = ServerCpu()
+    server_cpu.watch(db.engine)
     try:
         await migrate(db)
         start = await catalog(conn)
-        print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB")
+        print(f"empty platform: {start[0]} pg_class rows, {start[1] / 2**20:.1f} MiB; "
+              f"{await conn.fetchval('SELECT count(*) FROM pg_roles')} roles in the cluster (roles are shared by "
+              "every database on the server, other runs' included)")
 
         seconds: list[float] = []
         ref_seconds: list[float] = []
@@ -153,7 +184,7 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
         for first in range(0, n, block):
             numbers = range(first, min(n, first + block))
             before = await catalog(conn)
-            cpu_before = (await server_cpu(conn), time.process_time())
+            cpu_before = (await server_cpu.total(conn), time.process_time())
             for i in numbers:
                 t0 = time.perf_counter()
                 result = await onboard(db, Onboarding(
@@ -163,14 +194,14 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
                     (("bench-admin", "Bench admin"),)), actor="bench")
                 assert result.error is None, result.error
                 seconds.append(time.perf_counter() - t0)
-            cpu_between = (await server_cpu(conn), time.process_time())
+            cpu_between = (await server_cpu.total(conn), time.process_time())
             spent(cpu, "ours", cpu_before, cpu_between)
             between = await catalog(conn)
             grown(ours_growth, before, between)
             tables = tables or await reference_tables(conn, "t_bench_00000")
-            cpu_between = (await server_cpu(conn), time.process_time())
+            cpu_between = (await server_cpu.total(conn), time.process_time())
             ref_seconds += await reference(conn, "t_bench_00000", tables, numbers)
-            spent(cpu, "ref", cpu_between, (await server_cpu(conn), time.process_time()))
+            spent(cpu, "ref", cpu_between, (await server_cpu.total(conn), time.process_time()))
             grown(ref_growth, between, await catalog(conn))
         summary("onboarding", seconds, sum(seconds))
         onboarded = await catalog(conn)
@@ -204,7 +235,8 @@ async def main(n: int, jobs: int, keep: bool, server_url: str, block: int) -> No
         print(f"CPU per tenant: ours {shown['ours server']} on the server + {shown['ours client']} here; reference "
               f"{shown['ref server']} + {shown['ref client']}; server CPU, ours / reference: {ratio}")
         roles = await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", f"ahb{run}\\_%")
-        print(f"roles created: {roles} (two per tenant, plus the application role)")
+        print(f"roles created: {roles} (two per tenant, plus the application role); "
+              f"{await conn.fetchval('SELECT count(*) FROM pg_roles')} roles in the cluster")
     finally:
         await conn.close()
         await db.close()

@@ -6,9 +6,11 @@ import secrets
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from service.kernel.database import Database
 from service.kernel.errors import Conflict, InvalidInput
+from service.kernel.tenancy import ENTER_TENANT
 from tenants import lifecycle, migrations, provisioning
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
@@ -155,3 +157,35 @@ async def test_provision_records_its_event_in_the_same_transaction(db: Database,
                                      role_prefix=db.settings.role_prefix, app_role=db.settings.app_role)
     assert await _traces(admin_conn, failing, db.settings.role_prefix) == (0, 0, 0)
     assert await admin_conn.fetchval("SELECT count(*) FROM control.tenant_event WHERE slug = $1", failing) == 0
+
+
+async def test_a_connection_is_replaced_before_tenants_code_piles_up_in_its_server_process(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each new tenant's trigger functions, once run in a creating transaction (onboarding's first sites fire them),
+    stay compiled in that server process with their plans, which every later catalog invalidation walks: a
+    connection that creates tenants is closed after CREATIONS_PER_CONNECTION creations, so that no process holds
+    more tenants' compiled code than that."""
+    monkeypatch.setattr(provisioning, "CREATIONS_PER_CONNECTION", 3)
+    engine = create_async_engine(db.engine.url, pool_size=1, max_overflow=0)
+    compiled: list[int] = []
+    processes: list[int] = []
+
+    async def run_tenant_code(conn: AsyncConnection, record: lifecycle.TenantRecord) -> None:
+        q = (await conn.get_raw_connection()).driver_connection
+        assert q is not None
+        await q.fetchrow(ENTER_TENANT, record.owner_role, record.schema)
+        await q.execute("INSERT INTO site (code, name, kind) VALUES ('S1', 'A prison', 'PRISON')")  # a trigger runs
+        await q.fetchrow("SELECT set_config('role', 'none', true)")
+        compiled.append(await q.fetchval(
+            "SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'PL/pgSQL function'"))
+        processes.append(await q.fetchval("SELECT pg_backend_pid()"))
+
+    try:
+        for _ in range(7):
+            await provisioning.provision_with(
+                engine, NewTenant(f"w-{secrets.token_hex(4)}", "Worn", "REGION"), role_prefix=db.settings.role_prefix,
+                app_role=db.settings.app_role, status="ACTIVE", actor=None, then=run_tenant_code)
+    finally:
+        await engine.dispose()
+    assert compiled == [1, 2, 3, 1, 2, 3, 1]  # one trigger function per tenant, never more than three tenants'
+    assert len(set(processes)) == 3
