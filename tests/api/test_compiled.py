@@ -14,8 +14,9 @@ import pytest
 
 from service.api.relay import to_global_id
 from service.kernel.database import Database
+from service.kernel import clock
 from service.kernel.principal import Role, Service
-from service.kernel.settings import PUBLISHED_OPERATIONS
+from service.kernel.settings import PUBLISHED_OPERATIONS, Settings
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.messages import count_messages, count_statements
 from tests.operations import document
@@ -259,7 +260,44 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         assert response.headers["x-executed-by"] == "compiled"
         assert response.json()["data"]["youngAdult"]["plan"]["currentVersion"]["requiredServices"]
         answers.append(list(sent))
-    assert answers[2] == answers[3] == ["SELECT", "SELECT", "BEGIN;", "WITH", "COMMIT;"]
+    assert answers[2] == answers[3] == ["SELECT", "BEGIN;", "WITH", "COMMIT;"]
+
+
+async def test_the_rules_read_with_the_grant_are_those_in_force_on_the_day(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection, settings: Settings,
+        client: httpx.AsyncClient, plain: httpx.AsyncClient, client_with: ClientFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record's computed fields need the practice rules, which ride in the grant lookup's statement
+    (service.app.auth.RULES): the rules in force today at the young adult's site, a site's change over the
+    tenant's, nothing dated tomorrow; the same answer as the resolvers, which read them on their own, and the same
+    with the rate limits taken in that statement too."""
+    limited = await client_with(rate_limit_principal=100, rate_limit_tenant=100)
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 1)
+    today = clock.today(settings.time_zone)
+    for site, value, day in ((None, '["PROBATION", "PRISON"]', today - dt.timedelta(days=3)),
+                             ("BSI", '["LEAVING_CARE", "PRISON"]', today),
+                             ("BSI", '["PROBATION"]', today + dt.timedelta(days=1)),
+                             (None, '["LEAVING_CARE"]', today + dt.timedelta(days=1))):
+        await admin_conn.execute(
+            "INSERT INTO control.rule_change (batch_id, tenant_id, site_code, rule, value, effective_from, "
+            "author_subject, reason) VALUES (gen_random_uuid(), $1, $2, 'plan_signoff_services', $3::jsonb, $4, "
+            "'test', 'test')", tenant.id, site, value, day)
+    young_adult = await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".young_adult')
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", young_adult)}}
+    sent = count_messages(monkeypatch)
+    answers = []
+    for c in (client, plain, limited):
+        sent.clear()
+        response = await c.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append(response.json())
+        if c is not plain:
+            assert response.headers["x-executed-by"] == "compiled"
+            assert sent[0] == "SELECT" and sent.count("SELECT") == 1  # the rules read in the grant's statement
+    version = answers[0]["data"]["youngAdult"]["plan"]["currentVersion"]
+    assert version["requiredServices"] == ["PRISON", "LEAVING_CARE"]  # in sign-off order
+    assert answers[0] == answers[1] == answers[2]
 
 
 async def test_the_record_runs_with_the_plan_prepared_once(
