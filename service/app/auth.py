@@ -13,6 +13,7 @@ import os
 import ssl
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from service.kernel.ids import TenantId
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.settings import Settings
 from service.kernel.tenancy import Connection, Tenant
+from service.rules import repository as rules
 from tenants import registry
 
 ALGORITHMS = ["ES256", "RS256"]
@@ -186,29 +188,40 @@ def bearer_token(authorization: str | None) -> str:
 
 
 GRANT = ("SELECT u.role, u.service, u.site_codes, t.id, t.slug, t.name, t.kind, t.status, t.schema_name, "
-         "t.runtime_role{taken} FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id{take} "
+         "t.runtime_role{taken}{read} FROM control.app_user u LEFT JOIN control.tenant t ON t.id = u.tenant_id{take} "
          "WHERE u.subject = $1 AND u.active AND CASE WHEN $2::text IS NULL THEN u.tenant_id IS NULL "
          "ELSE t.slug = $2 END")
 # The rate limit, taken in the same statement for a grant that admits the request (a live grant, in an active tenant
 # when it names one): a refused caller takes no token, as when the two were separate statements. A grant is unique
 # per (tenant, subject), so the function runs once at most.
 TAKE = (" LEFT JOIN LATERAL (SELECT * FROM {call} WHERE t.id IS NULL OR t.status = 'ACTIVE') r ON true")
+# The practice rules in force on the request's day in the grant's tenant, for an operation known to need them (the
+# compiled record's computed fields, rules.loaders.rule_book): read in the same statement, as the login role outside
+# any transaction, where the request would otherwise read them with one more round trip just before its transaction
+# begins (ControlReads). The rule book's own statement (rules.repository.CHANGES_IN_FORCE), its rows as an array.
+RULES = ", ARRAY(SELECT c FROM ({changes}) c) AS rules"
 
 
 async def load_principal(conn: Connection, claims: dict[str, Any], limiter: RateLimiter | None = None,
-                         ) -> tuple[Principal, Refusal | None]:
+                         rules_on: date | None = None,
+                         ) -> tuple[Principal, Refusal | None, list[dict[str, Any]] | None]:
     """Find the grant for a verified token's subject (and tenant), and take the request from the caller's rate limits
     (``limiter``): one statement on the way in, outside any transaction. No grant, no access; the refusal path looks
-    again only to say which of tenant or grant is missing. Answers the principal, and the rate limit's refusal if
-    the request is over a limit."""
+    again only to say which of tenant or grant is missing. Answers the principal, the rate limit's refusal if the
+    request is over a limit, and, when ``rules_on`` is given and the grant names a tenant, the tenant's practice rule
+    changes in force on that day (:data:`RULES`; None otherwise)."""
     slug = claims.get("tenant")
     if slug is not None and not isinstance(slug, str):
         raise AuthError("The token's tenant claim must be a string.")
+    args: list[object] = [claims["sub"], slug]
+    taken = take = read = ""
     if limiter is not None and limiter.enabled:
-        sql = GRANT.format(taken=", r.refused, r.wait", take=TAKE.format(call=ratelimit.take(3)))
-        row = await conn.fetchrow(sql, claims["sub"], slug, *limiter.arguments(claims["sub"], slug))
-    else:
-        row = await conn.fetchrow(GRANT.format(taken="", take=""), claims["sub"], slug)
+        taken, take = ", r.refused, r.wait", TAKE.format(call=ratelimit.take(len(args) + 1))
+        args += limiter.arguments(claims["sub"], slug)
+    if rules_on is not None and slug is not None:
+        args.append(rules_on)
+        read = RULES.format(changes=rules.CHANGES_IN_FORCE.format(tenant="t.id", on=f"${len(args)}::date"))
+    row = await conn.fetchrow(GRANT.format(taken=taken, read=read, take=take), *args)
     if row is None:
         if slug is not None and await registry.tenant_by_slug(conn, slug) is None:
             raise AuthError("The token names a tenant that does not exist.", status=403)
@@ -222,4 +235,5 @@ async def load_principal(conn: Connection, claims: dict[str, Any], limiter: Rate
     principal = Principal(subject=claims["sub"], role=Role(row["role"]), tenant=tenant,
                           service=Service(row["service"]) if row["service"] else None,
                           site_codes=frozenset(row["site_codes"]))
-    return principal, (ratelimit.refusal(row["refused"], row["wait"]) if "refused" in row else None)
+    refusal = ratelimit.refusal(row["refused"], row["wait"]) if "refused" in row else None
+    return principal, refusal, rules.changes_of_tuples(row["rules"]) if "rules" in row else None

@@ -12,7 +12,7 @@ withdrawn: the caller gets only the error that says why.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ from service.kernel import clock, telemetry
 from service.kernel.database import Database
 from service.kernel.failures import CONNECTION_LOST
 from service.kernel.work import UnitOfWork
+from service.rules import loaders as rules_loaders
 
 
 def failure_response(failure: Failure) -> JSONResponse:
@@ -69,6 +70,10 @@ def parse_body(raw: bytes) -> GraphQLRequest:
     return GraphQLRequest(query, variables or {}, name, body)
 
 
+# Something an operation reads through its unit of work before its transaction (model.Computed.reads).
+Read = Callable[[UnitOfWork], Awaitable[object]]
+
+
 class Gate:
     """The one authentication step: the bearer token verified, the principal loaded from its grant, the rate limits
     applied. Raises what the error policy maps (401, 403, 429, 503)."""
@@ -78,17 +83,21 @@ class Gate:
         self.verifier = verifier
         self.limiter = limiter
 
-    async def admit(self, request: Request) -> UnitOfWork:
+    async def admit(self, request: Request, reads: Collection[Read] = ()) -> UnitOfWork:
         """The request's unit of work, for the principal its token and grant name. The grant is read (and the rate
         limit taken) on a connection of the request pool that the unit of work then keeps for its transaction, so a
-        request acquires and releases one connection once."""
+        request acquires and releases one connection once. ``reads``: what the operation will read through the unit
+        of work before its transaction (a compiled operation's, CompiledOperation.reads); the practice rules among
+        them are read in the same statement as the grant, and the unit of work remembers them."""
         claims = await self.verifier.verify(bearer_token(request.headers.get("authorization")))
+        today = clock.today(self.db.settings.time_zone)
         pool = await self.db.open_pool()
         conn = await pool.acquire(timeout=5)
         try:
             with telemetry.db_span("SELECT", "auth.load_principal"):
                 # The grant and the rate limits shared by every replica (service/app/ratelimit): one statement.
-                principal, refusal = await load_principal(conn, claims, self.limiter)
+                principal, refusal, rules = await load_principal(
+                    conn, claims, self.limiter, today if rules_loaders.rule_book in reads else None)
             if refusal is not None:
                 telemetry.rate_limited.add(1, {"always_hope.limit": refusal.limit})
                 raise RequestRefused(refusal.message, code="RATE_LIMITED", status=429,
@@ -97,8 +106,10 @@ class Gate:
             with suppress(*CONNECTION_LOST):
                 await pool.release(conn)
             raise
-        return UnitOfWork.begin(principal, self.db, pool, request.state.request_id,
-                                clock.today(self.db.settings.time_zone), held=conn)
+        work = UnitOfWork.begin(principal, self.db, pool, request.state.request_id, today, held=conn)
+        if rules is not None:
+            rules_loaders.read_with_grant(work, rules)
+        return work
 
     def protect(self, handler: Callable[[Request, UnitOfWork], Awaitable[Response]]) -> Callable[
             [Request], Awaitable[Response]]:
@@ -150,11 +161,11 @@ class GraphQLEndpoint:
             query = self.trusted.resolve(operation.body) if self.trusted is not None else operation.query
             if not query:
                 raise RequestRefused("\"query\" is required: the GraphQL document to run.")
-            work = await self.gate.admit(request)
+            compiled = self.compiled.find(query) if self.compiled is not None else None
+            work = await self.gate.admit(request, compiled.reads if compiled is not None else ())
         except Exception as exc:
             return failure_response(classify(exc))
         try:
-            compiled = self.compiled.find(query) if self.compiled is not None else None
             if compiled is not None:
                 body = await compiled_execute(compiled, work, self.schema._schema, operation.variables)
                 if body is not None:

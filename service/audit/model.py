@@ -18,9 +18,10 @@ POSITION_OF_KEY = "('x' || right(" + _HEX + ", 8))::bit(32)::int"
 
 # The row whose key the page's row {s} holds (a LATERAL subquery over it: the compiler reaches every root row by
 # its key, and this row's key is computed).
-ROW = ("LATERAL (SELECT {s}.id, e.occurred_at, e.actor_subject, e.actor_role, e.action, e.subject_type, u.subject_id, "
+ROW = ("LATERAL (SELECT {s}.id, e.occurred_at, e.actor_subject, e.actor_role, e.action, u.subject_type, u.subject_id, "
        "u.young_adult_id, e.fields, e.request_id, e.operation FROM audit_event e CROSS JOIN LATERAL "
-       "unnest(e.subject_ids, e.young_adult_ids) WITH ORDINALITY AS u (subject_id, young_adult_id, n) "
+       "unnest(e.subject_ids, e.young_adult_ids, e.subject_types) WITH ORDINALITY "
+       "AS u (subject_id, young_adult_id, subject_type, n) "
        f"WHERE e.id = {EVENT_OF_KEY.format(key='{s}.id')} AND u.n = {POSITION_OF_KEY.format(key='{s}.id')})")
 
 AUDIT_EVENT = TypeModel("AuditEvent", ROW, {

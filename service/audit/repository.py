@@ -16,10 +16,12 @@ import asyncpg
 from service.kernel.session import Statements, TenantSession
 
 # One row per (event, subject): an event lists its subjects (subject_ids) and, in the same order, the young adult
-# each belongs to (young_adult_ids, migration t0008); ``n`` is the subject's position in its event.
-COLUMNS = ("e.id, s.n, e.occurred_at, e.actor_subject, e.actor_role, e.action, e.subject_type, s.subject_id, "
+# each belongs to (young_adult_ids, migration t0008) and its type (subject_types, t0009); ``n`` is the subject's
+# position in its event.
+COLUMNS = ("e.id, s.n, e.occurred_at, e.actor_subject, e.actor_role, e.action, s.subject_type, s.subject_id, "
            "s.young_adult_id, e.fields, e.request_id, e.operation")
-SUBJECTS = "unnest(e.subject_ids, e.young_adult_ids) WITH ORDINALITY AS s (subject_id, young_adult_id, n)"
+SUBJECTS = ("unnest(e.subject_ids, e.young_adult_ids, e.subject_types) WITH ORDINALITY "
+            "AS s (subject_id, young_adult_id, subject_type, n)")
 
 
 @dataclass(frozen=True, slots=True)

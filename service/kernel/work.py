@@ -149,6 +149,11 @@ class UnitOfWork:
         value = self._memos[key]
         return value
 
+    def know(self, key: MemoKey[T], value: T) -> None:
+        """Store ``value`` under ``key`` for this request, read already by the request path (the practice rules the
+        grant lookup read with the grant): :meth:`remember` then answers it without computing."""
+        self._memos[key] = value
+
     @property
     def failure(self) -> BaseException | None:
         """The error that lost the request's transaction, if a statement failed outside a savepoint."""

@@ -4,6 +4,7 @@ control-plane session), and DataLoaders for due items and rule values keyed by y
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -30,8 +31,19 @@ async def rule_book(ctx: UnitOfWork, on: date | None = None) -> RuleBook:
     if tenant is None:
         raise AccessDenied("Your role sees no tenant's practice rules.")
     day = on or ctx.today
-    return await ctx.remember(MemoKey[RuleBook](f"rules.book.{day.isoformat()}"),
-                              lambda: read_rule_book(ctx.control_reads(), tenant.id, day))
+    return await ctx.remember(_book(day), lambda: read_rule_book(ctx.control_reads(), tenant.id, day))
+
+
+def read_with_grant(ctx: UnitOfWork, rows: Iterable[Mapping[str, Any]]) -> None:
+    """The rule book in force today, from the rows the request's grant lookup read with the grant
+    (repository.CHANGES_IN_FORCE, service.app.auth.load_principal) for an operation that needs it: :func:`rule_book`
+    then answers it for the request without reading it again. Read just before the transaction begins, as
+    :func:`rule_book`'s own read would have been (ControlReads)."""
+    ctx.know(_book(ctx.today), RuleBook.from_rows(rows))
+
+
+def _book(day: date) -> MemoKey[RuleBook]:
+    return MemoKey[RuleBook](f"rules.book.{day.isoformat()}")
 
 
 def due_items_of(ctx: UnitOfWork) -> DataLoader[uuid.UUID, list[DueItem]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -28,12 +28,23 @@ def decode(value: str | None) -> Any:
     return None if value is None else json.loads(value)
 
 
+# For each (level, rule) of the tenant ``{tenant}``, the latest change effective on or before ``{on}`` (SQL
+# expressions): read on its own (changes_in_force) or inside the request's grant lookup (service.app.auth).
+CHANGES_IN_FORCE = (f"SELECT DISTINCT ON (site_code, rule) {CHANGE_COLUMNS} FROM control.rule_change "
+                    "WHERE tenant_id = {tenant} AND effective_from <= {on} "
+                    "ORDER BY site_code, rule, effective_from DESC, created_at DESC, id DESC")
+
+
 async def changes_in_force(conn: Statements, tenant_id: uuid.UUID, on: date) -> list[asyncpg.Record]:
     """For each (level, rule) of the tenant, the latest change effective on or before ``on``."""
-    return await conn.fetch(
-        f"SELECT DISTINCT ON (site_code, rule) {CHANGE_COLUMNS} FROM control.rule_change "
-        "WHERE tenant_id = $1 AND effective_from <= $2 "
-        "ORDER BY site_code, rule, effective_from DESC, created_at DESC, id DESC", tenant_id, on)
+    return await conn.fetch(CHANGES_IN_FORCE.format(tenant="$1", on="$2"), tenant_id, on)
+
+
+def changes_of_tuples(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """:data:`CHANGES_IN_FORCE`'s rows read as an array of anonymous records (tuples, in CHANGE_COLUMNS' order), as
+    the rows :func:`changes_in_force` answers."""
+    names = CHANGE_COLUMNS.split(", ")
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 async def history(conn: Statements, tenant_id: uuid.UUID, rule: str | None, site_code: str | None,

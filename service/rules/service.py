@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -70,7 +70,7 @@ class RuleBook:
     _values: dict[str | None, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[asyncpg.Record]) -> RuleBook:
+    def from_rows(cls, rows: Iterable[asyncpg.Record | Mapping[str, Any]]) -> RuleBook:
         book = cls()
         for row in rows:
             if row["value"] is None or row["rule"] not in catalogue.BY_NAME:

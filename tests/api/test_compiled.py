@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from service.api.relay import to_global_id
+from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
-from service.kernel.settings import PUBLISHED_OPERATIONS
+from service.kernel.settings import PUBLISHED_OPERATIONS, Settings
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 from tests.messages import count_messages, count_statements
 from tests.operations import document
@@ -62,9 +63,9 @@ async def both(compiled: httpx.AsyncClient, plain: httpx.AsyncClient, token: str
         assert response.status_code == 200, response.text
         answers.append(response.json())
         executed.append(response.headers.get("x-executed-by", "resolvers"))
-        rows = await admin.fetch(f'SELECT action, subject_type, subject_ids, young_adult_ids, fields, operation '
+        rows = await admin.fetch(f'SELECT action, subject_types, subject_ids, young_adult_ids, fields, operation '
                                  f'FROM "{schema}".audit_event WHERE request_id = $1', response.headers["x-request-id"])
-        audits.append(sorted((r["action"], r["subject_type"], [str(i) for i in r["subject_ids"]],
+        audits.append(sorted((r["action"], r["subject_types"], [str(i) for i in r["subject_ids"]],
                               [str(i) for i in r["young_adult_ids"]], r["fields"], r["operation"]) for r in rows))
     assert answers[0] == answers[1]
     assert audits[0] == audits[1]
@@ -259,7 +260,45 @@ async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         assert response.headers["x-executed-by"] == "compiled"
         assert response.json()["data"]["youngAdult"]["plan"]["currentVersion"]["requiredServices"]
         answers.append(list(sent))
-    assert answers[2] == answers[3] == ["SELECT", "SELECT", "BEGIN;", "WITH", "COMMIT;"]
+    assert answers[2] == answers[3] == ["SELECT", "BEGIN;", "WITH", "COMMIT;"]
+
+
+async def test_the_rules_read_with_the_grant_are_those_in_force_on_the_day(
+        make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection, settings: Settings,
+        client: httpx.AsyncClient, plain: httpx.AsyncClient, client_with: ClientFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record's computed fields need the practice rules, which ride in the grant lookup's statement
+    (service.app.auth.RULES): the rules in force today at the young adult's site, a site's change over the
+    tenant's, nothing dated tomorrow; the same answer as the resolvers, which read them on their own, and the same
+    with the rate limits taken in that statement too."""
+    limited = await client_with(rate_limit_principal=100, rate_limit_tenant=100)
+    tenant = await make_tenant()
+    await seed(admin_conn, tenant.schema, "BSI", 1)
+    today = clock.today(settings.time_zone)
+    for site, value, day in ((None, '["PROBATION", "PRISON"]', today - dt.timedelta(days=3)),
+                             ("BSI", '["LEAVING_CARE", "PRISON"]', today),
+                             ("BSI", '["PROBATION"]', today + dt.timedelta(days=1)),
+                             (None, '["LEAVING_CARE"]', today + dt.timedelta(days=1))):
+        await admin_conn.execute(
+            "INSERT INTO control.rule_change (batch_id, tenant_id, site_code, rule, value, effective_from, "
+            "author_subject, reason) VALUES (gen_random_uuid(), $1, $2, 'plan_signoff_services', $3::jsonb, $4, "
+            "'test', 'test')", tenant.id, site, value, day)
+    young_adult = await admin_conn.fetchval(f'SELECT id FROM "{tenant.schema}".young_adult')
+    pom = await login(Role.PRACTITIONER, tenant, service=Service.PRISON, sites=("BSI",))
+    body = {"query": document("YoungAdultRecord"), "variables": {"id": to_global_id("YoungAdult", young_adult)}}
+    sent = count_messages(monkeypatch)
+    answers = []
+    for c in (client, plain, limited):
+        sent.clear()
+        response = await c.post("/graphql", json=body, headers={"Authorization": f"Bearer {pom.token}"})
+        answers.append(response.json())
+        if c is not plain:
+            assert response.headers["x-executed-by"] == "compiled"
+            assert sent.count("SELECT") == 1  # the grant, with the rules read in its statement
+            assert sent[0] == "SELECT"
+    version = answers[0]["data"]["youngAdult"]["plan"]["currentVersion"]
+    assert version["requiredServices"] == ["PRISON", "LEAVING_CARE"]  # in sign-off order
+    assert answers[0] == answers[1] == answers[2]
 
 
 async def test_the_record_runs_with_the_plan_prepared_once(

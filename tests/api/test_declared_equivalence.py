@@ -343,7 +343,7 @@ async def run(client: httpx.AsyncClient, token: str, query: str, variables: Mapp
                                  headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     rows = await admin.fetch(
-        f'SELECT action, subject_type, subject_ids, young_adult_ids, fields, operation FROM "{schema}".audit_event '
+        f'SELECT action, subject_types, subject_ids, young_adult_ids, fields, operation FROM "{schema}".audit_event '
         "WHERE request_id = $1", response.headers["x-request-id"])
     return response.json(), sorted(tuple(r) for r in rows), response.headers.get("x-executed-by")
 

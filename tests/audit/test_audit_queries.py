@@ -20,6 +20,7 @@ from service.api.relay import to_global_id
 from service.audit.repository import EventFilter, events_query
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
+from tests.audit_rows import by_type
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 
@@ -142,7 +143,7 @@ async def test_csv_export_matches_the_query_and_is_itself_recorded(
         [(e["action"], e["subjectId"], e["actorSubject"], dt.datetime.fromisoformat(e["occurredAt"]).isoformat())
          for e in listed[1:]]
     exported = await admin_conn.fetch(
-        f'SELECT actor_role, subject_type, young_adult_ids, fields FROM "{tenant.schema}".audit_event '
+        f"SELECT actor_role, subject_type, young_adult_ids, fields FROM {by_type(tenant.schema)} "
         "WHERE action = 'EXPORT'")
     assert [(r["actor_role"], r["subject_type"], list(r["fields"])) for r in exported] == [
         ("TENANT_ADMIN", "AuditTrail", ["young_adult_id"])]

@@ -11,6 +11,7 @@ import asyncpg
 
 from service.api.relay import from_global_id, to_global_id
 from service.kernel import clock
+from tests.audit_rows import by_type
 from tests.conftest import CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.records.casework import casework, days_ago, young_adult
@@ -69,7 +70,7 @@ async def test_network_members_and_the_young_adult_attend(make_tenant: TenantFac
     (meeting,) = record["meetings"]
     assert meeting["youngAdultAttended"] is True
     assert [a["networkMember"]["givenName"] for a in meeting["attendees"] if a["networkMember"]] == ["Aunt"]
-    audit = await admin_conn.fetchval(f'SELECT fields FROM "{schema}".audit_event WHERE action = \'CREATE\' '
+    audit = await admin_conn.fetchval(f'SELECT fields FROM {by_type(schema)} WHERE action = \'CREATE\' '
                                       "AND subject_type = 'Meeting'")
     assert audit == ["held_on", "kind", "young_adult_attended", "attendees"]
 

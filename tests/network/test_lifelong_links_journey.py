@@ -10,6 +10,7 @@ from graphql import OperationDefinitionNode, parse, validate
 
 from service.app.schema import schema
 from service.kernel.principal import Role
+from tests.audit_rows import by_type
 from tests.conftest import CallerFactory, TenantFactory
 from tests.network.world import add_member, build_world, day, move, operation_files, plan_goal
 
@@ -209,7 +210,7 @@ async def test_a_case_from_referral_to_an_agreed_support_plan(
 
     # Every view and change is on the audit trail; contact details were disclosed to the two with need-to-know.
     audit = await admin_conn.fetch(
-        f'SELECT actor_subject, action, subject_type, fields FROM "{world.tenant.schema}".audit_event')
+        f"SELECT actor_subject, action, subject_type, fields FROM {by_type(world.tenant.schema)}")
     kinds = {(r["action"], r["subject_type"]) for r in audit}
     assert {("CREATE", "LifelongLinksCase"), ("ALTER", "LifelongLinksCase"), ("CREATE", "LifelongLinksObjective"),
             ("ALTER", "LifelongLinksObjective"), ("CREATE", "NetworkMember"), ("ALTER", "NetworkMember"),

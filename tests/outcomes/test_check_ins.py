@@ -12,6 +12,7 @@ import asyncpg
 from service.api.relay import to_global_id
 from service.kernel import clock
 from service.kernel.principal import Role, Service
+from tests.audit_rows import by_type
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.operations import Operations
 from tests.reporting.seed import D, Seeder, delete_rollups
@@ -80,8 +81,8 @@ async def test_check_in_rules_due_item_and_audit(make_tenant: TenantFactory, log
     three = check_in(ya, "MONTH_3", D(2017, 6, 1), accommodation=None, inEducationTrainingEmployment=True)
     assert (await ops.ok(pom, "RecordOutcomeCheckIn", three))["outcomeCheckIn"]["inEducationTrainingEmployment"]
     audit = await admin_conn.fetch(
-        f'SELECT action, subject_type, young_adult_ids[1] AS young_adult_id, fields FROM "{tenant.schema}".audit_event '
-        "WHERE subject_type = 'OutcomeCheckIn' AND action = 'CREATE' ORDER BY id")
+        f"SELECT action, subject_type, young_adult_ids[1] AS young_adult_id, fields FROM {by_type(tenant.schema)} "
+        "WHERE subject_type = 'OutcomeCheckIn' AND action = 'CREATE' ORDER BY id, part")
     assert [(a["action"], a["young_adult_id"], a["fields"]) for a in audit] == [
         ("CREATE", ya, ["observed_on", "time_point", "accommodation", "network_contacts_last_30_days"]),
         ("CREATE", ya, ["observed_on", "time_point", "in_education_training_employment"])]

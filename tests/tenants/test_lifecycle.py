@@ -109,10 +109,10 @@ async def seed_case_data(admin: asyncpg.Connection, schema: str) -> None:
         "SELECT $1, id, DATE '2025-01-02', 'DETERMINATE', DATE '2026-03-04', DATE '2026-02-01' "
         f'FROM "{schema}".site WHERE code = \'BSI\'', ya)
     await admin.execute(
-        f'INSERT INTO "{schema}".audit_event (actor_subject, actor_role, action, subject_type, subject_ids, '
-        "young_adult_ids, fields, request_id) VALUES ('pom', 'PRACTITIONER', 'CREATE', 'YoungAdult', ARRAY[$1::uuid], "
-        "ARRAY[$1::uuid], ARRAY['given_name', 'family_name'], 'req-1'), "
-        "('pom', 'PRACTITIONER', 'CONSULT', 'YoungAdult', ARRAY[$1::uuid], ARRAY[$1::uuid], '{}', 'req-2')", ya)
+        f'INSERT INTO "{schema}".audit_event (actor_subject, actor_role, action, subject_types, subject_ids, '
+        "young_adult_ids, fields, request_id) VALUES ('pom', 'PRACTITIONER', 'CREATE', '{YoungAdult}', "
+        "ARRAY[$1::uuid], ARRAY[$1::uuid], ARRAY['given_name', 'family_name'], 'req-1'), "
+        "('pom', 'PRACTITIONER', 'CONSULT', '{YoungAdult}', ARRAY[$1::uuid], ARRAY[$1::uuid], '{}', 'req-2')", ya)
 
 
 async def export_text(db: Database, slug: str) -> tuple[dict[str, object], list[str]]:
@@ -165,8 +165,8 @@ async def test_export_restore_into_a_fresh_tenant_compares_equal(make_tenant: Te
     assert await admin_conn.fetchval(f'SELECT earliest_release_date::text FROM "{target.schema}".custody_episode') \
         == "2026-02-01"
     next_id = await admin_conn.fetchval(
-        f'INSERT INTO "{target.schema}".audit_event (actor_subject, actor_role, action, subject_type, subject_ids, '
-        "young_adult_ids, request_id) VALUES ('x', 'x', 'EXPORT', 'Tenant', ARRAY[gen_random_uuid()], '{NULL}', 'r') "
+        f'INSERT INTO "{target.schema}".audit_event (actor_subject, actor_role, action, subject_types, subject_ids, '
+        "young_adult_ids, request_id) VALUES ('x', 'x', 'EXPORT', '{Tenant}', ARRAY[gen_random_uuid()], '{NULL}', 'r') "
         "RETURNING id")
     assert next_id == 3
 

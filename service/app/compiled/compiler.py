@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from service.kernel.principal import Principal
     from service.kernel.session import TenantSession
     from service.kernel.visibility import Scope
+    from service.kernel.work import UnitOfWork
 
 from service.api.model import Computed, Many, Models, Scalar, global_id, rows_visible_to
 from service.kernel import audit
@@ -139,6 +140,12 @@ class CompiledOperation:
     disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
+
+    @property
+    def reads(self) -> tuple[Callable[[UnitOfWork], Awaitable[object]], ...]:
+        """What the computed fields read through the unit of work (model.Computed.reads), each once: the executor
+        asks for them before the statement, and the request path may read them with the grant (the rule book)."""
+        return tuple(dict.fromkeys(field.reads for field in self.computed if field.reads is not None))
 
     def argument_values(self, variables: dict[str, Any]) -> dict[str, Any]:
         """The root field's arguments with the request's variables in place (absent ones left out)."""

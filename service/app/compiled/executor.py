@@ -77,8 +77,10 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         span.set_attribute("always_hope.compiled", True)
         if name:
             span.set_attribute("graphql.operation.name", name)
-        for read in dict.fromkeys(field.reads for field in operation.computed if field.reads is not None):
-            await read(work)  # before the transaction begins, where a control-plane read costs one round trip
+        for read in operation.reads:
+            # Before the transaction begins, where a control-plane read costs one round trip; the rule book was read
+            # with the grant already (endpoint.Gate.admit), and is remembered.
+            await read(work)
         if operation.root.generic_plan:
             # For the whole transaction, sent with BEGIN (RootField.generic_plan says why). Should the resolvers
             # answer after all (no page), their statements keep it: it changes plans, never answers.
