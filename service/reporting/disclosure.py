@@ -219,6 +219,8 @@ class Cube:
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
+        # Each relation's non-zero members (total first), as _nearest_visible walks out through them.
+        self._nonzero: dict[int, tuple[Key, ...]] = {}
         # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
         self._hidden_ids: dict[Group, set[int]] = {}
         self._floor: tuple[dict[Key, Reason], dict[Key, Reason]] | None = None
@@ -297,8 +299,14 @@ class Cube:
         self._group_at = {}
         at = self._group_at
         self.group_cells: dict[Group, list[Key]] = defaultdict(list)
-        for key in self.cells:
-            found = at[key] = self._group(key)
+        group_of, shared_at = self.group_of, dict[str, Group]()
+        for key in self.cells:  # _group's rule, spelt out here: this runs over every cell, three times a pattern
+            entity, _, period = key
+            year = period[:4]
+            if entity[0] in ("T", "S"):
+                found = at[key] = (group_of[entity[1]], year)
+            else:
+                found = at[key] = shared_at.get(year) or shared_at.setdefault(year, (SHARED, year))
             self.group_cells[found].append(key)
         self.shared_cells = [k for k in self.cells if at[k][0] == SHARED]
         self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
@@ -308,7 +316,7 @@ class Cube:
             by_group: dict[Group, list[Key]] = defaultdict(list)
             shared = []
             for p in parts:
-                found = at.get(p) or self._group(p)
+                found = at[p]  # every part is a cell
                 if found[0] == SHARED:
                     shared.append(p)
                 else:
@@ -514,11 +522,20 @@ class Cube:
             if best is not None:
                 return best[1]
             # Every member around the frontier is hidden (or zero): go one relation further out.
-            members = {m for cell in frontier for i in self.member_of[cell]
-                       for m in (self.relations[i][0], *self.relations[i][1]) if self.den(m) > 0}
+            members: set[Key] = set()
+            for cell in frontier:
+                for i in self.member_of[cell]:
+                    members.update(self._nonzero_of(i))
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None
+
+    def _nonzero_of(self, i: int) -> tuple[Key, ...]:
+        found = self._nonzero.get(i)
+        if found is None:
+            total, parts = self.relations[i]
+            found = self._nonzero[i] = tuple(m for m in (total, *parts) if self.den(m) > 0)
+        return found
 
     def _nearest_in_relations(self, start: Key, hidden: dict[Key, Reason], group: Group
                               ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
@@ -530,6 +547,7 @@ class Cube:
         sorting every member by (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
         best_own: tuple[int, Key] | None = None
         best_other: tuple[int, Key] | None = None
+        cells, group_at = self.cells, self._group_at
         for i in self.member_of[start]:
             total, parts = self.relations[i]
             by_group = self.parts_by_group.get(i)
@@ -550,11 +568,11 @@ class Cube:
                             best_other = entry
                         break
             for m in candidates:
-                den = self.den(m)
-                if den <= 0 or m in hidden:
+                cell = cells.get(m)
+                if cell is None or cell.den <= 0 or m in hidden:
                     continue
-                entry = (den, m)
-                if self._group(m) == group:
+                entry = (cell.den, m)
+                if (group_at.get(m) or self._group(m)) == group:
                     if best_own is None or entry < best_own:
                         best_own = entry
                 elif best_other is None or entry < best_other:
