@@ -329,6 +329,8 @@ class Cube:
             else:
                 self.parts_by_group[i] = by_group
             for group_, own in by_group.items():
+                if group_ == total_group and len(own) == len(parts):
+                    continue  # a group's own relation, every part in it: listed once, above, not twice
                 self.local_relations[group_].append((total, own + shared))
 
     def _secondary(self, hidden: dict[Key, Reason], seeds: Iterable[Key] | None = None) -> list[Key]:
