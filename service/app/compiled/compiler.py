@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -140,12 +141,14 @@ class CompiledOperation:
     disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
+    # What the computed fields read through the unit of work (model.Computed.reads), each once: the executor asks
+    # for them before the statement, and the request path may read them with the grant (the rule book). Worked out
+    # once, here, not on each of a request's two askings.
+    reads: tuple[Callable[[UnitOfWork], Awaitable[object]], ...] = dataclasses.field(init=False)
 
-    @property
-    def reads(self) -> tuple[Callable[[UnitOfWork], Awaitable[object]], ...]:
-        """What the computed fields read through the unit of work (model.Computed.reads), each once: the executor
-        asks for them before the statement, and the request path may read them with the grant (the rule book)."""
-        return tuple(dict.fromkeys(field.reads for field in self.computed if field.reads is not None))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", tuple(dict.fromkeys(
+            computed.reads for computed in self.computed if computed.reads is not None)))
 
     def argument_values(self, variables: dict[str, Any]) -> dict[str, Any]:
         """The root field's arguments with the request's variables in place (absent ones left out)."""
