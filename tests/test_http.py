@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from service.app import auth, ratelimit
 from service.app.ratelimit import RateLimiter, Refusal
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
@@ -175,3 +176,16 @@ async def test_background_work_has_its_own_statement_timeout(db: Database) -> No
             assert await conn.fetchval("SHOW statement_timeout") == "5s"
     finally:
         await database.close_pools()
+
+
+def test_the_grant_lookup_places_the_rules_day_after_every_rate_limit_argument() -> None:
+    """The grant lookup's text numbers its parameters from ratelimit.TAKE_ARGUMENTS: it must be what
+    RateLimiter.arguments gives, for every mix of limits, and the rules' day the parameter after them."""
+    for per_user, per_tenant in ((1, 1), (1, 0), (0, 1)):
+        arguments = RateLimiter(per_user, per_tenant).arguments("someone", "a-tenant")
+        assert len(arguments) == ratelimit.TAKE_ARGUMENTS
+    sql = auth._grant_sql(True, True)
+    assert f"${2 + ratelimit.TAKE_ARGUMENTS}::timestamptz" in sql
+    assert f"${3 + ratelimit.TAKE_ARGUMENTS}::date" in sql
+    assert f"${3 + ratelimit.TAKE_ARGUMENTS}" not in auth._grant_sql(True, False)
+    assert "$3::date" in auth._grant_sql(False, True)

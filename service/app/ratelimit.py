@@ -56,6 +56,9 @@ class RateLimiter:
         return refusal(row["refused"], row["wait"])
 
 
+TAKE_ARGUMENTS = 5  # how many parameters take() uses: RateLimiter.arguments' length
+
+
 def take(first: int) -> str:
     """The call that refills and takes from a request's buckets, its arguments (:meth:`RateLimiter.arguments`) at
     ``$first`` to ``$first + 4``; a row (refused, wait)."""
