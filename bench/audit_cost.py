@@ -27,17 +27,14 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.caseload import CASELOAD, seed
+from bench.caseload import CASELOAD, seeded_tenant
 from bench.harness import bench_database
 from service.app.compiled.compiler import Page, compile_document
 from service.app.compiled.roots import ROOTS
 from service.app.schema import MODELS, schema
 from service.kernel import clock
-from service.kernel.database import Database
 from service.kernel.visibility import Scope
 from service.records import repository as records
-from tenants.provisioning import NewTenant, create_tenant
-from tenants.runner import migrate
 
 
 async def timed(conn: asyncpg.Connection, schema_name: str, runtime_role: str, sql: str, args: list[object],
@@ -66,12 +63,7 @@ async def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     async with bench_database("a") as bench:
-        db = Database.connect(bench.settings)
-        await migrate(db)
-        tenant = await create_tenant(db.engine, NewTenant("bench-audit", "Bench", "REGION"), role_prefix=bench.run,
-                                     app_role=bench.settings.app_role)
-        await db.close()
-        site, _, _ = await seed(bench.url, tenant.schema, max([*sizes, args.young_adults]))
+        tenant, site = await seeded_tenant(bench, "bench-audit", max([*sizes, args.young_adults]))
         audited = compile_document(CASELOAD, schema._schema, ROOTS, MODELS)
         unaudited = dataclasses.replace(audited, consults=())
         conn = await asyncpg.connect(bench.url)

@@ -41,7 +41,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Result, Target, bench_database, children_of, closed_loop, rss_mb
+from bench.harness import BenchDatabase, Result, Target, bench_database, children_of, closed_loop, rss_mb
 from bench.record_reference import EXCLUDED, without
 from service.api.relay import to_global_id
 from service.api.trusted import published_operations
@@ -49,6 +49,7 @@ from service.app.auth import DevIssuer
 from service.kernel import clock
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
+from service.kernel.tenancy import Tenant
 from service.platform.grants import grant
 from tenants.provisioning import NewTenant, create_tenant
 from tenants.runner import migrate
@@ -66,6 +67,20 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+async def seeded_tenant(bench: BenchDatabase, slug: str, count: int) -> tuple[Tenant, str]:
+    """The bench database migrated, one region ``slug`` made in it and ``count`` young adults seeded (:func:`seed`):
+    the tenant and its site's id, for the benches that read the database directly (audit_cost, caseload_plans)."""
+    db = Database.connect(bench.settings)
+    try:
+        await migrate(db)
+        tenant = await create_tenant(db.engine, NewTenant(slug, "Bench", "REGION"), role_prefix=bench.run,
+                                     app_role=bench.settings.app_role)
+    finally:
+        await db.close()
+    site, _, _ = await seed(bench.url, tenant.schema, count)
+    return tenant, site
 
 
 async def seed(admin_url: str, schema: str, count: int) -> tuple[str, list[str], list[str]]:

@@ -26,7 +26,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.caseload import CASELOAD, seed
+from bench.caseload import CASELOAD, seeded_tenant
 from bench.harness import bench_database, cpu_seconds
 from bench.reference_app import SQL as REFERENCE
 from service.api.relay import to_global_id
@@ -34,11 +34,8 @@ from service.app.compiled.compiler import compile_document
 from service.app.compiled.roots import ROOTS, caseload_page
 from service.app.schema import MODELS, build_schema
 from service.kernel import clock
-from service.kernel.database import Database
 from service.kernel.principal import Principal, Role, Service
 from service.kernel.session import TenantSession
-from tenants.provisioning import NewTenant, create_tenant
-from tenants.runner import migrate
 
 
 async def per_execution(conn: asyncpg.Connection, statement: asyncpg.prepared_stmt.PreparedStatement, args: list[Any],
@@ -65,12 +62,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     async with bench_database("p") as bench:
-        db = Database.connect(bench.settings)
-        await migrate(db)
-        tenant = await create_tenant(db.engine, NewTenant("bench-region", "Bench", "REGION"), role_prefix=bench.run,
-                                     app_role=bench.settings.app_role)
-        await db.close()
-        site, _, _ = await seed(bench.url, tenant.schema, args.young_adults)
+        tenant, site = await seeded_tenant(bench, "bench-region", args.young_adults)
 
         operation = compile_document(CASELOAD, build_schema()._schema, ROOTS, MODELS)
         principal = Principal(subject="bench-pom", role=Role.PRACTITIONER, tenant=tenant, service=Service.PRISON,
