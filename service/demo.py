@@ -149,9 +149,10 @@ async def _set_up(world: World, spec: DemoTenant) -> Actor:
     return admin
 
 
-async def _plan(world: World, ya: uuid.UUID, prison: Staff, area: Area, released_by: dt.date) -> uuid.UUID:
-    """An integrated plan with two goals and an action each, signed off by the three services (agreed); returns the
-    accommodation goal's lineage id (what network commitments name)."""
+async def _plan(world: World, ya: uuid.UUID, prison: Staff, area: Area, released_by: dt.date, on: dt.date
+                ) -> uuid.UUID:
+    """An integrated plan with two goals and an action each, drafted and signed off by the three services (agreed)
+    on the day ``on``; returns the accommodation goal's lineage id (what network commitments name)."""
     pom = await world.actor(prison.principal)
     plan = await plans.create_plan(pom, ya)
     draft = await plans.add_goal(pom, plan["id"], "ACCOMMODATION", "A settled place to live on release")
@@ -168,6 +169,16 @@ async def _plan(world: World, ya: uuid.UUID, prison: Staff, area: Area, released
     version = await world.session.fetchval("SELECT version FROM plan_version WHERE id = $1", draft)
     for signer in (prison, pa, com):
         await plans.sign_off(await world.actor(signer.principal), draft, version)
+    # The service stamps a version's start, its sign-offs and its agreement with the database's clock, which a replay
+    # cannot set: left so, every demo plan would read as agreed on the day the demo was seeded (after its young
+    # adult's release, for most), in the record's timeline and in the national plan metrics (days to an agreed plan,
+    # plan agreed before release). They are dated on the planning day instead, in the order they were made.
+    await world.session.fetch(
+        "WITH v AS (UPDATE plan_version SET created_at = $2::date + time '10:00', agreed_at = $2::date + time '16:00' "
+        "WHERE id = $1) "
+        "UPDATE plan_signoff s SET signed_at = $2::date + time '15:00' + o.n * interval '10 minutes' "
+        "FROM (SELECT service, row_number() OVER (ORDER BY signed_at, service) AS n FROM plan_signoff "
+        "      WHERE plan_version_id = $1) o WHERE s.plan_version_id = $1 AND s.service = o.service", draft, on)
     lineage: uuid.UUID = goals["ACCOMMODATION"]["lineage_id"]
     return lineage
 
@@ -299,7 +310,7 @@ async def _person(world: World, spec: DemoTenant, index: int, admin: Actor) -> N
     await meetings.record_meeting(pom, ya, {"kind": "INTEGRATED_PLANNING", "held_on": planning,
                                             "outcome": "Plan drafted together", "young_adult_attended": True},
                                   list(three), [], planning)
-    goal = await _plan(world, ya, prison, area, release)
+    goal = await _plan(world, ya, prison, area, release, planning)
     review = planning
     while True:  # reviews about every three months in custody, now and then late
         review = review + dt.timedelta(weeks=rng.choice((11, 12, 13, 13, 15)))
