@@ -112,15 +112,34 @@ class RootField:
 
 @dataclass(frozen=True, slots=True)
 class Consult:
-    """A view the ordinary resolvers would record: a ``type_name`` subject for each row ``path`` (FROM … JOINs)
-    reaches, ``subject`` and ``young_adult`` being SQL over that path; with ``disclosed`` (need-to-know field, its
-    value's SQL), a DISCLOSE of the fields whose value is not null."""
+    """A need-to-know view the ordinary resolvers would record: for each ``type_name`` row ``path`` (FROM … JOINs)
+    reaches, ``subject`` and ``young_adult`` being SQL over that path, a DISCLOSE of the ``disclosed`` fields (name,
+    the value's SQL) whose value is not null."""
 
     type_name: str
     subject: str
     path: str
     young_adult: str
     disclosed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """The CONSULTs the ordinary resolvers would record below one row: queries (``select``, ``source``) whose rows
+    are (subject type, subject id, young adult, n), evaluated where the row's alias (and its ancestors') are bound.
+    ``source`` is empty for the row's own views (a SELECT of the row's columns, no FROM)."""
+
+    queries: tuple[tuple[str, str], ...]
+
+    def union(self) -> str:
+        return " UNION ALL ".join(f"SELECT {select}{source}" for select, source in self.queries)
+
+    def below(self, table: str, alias: str, where: str) -> tuple[str, str]:
+        """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent: one walk of the
+        relation, its rows' own views and those of their children together (a LATERAL over each row)."""
+        if len(self.queries) == 1 and not self.queries[0][1]:
+            return self.queries[0][0], f" FROM {table} {alias} WHERE {where}"
+        return f"x{alias}.*", f" FROM {table} {alias} CROSS JOIN LATERAL ({self.union()}) AS x{alias} WHERE {where}"
 
 
 # A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
@@ -136,7 +155,10 @@ class CompiledOperation:
     arguments: dict[str, Any]  # argument -> a value with ("variable", name) markers where variables go
     variable_defaults: dict[str, Any]
     select_json: str  # the response expression over CTEs `page`, `shown` and `request`
-    consults: tuple[Consult, ...]
+    # Queries over the CTEs whose rows are the CONSULTs the response records, as (subject type, subject id, young
+    # adult, n): one walk from the page's rows down the relations the document follows (Subjects), each once.
+    consults: tuple[str, ...]
+    consulted: int  # the number of views the walks number (their n): the disclosures' are numbered after them
     computed: tuple[Computed, ...]  # the fields the statement leaves as their inputs (COMPUTED_MARK), by index
     disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
@@ -173,14 +195,13 @@ class CompiledOperation:
             sites, me = "(SELECT site_ids FROM caller)", "(SELECT practitioner_id FROM caller)"
         else:
             caller, sites, me = "", f"${n + 7}::uuid[]", f"${n + 8}::uuid"
-        sources = [
-            f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
-            for i, c in enumerate(self.consults)]
+        sources = [f"SELECT 'CONSULT', c.type, c.subject, c.young_adult, '{{}}'::text[], c.n "
+                   f"FROM ({walk}) AS c (type, subject, young_adult, n)" for walk in self.consults]
         sources += [f"SELECT 'CONSULT', '{type_name}', ${p}::uuid, ${p}::uuid, '{{}}'::text[], "
-                    f"{len(self.consults) + len(self.disclosures) + i}" for i, (type_name, p) in enumerate(page.views)]
+                    f"{self.consulted + len(self.disclosures) + i}" for i, (type_name, p) in enumerate(page.views)]
         if self.disclosures:  # one DISCLOSE per row, naming every need-to-know field shown with a value
             shown = " UNION ALL ".join(
-                f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {len(self.consults) + i} "
+                f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {self.consulted + i} "
                 f"FROM {d.path} CROSS JOIN LATERAL (VALUES "
                 + ", ".join(f"('{name}', {value})" for name, value in d.disclosed)
                 + ") AS v (name, value) WHERE v.value IS NOT NULL"
@@ -217,13 +238,25 @@ class _Planner:
         self.fragments = fragments
         self.models = models
         self.aliases = 0
-        self.consults: list[Consult] = []
+        self.consulted = 0  # views numbered so far (Subjects' n)
+        self.consults: list[str] = []
         self.disclosures: list[Consult] = []
         self.computed: list[Computed] = []
 
     def alias(self) -> str:
         self.aliases += 1
         return f"t{self.aliases}"
+
+    def view(self, type_name: str, subject: str, young_adult: str) -> tuple[str, str]:
+        """A CONSULT of ``subject`` (SQL over the row being planned), numbered in the order of planning."""
+        self.consulted += 1
+        return f"'{type_name}', {subject}, {young_adult}, {self.consulted - 1}", ""
+
+    def walk(self, subjects: Subjects, reached: str) -> None:
+        """The CONSULTs below a page's rows, ``reached`` (FROM … JOIN) giving each row."""
+        if subjects.queries:
+            n = len(self.consults)
+            self.consults.append(f"SELECT x{n}.* FROM {reached} CROSS JOIN LATERAL ({subjects.union()}) AS x{n}")
 
     def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
         """The fields selected on `type_name`, fragments flattened, in the order the executor would answer them."""
@@ -252,20 +285,22 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               young_adult: str | None = None, under_consulted: bool = False) -> str:
-        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
-        (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
-        parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
-        consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
-        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded
-        (``under_consulted``: the parent is consulted, whether or not the relation stays in its record)."""
+               young_adult: str | None = None, under_consulted: bool = False) -> tuple[str, Subjects]:
+        """JSON for one row ``alias`` of ``type_name``, and the views showing it records; ``path`` is the FROM clause
+        that reaches it from the page (for its disclosures; it may reach one row more than once: the audit INSERT
+        counts each subject once). ``young_adult`` is the parent's young adult when the parent is a consulted part
+        of a record (None otherwise): a relation between consulted types stays inside one young adult's record
+        (model.Consulted), so the child's is the same expression and the audit needs no lookup per row; a child
+        ``covered_by_parent`` is then not recorded (``under_consulted``: the parent is consulted, whether or not the
+        relation stays in its record)."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
+        subjects: list[tuple[str, str]] = []
         if model.consulted is not None:
             young_adult = young_adult or model.consulted.young_adult.format(t=alias)
             if not (model.consulted.covered_by_parent and under_consulted):
-                self.consults.append(Consult(type_name, f"{alias}.id", path, young_adult))
+                subjects.append(self.view(type_name, f"{alias}.id", young_adult))
         else:
             young_adult = None
         disclosed: list[tuple[str, str]] = []
@@ -288,7 +323,7 @@ class _Planner:
             if name in model.consulted_fields:
                 # a view of a part of the record with no rows of its own: the young adult is the subject
                 assert young_adult is not None, f"{type_name} has fields recorded as views, so it is consulted"
-                self.consults.append(Consult(model.consulted_fields[name], young_adult, path, young_adult))
+                subjects.append(self.view(model.consulted_fields[name], young_adult, young_adult))
             if isinstance(spec, Scalar):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
@@ -306,9 +341,11 @@ class _Planner:
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
                     where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
-                item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}",
-                                   None if spec.leaves_record else young_adult, young_adult is not None)
+                item, below = self.object(spec.type_name, node.selection_set, child,
+                                          f"{path} JOIN {table} {child} ON {where}",
+                                          None if spec.leaves_record else young_adult, young_adult is not None)
+                if below.queries:
+                    subjects.append(below.below(table, child, where))
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
                                  f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
@@ -318,7 +355,7 @@ class _Planner:
         if disclosed:
             assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
             self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
-        return f"json_build_object({', '.join(pairs)})"
+        return f"json_build_object({', '.join(pairs)})", Subjects(tuple(subjects))
 
     def _table(self, type_name: str, root: bool = False) -> str:
         """The FROM item for rows of ``type_name``. A root's rows are reached from the page's row ``s``: a type
@@ -335,14 +372,17 @@ class _Planner:
         """The page's rows as a list, in their order (a root that is a list)."""
         table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
-        item = self.object(root.node_type, selection_set, row, reached)
+        item, subjects = self.object(root.node_type, selection_set, row, reached)
+        self.walk(subjects, reached)
         return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached})"
 
     def single(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The root's one object (the page holds at most one id), or null."""
         table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
-        return f"(SELECT {self.object(root.node_type, selection_set, row, reached)} FROM {reached})"
+        item, subjects = self.object(root.node_type, selection_set, row, reached)
+        self.walk(subjects, reached)
+        return f"(SELECT {item} FROM {reached})"
 
     def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         node_type = root.node_type
@@ -360,8 +400,9 @@ class _Planner:
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        node_json = self.object(node_type, e.selection_set, row,
-                                                f"shown s JOIN {table} {row} ON {row}.id = s.id")
+                        reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
+                        node_json, subjects = self.object(node_type, e.selection_set, row, reached)
+                        self.walk(subjects, reached)
                         edge.append(f"'{ekey}', {node_json}")
                     elif ename == "__typename":
                         edge.append(f"'{ekey}', '{node_type}Edge'")
@@ -451,4 +492,5 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
     if planner.computed and _selects_json(schema, document):
         raise NotCompilable("a JSON scalar could hold an object like a computed field's stand-in")
     return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
-                             tuple(planner.computed), tuple(planner.disclosures), operation, fragments)
+                             planner.consulted, tuple(planner.computed), tuple(planner.disclosures), operation,
+                             fragments)
