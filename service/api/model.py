@@ -54,12 +54,13 @@ class Many:
 
 @dataclass(frozen=True, slots=True)
 class One:
-    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``); ``leaves_record`` as for
-    :class:`Many`."""
+    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``), or, with ``order`` (over
+    ``{c}`` and ``{p}``), the first of the rows it picks; ``leaves_record`` as for :class:`Many`."""
 
     type_name: str
     where: str
     leaves_record: bool = False
+    order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,12 +134,16 @@ class Subjects:
     def union(self) -> str:
         return " UNION ALL ".join(f"SELECT {select}{source}" for select, source in self.queries)
 
-    def below(self, table: str, alias: str, where: str) -> tuple[str, str]:
-        """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent: one walk of the
-        relation, its rows' own views and those of their children together (a LATERAL over each row)."""
+    def below(self, table: str, alias: str, where: str, order: str | None) -> tuple[str, str]:
+        """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent (the first in
+        ``order`` only, when given): one walk of the relation, its rows' own views and those of their children
+        together (a LATERAL over each row)."""
+        rows, condition = f"{table} {alias}", f" WHERE {where}"
+        if order is not None:
+            rows, condition = f"(SELECT {alias}.* FROM {rows}{condition} ORDER BY {order} LIMIT 1) {alias}", ""
         if len(self.queries) == 1 and not self.queries[0][1]:
-            return self.queries[0][0], f" FROM {table} {alias} WHERE {where}"
-        return f"x{alias}.*", f" FROM {table} {alias} CROSS JOIN LATERAL ({self.union()}) AS x{alias} WHERE {where}"
+            return self.queries[0][0], f" FROM {rows}{condition}"
+        return f"x{alias}.*", f" FROM {rows} CROSS JOIN LATERAL ({self.union()}) AS x{alias}{condition}"
 
 
 # A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
@@ -339,17 +343,23 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
+                order = None if spec.order is None else spec.order.format(c=child, p=alias)
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
                     where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
-                item, below = self.object(spec.type_name, node.selection_set, child,
-                                          f"{path} JOIN {table} {child} ON {where}",
+                first = None if isinstance(spec, Many) else order  # a One with an order: the first row it picks
+                joined = (f"{path} JOIN {table} {child} ON {where}" if first is None else
+                          f"{path} JOIN LATERAL (SELECT {child}.* FROM {table} {child} WHERE {where} "
+                          f"ORDER BY {first} LIMIT 1) {child} ON true")
+                item, below = self.object(spec.type_name, node.selection_set, child, joined,
                                           None if spec.leaves_record else young_adult, young_adult is not None)
                 if below.queries:
-                    subjects.append(below.below(table, child, where))
+                    subjects.append(below.below(table, child, where, first))
                 if isinstance(spec, Many):
-                    pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
-                                 f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
-                                 f"WHERE {where})")
+                    pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY {order}), '[]'::json) "
+                                 f"FROM {table} {child} WHERE {where})")
+                elif first is not None:
+                    pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where} ORDER BY {first} "
+                                 "LIMIT 1)")
                 else:
                     pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
         if disclosed:
