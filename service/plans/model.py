@@ -18,8 +18,9 @@ from service.rules.repository import governing_site_code
 
 _OF_VERSION = "SELECT ip.young_adult_id FROM plan_version v JOIN integrated_plan ip ON ip.id = v.plan_id"
 _VERSION_OF = "(SELECT ip.young_adult_id FROM integrated_plan ip WHERE ip.id = {t}.plan_id)"
-# the inputs of the rules in force for the version's young adult: their governing site today
-_SITE = governing_site_code(_VERSION_OF, "{today}")
+# the inputs of the rules in force for the version's young adult: their governing site today (worked out once per
+# young adult shown, however many of their versions and fields need it)
+_SITE = governing_site_code("{young_adult}", "{today}")
 _SIGNED = "ARRAY(SELECT s.service FROM plan_signoff s WHERE s.plan_version_id = {t}.id)"
 
 

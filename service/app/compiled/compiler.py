@@ -246,6 +246,7 @@ class _Planner:
         self.consults: list[str] = []
         self.disclosures: list[Consult] = []
         self.computed: list[Computed] = []
+        self.hoisted: dict[str, dict[str, str]] = {}  # alias -> {input SQL: its column} (input(), shared())
 
     def alias(self) -> str:
         self.aliases += 1
@@ -289,20 +290,23 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               young_adult: str | None = None, under_consulted: bool = False) -> tuple[str, Subjects]:
+               young_adult: str | None = None, under_consulted: bool = False, owner: str | None = None,
+               ) -> tuple[str, Subjects]:
         """JSON for one row ``alias`` of ``type_name``, and the views showing it records; ``path`` is the FROM clause
         that reaches it from the page (for its disclosures; it may reach one row more than once: the audit INSERT
         counts each subject once). ``young_adult`` is the parent's young adult when the parent is a consulted part
         of a record (None otherwise): a relation between consulted types stays inside one young adult's record
         (model.Consulted), so the child's is the same expression and the audit needs no lookup per row; a child
         ``covered_by_parent`` is then not recorded (``under_consulted``: the parent is consulted, whether or not the
-        relation stays in its record)."""
+        relation stays in its record). ``owner``: the row whose FROM binds what ``young_adult`` reads, where the
+        computed fields' inputs over the young adult alone are worked out, once (see :meth:`shared`)."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
         subjects: list[tuple[str, str]] = []
         if model.consulted is not None:
-            young_adult = young_adult or model.consulted.young_adult.format(t=alias)
+            if young_adult is None:
+                young_adult, owner = model.consulted.young_adult.format(t=alias), alias
             if not (model.consulted.covered_by_parent and under_consulted):
                 subjects.append(self.view(type_name, f"{alias}.id", young_adult))
         else:
@@ -335,7 +339,7 @@ class _Planner:
             elif isinstance(spec, Computed):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
-                inputs = ", ".join(f"'{k}', {v.format(t=alias, today='(SELECT today FROM request)')}"
+                inputs = ", ".join(f"'{k}', {self.input(v, alias, young_adult, owner)}"
                                    for k, v in spec.inputs.items())
                 pairs.append(f"'{key}', json_build_object({COMPUTED_MARK}, {len(self.computed)}, "
                              f"'inputs', json_build_object({inputs}))")
@@ -351,21 +355,44 @@ class _Planner:
                           f"{path} JOIN LATERAL (SELECT {child}.* FROM {table} {child} WHERE {where} "
                           f"ORDER BY {first} LIMIT 1) {child} ON true")
                 item, below = self.object(spec.type_name, node.selection_set, child, joined,
-                                          None if spec.leaves_record else young_adult, young_adult is not None)
+                                          None if spec.leaves_record else young_adult, young_adult is not None,
+                                          None if spec.leaves_record else owner)
                 if below.queries:
                     subjects.append(below.below(table, child, where, first))
+                rows = f"{table} {child}{self.shared(child)} WHERE {where}"
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY {order}), '[]'::json) "
-                                 f"FROM {table} {child} WHERE {where})")
+                                 f"FROM {rows})")
                 elif first is not None:
-                    pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where} ORDER BY {first} "
-                                 "LIMIT 1)")
+                    pairs.append(f"'{key}', (SELECT {item} FROM {rows} ORDER BY {first} LIMIT 1)")
                 else:
-                    pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
+                    pairs.append(f"'{key}', (SELECT {item} FROM {rows})")
         if disclosed:
             assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
             self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
         return f"json_build_object({', '.join(pairs)})", Subjects(tuple(subjects))
+
+    def input(self, sql: str, alias: str, young_adult: str | None, owner: str | None) -> str:
+        """A computed field's input (model.Computed) for the row ``alias``: one over the young adult and the day
+        alone is the same for every row and field of that young adult (the governing site of a record's two plan
+        versions, four fields), so it is worked out once, beside the row that names the young adult (its owner)."""
+        today = "(SELECT today FROM request)"
+        if "{young_adult}" not in sql:
+            return sql.format(t=alias, today=today)
+        if young_adult is None or owner is None:
+            raise NotCompilable("a computed field's input reads the young adult of a row without one")
+        if "{t}" in sql:
+            return sql.format(t=alias, today=today, young_adult=young_adult)
+        names = self.hoisted.setdefault(owner, {})
+        name = names.setdefault(sql.format(today=today, young_adult=young_adult), f"v{len(names)}")
+        return f"{owner}v.{name}"
+
+    def shared(self, alias: str) -> str:
+        """The FROM item working out, once per row ``alias``, the inputs hoisted beside it (:meth:`input`)."""
+        names = self.hoisted.pop(alias, None)
+        if not names:
+            return ""
+        return f" CROSS JOIN LATERAL (SELECT {', '.join(f'{sql} AS {n}' for sql, n in names.items())}) AS {alias}v"
 
     def _table(self, type_name: str, root: bool = False) -> str:
         """The FROM item for rows of ``type_name``. A root's rows are reached from the page's row ``s``: a type
@@ -384,7 +411,7 @@ class _Planner:
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
         item, subjects = self.object(root.node_type, selection_set, row, reached)
         self.walk(subjects, reached)
-        return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached})"
+        return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached}{self.shared(row)})"
 
     def single(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The root's one object (the page holds at most one id), or null."""
@@ -392,7 +419,7 @@ class _Planner:
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
         item, subjects = self.object(root.node_type, selection_set, row, reached)
         self.walk(subjects, reached)
-        return f"(SELECT {item} FROM {reached})"
+        return f"(SELECT {item} FROM {reached}{self.shared(row)})"
 
     def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         node_type = root.node_type
@@ -420,7 +447,7 @@ class _Planner:
                         raise NotCompilable(f"edge field {ename}")
                 pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
                              f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {table} {row} "
-                             f"ON {row}.id = s.id)")
+                             f"ON {row}.id = s.id{self.shared(row)})")
             elif name == "pageInfo":
                 info = []
                 for f in self.fields(node.selection_set, "PageInfo"):
@@ -499,6 +526,7 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
     key = (field.alias or field.name).value
     answer = planner.connection if root.connection else planner.every if root.many else planner.single
     select = f"json_build_object('{key}', {answer(root, field.selection_set)})"
+    assert not planner.hoisted, "every row's FROM works out the inputs hoisted beside it"
     if planner.computed and _selects_json(schema, document):
         raise NotCompilable("a JSON scalar could hold an object like a computed field's stand-in")
     return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
