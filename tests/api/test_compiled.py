@@ -240,6 +240,22 @@ def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
         assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
 
 
+def test_the_record_reaches_each_row_once_for_its_audit_and_its_governing_site_once() -> None:
+    """The record's statement reads the young adult once for its answer and once for its audit (one walk down the
+    relations, not a join path from the page for each of its twelve views), and works the governing site out once
+    for its two plan versions' four computed fields."""
+    from service.app.compiled.compiler import Caller, Page, compile_document
+    from service.app.compiled.roots import ROOTS
+    from service.app.schema import MODELS, schema
+
+    text = (PUBLISHED_OPERATIONS / "practitioners" / "YoungAdultRecord.graphql").read_text()
+    operation = compile_document(text, schema._schema, ROOTS, MODELS)
+    statement = operation.statement(Page("SELECT id, 1 AS ord FROM young_adult", [None], 1, Caller(None)))
+    assert statement.count("JOIN young_adult") == 2
+    assert statement.count("site_transfer") == 1
+    assert len(operation.computed) == 4
+
+
 async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
