@@ -349,7 +349,7 @@ class _Planner:
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
                 order = None if spec.order is None else spec.order.format(c=child, p=alias)
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
-                    where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
+                    where = f"{where} AND {self.visible(spec.type_name, child, young_adult)}"
                 first = None if isinstance(spec, Many) else order  # a One with an order: the first row it picks
                 joined = (f"{path} JOIN {table} {child} ON {where}" if first is None else
                           f"{path} JOIN LATERAL (SELECT {child}.* FROM {table} {child} WHERE {where} "
@@ -371,6 +371,18 @@ class _Planner:
             assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
             self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
         return f"json_build_object({', '.join(pairs)})", Subjects(tuple(subjects))
+
+    def visible(self, type_name: str, alias: str, young_adult: str | None) -> str:
+        """SQL true when the row ``alias`` of ``type_name``, reached by a relation that may leave the record, is
+        visible to the caller. Every consulted row the statement shows belongs to a young adult the caller sees (the
+        page's rows are filtered by the predicate, a child inside the record is its parent's young adult's, and one
+        outside it passed this test), so a child of the parent's own young adult (``young_adult``, when the parent
+        is consulted) is visible without the predicate's lookups: a network member at their own meeting, say."""
+        model = self.models[type_name]
+        predicate = rows_visible_to(model, alias, SCOPE_SITES, SCOPE_ME)
+        if young_adult is None or model.young_adult is None:
+            return predicate
+        return f"({model.young_adult.format(t=alias)} = {young_adult} OR {predicate})"
 
     def input(self, sql: str, alias: str, young_adult: str | None, owner: str | None) -> str:
         """A computed field's input (model.Computed) for the row ``alias``: one over the young adult and the day
