@@ -404,7 +404,9 @@ class _Planner:
         names = self.hoisted.pop(alias, None)
         if not names:
             return ""
-        return f" CROSS JOIN LATERAL (SELECT {', '.join(f'{sql} AS {n}' for sql, n in names.items())}) AS {alias}v"
+        # OFFSET 0: kept a subquery, so that PostgreSQL does not pull it up and write the SQL back where it is read
+        columns = ", ".join(f"{sql} AS {n}" for sql, n in names.items())
+        return f" CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) AS {alias}v"
 
     def _table(self, type_name: str, root: bool = False) -> str:
         """The FROM item for rows of ``type_name``. A root's rows are reached from the page's row ``s``: a type
