@@ -54,18 +54,21 @@ class Many:
 
 @dataclass(frozen=True, slots=True)
 class One:
-    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``); ``leaves_record`` as for
-    :class:`Many`."""
+    """One ``type_name`` row or null: ``where`` picks it (child ``{c}``, parent ``{p}``), or, with ``order`` (over
+    ``{c}`` and ``{p}``), the first of the rows it picks; ``leaves_record`` as for :class:`Many`."""
 
     type_name: str
     where: str
     leaves_record: bool = False
+    order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Computed:
     """A leaf whose value needs Python (the practice rules in force, say). ``inputs`` are SQL expressions over the
-    row's alias ``{t}`` and ``{today}`` (the request's day) that the statement selects; ``compute`` turns them into
+    row's alias ``{t}``, ``{today}`` (the request's day) and ``{young_adult}`` (the row's young adult, for a consulted
+    type: an input over it and the day alone is worked out once per young adult, whichever rows and fields ask for
+    it) that the statement selects; ``compute`` turns them into
     the value as JSON (enums as their names), given the request's unit of work. The field's resolver computes it with
     the same function, from the same inputs, so there is one definition for both executors.
 

@@ -16,11 +16,11 @@ from service.plans.repository import SIGNOFF_ORDER
 from service.rules.loaders import rule_book, rules_at_site
 from service.rules.repository import governing_site_code
 
-_LATEST = "SELECT v.id FROM plan_version v WHERE v.plan_id = {p}.id"
 _OF_VERSION = "SELECT ip.young_adult_id FROM plan_version v JOIN integrated_plan ip ON ip.id = v.plan_id"
 _VERSION_OF = "(SELECT ip.young_adult_id FROM integrated_plan ip WHERE ip.id = {t}.plan_id)"
-# the inputs of the rules in force for the version's young adult: their governing site today
-_SITE = governing_site_code(_VERSION_OF, "{today}")
+# the inputs of the rules in force for the version's young adult: their governing site today (worked out once per
+# young adult shown, however many of their versions and fields need it)
+_SITE = governing_site_code("{young_adult}", "{today}")
 _SIGNED = "ARRAY(SELECT s.service FROM plan_signoff s WHERE s.plan_version_id = {t}.id)"
 
 
@@ -36,10 +36,10 @@ MODELS = (
     TypeModel("IntegratedPlan", "integrated_plan", {
         "id": global_id("IntegratedPlan"), "version": col("version"),
         # the open draft, else the latest (versions are numbered upwards)
-        "currentVersion": One("PlanVersion",
-                              f"{{c}}.id = ({_LATEST} ORDER BY v.status = 'DRAFT' DESC, v.number DESC LIMIT 1)"),
-        "agreedVersion": One("PlanVersion",
-                             f"{{c}}.id = ({_LATEST} AND v.status = 'AGREED' ORDER BY v.number DESC LIMIT 1)"),
+        "currentVersion": One("PlanVersion", "{c}.plan_id = {p}.id",
+                              order="{c}.status = 'DRAFT' DESC, {c}.number DESC"),
+        "agreedVersion": One("PlanVersion", "{c}.plan_id = {p}.id AND {c}.status = 'AGREED'",
+                             order="{c}.number DESC"),
         "versions": Many("PlanVersion", "{c}.plan_id = {p}.id", "{c}.number DESC"),
     }, consulted=Consulted("{t}.young_adult_id")),
     TypeModel("PlanVersion", "plan_version", {

@@ -26,8 +26,7 @@ MODELS = (
         "custodyEpisodes": Many("CustodyEpisode", "{c}.young_adult_id = {p}.id",
                                 EPISODE_ORDER.format(t="{c}")),
         # the most recent episode: the first in the order custodyEpisodes lists them (as the resolver takes it)
-        "currentCustody": One("CustodyEpisode", "{c}.id = (SELECT e.id FROM custody_episode e WHERE e.young_adult_id"
-                                                " = {p}.id ORDER BY " + EPISODE_ORDER.format(t="e") + " LIMIT 1)"),
+        "currentCustody": One("CustodyEpisode", "{c}.young_adult_id = {p}.id", order=EPISODE_ORDER.format(t="{c}")),
         "assessments": Many("Assessment", "{c}.young_adult_id = {p}.id", ASSESSMENT_ORDER.format(t="{c}")),
         "plan": One("IntegratedPlan", "{c}.young_adult_id = {p}.id"),
         "meetings": Many("Meeting", "{c}.young_adult_id = {p}.id", MEETING_ORDER.format(t="{c}")),

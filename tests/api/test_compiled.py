@@ -240,6 +240,37 @@ def test_every_compiled_statement_is_prepared_once_per_connection() -> None:
         assert len(operation.statement(page).encode()) <= MAX_CACHEABLE_STATEMENT
 
 
+async def test_the_record_reaches_each_row_once_for_its_audit_and_its_governing_site_once(
+        make_tenant: TenantFactory, admin_conn: asyncpg.Connection) -> None:
+    """The record's statement reads the young adult once for its answer and once for its audit (one walk down the
+    relations, not a join path from the page for each of its twelve views), and its plan works the governing site
+    out once for its two plan versions' four computed fields (not once per field, as it did when PostgreSQL pulled
+    the shared subquery up and wrote it back at each use)."""
+    import json
+
+    from service.app.compiled.compiler import Caller, Page, compile_document
+    from service.app.compiled.roots import ROOTS
+    from service.app.schema import MODELS, schema
+
+    def relations(plan: dict[str, Any]) -> list[str]:
+        return [plan.get("Relation Name", ""), *(r for p in plan.get("Plans", ()) for r in relations(p))]
+
+    tenant = await make_tenant()
+    text = (PUBLISHED_OPERATIONS / "practitioners" / "YoungAdultRecord.graphql").read_text()
+    operation = compile_document(text, schema._schema, ROOTS, MODELS)
+    statement = operation.statement(Page("SELECT ya.id, 1 AS ord FROM young_adult ya WHERE ya.id = ANY($1::uuid[])",
+                                         [[uuid.uuid4()]], 1, Caller(None)))
+    assert statement.count("JOIN young_adult") == 2
+    async with admin_conn.transaction():
+        await admin_conn.execute(f'SET LOCAL search_path = "{tenant.schema}"; '
+                                 "SET LOCAL plan_cache_mode = force_generic_plan")
+        (plan,) = json.loads(await admin_conn.fetchval(
+            f"EXPLAIN (FORMAT JSON) {statement}", [uuid.uuid4()], "subject", "PRACTITIONER", "request",
+            "YoungAdultRecord", "{}", clock.today(), None))
+    assert relations(plan["Plan"]).count("site_transfer") == 1
+    assert len(operation.computed) == 4
+
+
 async def test_a_record_costs_the_same_round_trips_whatever_it_holds(
         make_tenant: TenantFactory, login: CallerFactory, admin_conn: asyncpg.Connection,
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:

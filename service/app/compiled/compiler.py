@@ -112,15 +112,38 @@ class RootField:
 
 @dataclass(frozen=True, slots=True)
 class Consult:
-    """A view the ordinary resolvers would record: a ``type_name`` subject for each row ``path`` (FROM … JOINs)
-    reaches, ``subject`` and ``young_adult`` being SQL over that path; with ``disclosed`` (need-to-know field, its
-    value's SQL), a DISCLOSE of the fields whose value is not null."""
+    """A need-to-know view the ordinary resolvers would record: for each ``type_name`` row ``path`` (FROM … JOINs)
+    reaches, ``subject`` and ``young_adult`` being SQL over that path, a DISCLOSE of the ``disclosed`` fields (name,
+    the value's SQL) whose value is not null."""
 
     type_name: str
     subject: str
     path: str
     young_adult: str
     disclosed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """The CONSULTs the ordinary resolvers would record below one row: queries (``select``, ``source``) whose rows
+    are (subject type, subject id, young adult, n), evaluated where the row's alias (and its ancestors') are bound.
+    ``source`` is empty for the row's own views (a SELECT of the row's columns, no FROM)."""
+
+    queries: tuple[tuple[str, str], ...]
+
+    def union(self) -> str:
+        return " UNION ALL ".join(f"SELECT {select}{source}" for select, source in self.queries)
+
+    def below(self, table: str, alias: str, where: str, order: str | None) -> tuple[str, str]:
+        """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent (the first in
+        ``order`` only, when given): one walk of the relation, its rows' own views and those of their children
+        together (a LATERAL over each row)."""
+        rows, condition = f"{table} {alias}", f" WHERE {where}"
+        if order is not None:
+            rows, condition = f"(SELECT {alias}.* FROM {rows}{condition} ORDER BY {order} LIMIT 1) {alias}", ""
+        if len(self.queries) == 1 and not self.queries[0][1]:
+            return self.queries[0][0], f" FROM {rows}{condition}"
+        return f"x{alias}.*", f" FROM {rows} CROSS JOIN LATERAL ({self.union()}) AS x{alias}{condition}"
 
 
 # A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
@@ -136,7 +159,10 @@ class CompiledOperation:
     arguments: dict[str, Any]  # argument -> a value with ("variable", name) markers where variables go
     variable_defaults: dict[str, Any]
     select_json: str  # the response expression over CTEs `page`, `shown` and `request`
-    consults: tuple[Consult, ...]
+    # Queries over the CTEs whose rows are the CONSULTs the response records, as (subject type, subject id, young
+    # adult, n): one walk from the page's rows down the relations the document follows (Subjects), each once.
+    consults: tuple[str, ...]
+    consulted: int  # the number of views the walks number (their n): the disclosures' are numbered after them
     computed: tuple[Computed, ...]  # the fields the statement leaves as their inputs (COMPUTED_MARK), by index
     disclosures: tuple[Consult, ...]
     operation: OperationDefinitionNode
@@ -173,14 +199,13 @@ class CompiledOperation:
             sites, me = "(SELECT site_ids FROM caller)", "(SELECT practitioner_id FROM caller)"
         else:
             caller, sites, me = "", f"${n + 7}::uuid[]", f"${n + 8}::uuid"
-        sources = [
-            f"SELECT 'CONSULT', '{c.type_name}', {c.subject}, {c.young_adult}, '{{}}'::text[], {i} FROM {c.path}"
-            for i, c in enumerate(self.consults)]
+        sources = [f"SELECT 'CONSULT', c.type, c.subject, c.young_adult, '{{}}'::text[], c.n "
+                   f"FROM ({walk}) AS c (type, subject, young_adult, n)" for walk in self.consults]
         sources += [f"SELECT 'CONSULT', '{type_name}', ${p}::uuid, ${p}::uuid, '{{}}'::text[], "
-                    f"{len(self.consults) + len(self.disclosures) + i}" for i, (type_name, p) in enumerate(page.views)]
+                    f"{self.consulted + len(self.disclosures) + i}" for i, (type_name, p) in enumerate(page.views)]
         if self.disclosures:  # one DISCLOSE per row, naming every need-to-know field shown with a value
             shown = " UNION ALL ".join(
-                f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {len(self.consults) + i} "
+                f"SELECT '{d.type_name}', {d.subject}, {d.young_adult}, v.name, {self.consulted + i} "
                 f"FROM {d.path} CROSS JOIN LATERAL (VALUES "
                 + ", ".join(f"('{name}', {value})" for name, value in d.disclosed)
                 + ") AS v (name, value) WHERE v.value IS NOT NULL"
@@ -217,13 +242,26 @@ class _Planner:
         self.fragments = fragments
         self.models = models
         self.aliases = 0
-        self.consults: list[Consult] = []
+        self.consulted = 0  # views numbered so far (Subjects' n)
+        self.consults: list[str] = []
         self.disclosures: list[Consult] = []
         self.computed: list[Computed] = []
+        self.hoisted: dict[str, dict[str, str]] = {}  # alias -> {input SQL: its column} (input(), shared())
 
     def alias(self) -> str:
         self.aliases += 1
         return f"t{self.aliases}"
+
+    def view(self, type_name: str, subject: str, young_adult: str) -> tuple[str, str]:
+        """A CONSULT of ``subject`` (SQL over the row being planned), numbered in the order of planning."""
+        self.consulted += 1
+        return f"'{type_name}', {subject}, {young_adult}, {self.consulted - 1}", ""
+
+    def walk(self, subjects: Subjects, reached: str) -> None:
+        """The CONSULTs below a page's rows, ``reached`` (FROM … JOIN) giving each row."""
+        if subjects.queries:
+            n = len(self.consults)
+            self.consults.append(f"SELECT x{n}.* FROM {reached} CROSS JOIN LATERAL ({subjects.union()}) AS x{n}")
 
     def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
         """The fields selected on `type_name`, fragments flattened, in the order the executor would answer them."""
@@ -252,20 +290,25 @@ class _Planner:
         return out
 
     def object(self, type_name: str, selection_set: SelectionSetNode | None, alias: str, path: str,
-               young_adult: str | None = None, under_consulted: bool = False) -> str:
-        """JSON for one row ``alias`` of ``type_name``; ``path`` is the FROM clause that reaches it from the page
-        (it may reach one row more than once: the audit INSERT counts each subject once). ``young_adult`` is the
-        parent's young adult when the parent is a consulted part of a record (None otherwise): a relation between
-        consulted types stays inside one young adult's record (model.Consulted), so the child's is the same
-        expression and the audit needs no lookup per row; a child ``covered_by_parent`` is then not recorded
-        (``under_consulted``: the parent is consulted, whether or not the relation stays in its record)."""
+               young_adult: str | None = None, under_consulted: bool = False, owner: str | None = None,
+               ) -> tuple[str, Subjects]:
+        """JSON for one row ``alias`` of ``type_name``, and the views showing it records; ``path`` is the FROM clause
+        that reaches it from the page (for its disclosures; it may reach one row more than once: the audit INSERT
+        counts each subject once). ``young_adult`` is the parent's young adult when the parent is a consulted part
+        of a record (None otherwise): a relation between consulted types stays inside one young adult's record
+        (model.Consulted), so the child's is the same expression and the audit needs no lookup per row; a child
+        ``covered_by_parent`` is then not recorded (``under_consulted``: the parent is consulted, whether or not the
+        relation stays in its record). ``owner``: the row whose FROM binds what ``young_adult`` reads, where the
+        computed fields' inputs over the young adult alone are worked out, once (see :meth:`shared`)."""
         model = self.models.get(type_name)
         if model is None or model.table is None:
             raise NotCompilable(f"no SQL declared for {type_name}")
+        subjects: list[tuple[str, str]] = []
         if model.consulted is not None:
-            young_adult = young_adult or model.consulted.young_adult.format(t=alias)
+            if young_adult is None:
+                young_adult, owner = model.consulted.young_adult.format(t=alias), alias
             if not (model.consulted.covered_by_parent and under_consulted):
-                self.consults.append(Consult(type_name, f"{alias}.id", path, young_adult))
+                subjects.append(self.view(type_name, f"{alias}.id", young_adult))
         else:
             young_adult = None
         disclosed: list[tuple[str, str]] = []
@@ -288,7 +331,7 @@ class _Planner:
             if name in model.consulted_fields:
                 # a view of a part of the record with no rows of its own: the young adult is the subject
                 assert young_adult is not None, f"{type_name} has fields recorded as views, so it is consulted"
-                self.consults.append(Consult(model.consulted_fields[name], young_adult, path, young_adult))
+                subjects.append(self.view(model.consulted_fields[name], young_adult, young_adult))
             if isinstance(spec, Scalar):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
@@ -296,7 +339,7 @@ class _Planner:
             elif isinstance(spec, Computed):
                 if node.selection_set is not None:
                     raise NotCompilable("selection on a scalar")
-                inputs = ", ".join(f"'{k}', {v.format(t=alias, today='(SELECT today FROM request)')}"
+                inputs = ", ".join(f"'{k}', {self.input(v, alias, young_adult, owner)}"
                                    for k, v in spec.inputs.items())
                 pairs.append(f"'{key}', json_build_object({COMPUTED_MARK}, {len(self.computed)}, "
                              f"'inputs', json_build_object({inputs}))")
@@ -304,21 +347,66 @@ class _Planner:
             else:
                 child = self.alias()
                 table, where = self._table(spec.type_name), spec.where.format(c=child, p=alias)
+                order = None if spec.order is None else spec.order.format(c=child, p=alias)
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
-                    where = f"{where} AND {rows_visible_to(self.models[spec.type_name], child, SCOPE_SITES, SCOPE_ME)}"
-                item = self.object(spec.type_name, node.selection_set, child,
-                                   f"{path} JOIN {table} {child} ON {where}",
-                                   None if spec.leaves_record else young_adult, young_adult is not None)
+                    where = f"{where} AND {self.visible(spec.type_name, child, young_adult)}"
+                first = None if isinstance(spec, Many) else order  # a One with an order: the first row it picks
+                joined = (f"{path} JOIN {table} {child} ON {where}" if first is None else
+                          f"{path} JOIN LATERAL (SELECT {child}.* FROM {table} {child} WHERE {where} "
+                          f"ORDER BY {first} LIMIT 1) {child} ON true")
+                item, below = self.object(spec.type_name, node.selection_set, child, joined,
+                                          None if spec.leaves_record else young_adult, young_adult is not None,
+                                          None if spec.leaves_record else owner)
+                if below.queries:
+                    subjects.append(below.below(table, child, where, first))
+                rows = f"{table} {child}{self.shared(child)} WHERE {where}"
                 if isinstance(spec, Many):
-                    pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY "
-                                 f"{spec.order.format(c=child, p=alias)}), '[]'::json) FROM {table} {child} "
-                                 f"WHERE {where})")
+                    pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY {order}), '[]'::json) "
+                                 f"FROM {rows})")
+                elif first is not None:
+                    pairs.append(f"'{key}', (SELECT {item} FROM {rows} ORDER BY {first} LIMIT 1)")
                 else:
-                    pairs.append(f"'{key}', (SELECT {item} FROM {table} {child} WHERE {where})")
+                    pairs.append(f"'{key}', (SELECT {item} FROM {rows})")
         if disclosed:
             assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
             self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
-        return f"json_build_object({', '.join(pairs)})"
+        return f"json_build_object({', '.join(pairs)})", Subjects(tuple(subjects))
+
+    def visible(self, type_name: str, alias: str, young_adult: str | None) -> str:
+        """SQL true when the row ``alias`` of ``type_name``, reached by a relation that may leave the record, is
+        visible to the caller. Every consulted row the statement shows belongs to a young adult the caller sees (the
+        page's rows are filtered by the predicate, a child inside the record is its parent's young adult's, and one
+        outside it passed this test), so a child of the parent's own young adult (``young_adult``, when the parent
+        is consulted) is visible without the predicate's lookups: a network member at their own meeting, say."""
+        model = self.models[type_name]
+        predicate = rows_visible_to(model, alias, SCOPE_SITES, SCOPE_ME)
+        if young_adult is None or model.young_adult is None:
+            return predicate
+        return f"({model.young_adult.format(t=alias)} = {young_adult} OR {predicate})"
+
+    def input(self, sql: str, alias: str, young_adult: str | None, owner: str | None) -> str:
+        """A computed field's input (model.Computed) for the row ``alias``: one over the young adult and the day
+        alone is the same for every row and field of that young adult (the governing site of a record's two plan
+        versions, four fields), so it is worked out once, beside the row that names the young adult (its owner)."""
+        today = "(SELECT today FROM request)"
+        if "{young_adult}" not in sql:
+            return sql.format(t=alias, today=today)
+        if young_adult is None or owner is None:
+            raise NotCompilable("a computed field's input reads the young adult of a row without one")
+        if "{t}" in sql:
+            return sql.format(t=alias, today=today, young_adult=young_adult)
+        names = self.hoisted.setdefault(owner, {})
+        name = names.setdefault(sql.format(today=today, young_adult=young_adult), f"v{len(names)}")
+        return f"{owner}v.{name}"
+
+    def shared(self, alias: str) -> str:
+        """The FROM item working out, once per row ``alias``, the inputs hoisted beside it (:meth:`input`)."""
+        names = self.hoisted.pop(alias, None)
+        if not names:
+            return ""
+        # OFFSET 0: kept a subquery, so that PostgreSQL does not pull it up and write the SQL back where it is read
+        columns = ", ".join(f"{sql} AS {n}" for sql, n in names.items())
+        return f" CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) AS {alias}v"
 
     def _table(self, type_name: str, root: bool = False) -> str:
         """The FROM item for rows of ``type_name``. A root's rows are reached from the page's row ``s``: a type
@@ -335,14 +423,17 @@ class _Planner:
         """The page's rows as a list, in their order (a root that is a list)."""
         table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
-        item = self.object(root.node_type, selection_set, row, reached)
-        return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached})"
+        item, subjects = self.object(root.node_type, selection_set, row, reached)
+        self.walk(subjects, reached)
+        return f"(SELECT coalesce(json_agg({item} ORDER BY s.ord), '[]'::json) FROM {reached}{self.shared(row)})"
 
     def single(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         """The root's one object (the page holds at most one id), or null."""
         table, row = self._table(root.node_type, root=True), self.alias()
         reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
-        return f"(SELECT {self.object(root.node_type, selection_set, row, reached)} FROM {reached})"
+        item, subjects = self.object(root.node_type, selection_set, row, reached)
+        self.walk(subjects, reached)
+        return f"(SELECT {item} FROM {reached}{self.shared(row)})"
 
     def connection(self, root: RootField, selection_set: SelectionSetNode | None) -> str:
         node_type = root.node_type
@@ -360,8 +451,9 @@ class _Planner:
                     if ename == "cursor":
                         edge.append(f"'{ekey}', {cursor}")
                     elif ename == "node":
-                        node_json = self.object(node_type, e.selection_set, row,
-                                                f"shown s JOIN {table} {row} ON {row}.id = s.id")
+                        reached = f"shown s JOIN {table} {row} ON {row}.id = s.id"
+                        node_json, subjects = self.object(node_type, e.selection_set, row, reached)
+                        self.walk(subjects, reached)
                         edge.append(f"'{ekey}', {node_json}")
                     elif ename == "__typename":
                         edge.append(f"'{ekey}', '{node_type}Edge'")
@@ -369,7 +461,7 @@ class _Planner:
                         raise NotCompilable(f"edge field {ename}")
                 pairs.append(f"'{key}', (SELECT coalesce(json_agg(json_build_object({', '.join(edge)}) "
                              f"ORDER BY s.ord), '[]'::json) FROM shown s JOIN {table} {row} "
-                             f"ON {row}.id = s.id)")
+                             f"ON {row}.id = s.id{self.shared(row)})")
             elif name == "pageInfo":
                 info = []
                 for f in self.fields(node.selection_set, "PageInfo"):
@@ -448,7 +540,9 @@ def compile_document(text: str, schema: GraphQLSchema, roots: Sequence[RootField
     key = (field.alias or field.name).value
     answer = planner.connection if root.connection else planner.every if root.many else planner.single
     select = f"json_build_object('{key}', {answer(root, field.selection_set)})"
+    assert not planner.hoisted, "every row's FROM works out the inputs hoisted beside it"
     if planner.computed and _selects_json(schema, document):
         raise NotCompilable("a JSON scalar could hold an object like a computed field's stand-in")
     return CompiledOperation(document_hash(text), root, arguments, defaults, select, tuple(planner.consults),
-                             tuple(planner.computed), tuple(planner.disclosures), operation, fragments)
+                             planner.consulted, tuple(planner.computed), tuple(planner.disclosures), operation,
+                             fragments)
