@@ -167,7 +167,8 @@ class GraphQLEndpoint:
             return failure_response(classify(exc))
         try:
             if compiled is not None:
-                body = await compiled_execute(compiled, work, self.schema._schema, operation.variables)
+                body = await compiled_execute(compiled, work, self.schema._schema, operation.variables,
+                                              self.compiled.own if self.compiled is not None else None)
                 if body is not None:
                     await work.end(commit=True)
                     return Response(body, media_type="application/json", headers={"X-Executed-By": "compiled"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,39 @@ logger = logging.getLogger(__name__)
 
 
 
+_SCHEMA = re.compile(r"[a-z0-9_]{1,63}")
+OWN_STATEMENT_TENANTS = 16  # tenants per process whose compiled statements are their own (OwnStatements)
+
+
+@dataclass(slots=True)
+class OwnStatements:
+    """Which tenants' compiled statements each connection prepares as the tenant's own: the same SQL, marked with
+    the tenant's schema in a trailing comment.
+
+    PostgreSQL keeps a prepared statement's plan for the search path it was planned under and plans it again
+    whenever it runs under another, and a request's search path is its tenant's schema: one statement shared by
+    every tenant was planned again for each request in another tenant than the connection's last one (the record:
+    3.06 ms of server CPU a read for one tenant's reads, 9.50 ms alternating between two; bench/pool_tenants.py,
+    deploy/SCALE-OUT.md). A statement of its own keeps its tenant's plan. But a plan of the record holds a couple of
+    MiB in the server process, and asyncpg keeps up to 100 statements a connection: so only the first ``budget``
+    tenants this process serves get statements of their own, bounding what they hold; the others share one, planned
+    again as before. Schema names are the control plane's (tenants.slugs); anything else shares the one statement."""
+
+    budget: int = OWN_STATEMENT_TENANTS
+    tenants: set[str] = field(default_factory=set)
+
+    def sql(self, statement: str, schema: str) -> str:
+        if schema not in self.tenants:
+            if len(self.tenants) >= self.budget or not _SCHEMA.fullmatch(schema):
+                return statement
+            self.tenants.add(schema)
+        return f"{statement}\n/* {schema} */"
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledDocuments:
     by_hash: dict[str, CompiledOperation]
+    own: OwnStatements = field(default_factory=OwnStatements)
 
     @classmethod
     def load(cls, operations_dir: Path, schema: GraphQLSchema, models: Models) -> CompiledDocuments:
@@ -51,11 +81,11 @@ class CompiledDocuments:
 
 
 async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQLSchema,
-                  variables: dict[str, Any]) -> bytes | None:
+                  variables: dict[str, Any], own: OwnStatements | None = None) -> bytes | None:
     """The response body, or None when the ordinary executor should answer (roles without case data, arguments
     the resolver would refuse, an operation over the cost limit): it then answers exactly as it would have. The
     statement runs in the request's unit of work, which the request path ends (and whose errors it maps) exactly
-    as for the ordinary executor."""
+    as for the ordinary executor; as the tenant's own statement, when ``own`` says so."""
     principal = work.principal
     if principal.tenant is None or not principal.reads_case_data:
         return None
@@ -89,9 +119,12 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         page = await operation.root.page(session, principal, arguments)
         if page is None:
             return None
-        body: str = await session.fetchval(operation.statement(page), *page.params, principal.subject,
-                                           principal.role.value, work.request_id, name, extensions, work.today,
-                                           *page.scope_params)
+        statement = operation.statement(page)
+        if own is not None:
+            statement = own.sql(statement, principal.tenant.schema)
+        body: str = await session.fetchval(statement,
+                                           *page.params, principal.subject, principal.role.value, work.request_id,
+                                           name, extensions, work.today, *page.scope_params)
         if operation.computed:
             body = await _computed(body, operation, work)
         return body.encode()
