@@ -360,8 +360,16 @@ class Cube:
         if zero is None:
             zero = self._zero = {k for k, cell in self.cells.items() if cell.den <= 0}
         relations, member_of, shared_totals = self.relations, self.member_of, self.shared_totals
+        counts: list[int] | None = None
         if seeds is None:
             pending = set(range(len(relations)))
+            # Each relation's hidden non-zero members, counted once from the hidden cells and kept up to date as
+            # cells are hidden: counting every relation's members here would read every cell of the cube.
+            counts = [0] * len(relations)
+            for k in hidden:
+                if k not in zero:
+                    for j in member_of.get(k, ()):
+                        counts[j] += 1
         else:
             # In the order of their numbers, whatever the order of the seeds (a set's order is not the same in every
             # process): the outcome depends on the cells alone.
@@ -370,12 +378,15 @@ class Cube:
         while pending:
             i = pending.pop()
             total, parts = relations[i]
-            count = 1 if total in hidden and total not in zero else 0  # hidden cells are cells: den > 0 unless zero
-            for m in parts:
-                if m in hidden and m not in zero:
-                    count += 1
-                    if count > 1:
-                        break
+            if counts is not None:
+                count = counts[i]
+            else:
+                count = 1 if total in hidden and total not in zero else 0  # hidden cells: den > 0 unless zero
+                for m in parts:
+                    if m in hidden and m not in zero:
+                        count += 1
+                        if count > 1:
+                            break
             if count != 1:
                 continue
             visible = min(((self.cells[p].den, p) for p in parts if p not in hidden and p not in zero), default=None)
@@ -387,6 +398,9 @@ class Cube:
                 continue
             hidden[chosen] = Reason.SECONDARY
             added.append(chosen)
+            if counts is not None:  # chosen was visible and is not zero
+                for j in member_of[chosen]:
+                    counts[j] += 1
             pending.update(j for j in member_of[chosen] if seeds is None or j not in shared_totals)
         return added
 
