@@ -426,8 +426,8 @@ class Cube:
             known = self.memo.recall(system)
             if known is not None:
                 return known
-        group_cells, shared_cells = self._cells_in(group), self._cells_in(shared_group)
-        order = sorted((k for k in itertools.chain(group_cells, shared_cells) if k in hidden), key=_block)
+        shared_cells = self._cells_in(shared_group)
+        order = sorted((k for k in (*self._cells_in(group), *shared_cells) if k in hidden), key=_block)
         index = {k: i for i, k in enumerate(order)}
         rows: list[dict[int, int]] = []
         for total, parts in self.local_relations.get(group, []) + self._shared_relations.get(group[1], []):
@@ -468,8 +468,8 @@ class Cube:
             self.memo.keep(system, answer)
         return answer
 
-    def _cells_in(self, group: Group) -> Iterable[Key]:
-        return itertools.chain.from_iterable(self._slot_cells[at] for at in self._group_slots.get(group, ()))
+    def _cells_in(self, group: Group) -> list[Key]:
+        return [k for at in self._group_slots.get(group, ()) for k in self._slot_cells[at]]
 
     def _cells_of(self, group: Group) -> bytes:
         found = self._cell_ids.get(group)
