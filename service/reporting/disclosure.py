@@ -220,6 +220,9 @@ class Cube:
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
+        # During one _protect, for every other relation (all its members in one group: a tenant's own, or shared):
+        # its smallest visible non-zero member, or None when it has none; good until that member is hidden.
+        self._smallest_visible: dict[int, tuple[int, Key] | None] = {}
         # Each relation's non-zero members (total first), as _nearest_visible walks out through them.
         self._nonzero: dict[int, tuple[Key, ...]] = {}
         # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
@@ -490,7 +493,7 @@ class Cube:
         audited again only when one of its cells has been hidden since.
         """
         hidden = dict(hidden)
-        self._first_visible = {}
+        self._first_visible, self._smallest_visible = {}, {}
         self._secondary(hidden)
         self._regroup(hidden)
         self._hidden_ids = defaultdict(set)
@@ -541,13 +544,22 @@ class Cube:
 
     def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
         """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
-        failing that, with the hidden cells around it (breadth first through hidden cells)."""
+        failing that, with the hidden cells around it (breadth first through hidden cells).
+
+        Ring by ring, each relation looked at once: a relation of an earlier ring had no visible member then, and
+        has none now (nothing is hidden during a walk), and its members are in the walk already. A walk from a cell
+        of a month in which every tenant is hidden reaches the kind's relation over all of them, and its ring then
+        holds a thousand tenants' cells whose relations it shares (looking at that relation once per cell made such
+        a walk cost a million steps)."""
         seen, frontier = {start}, [start]
+        looked_at: set[int] = set()
         while frontier:
+            ring = {i for cell in frontier for i in self.member_of[cell]} - looked_at
+            looked_at |= ring
             best_own: tuple[int, Key] | None = None
             best_other: tuple[int, Key] | None = None
-            for cell in frontier:
-                own, other = self._nearest_in_relations(cell, hidden, group)
+            for i in ring:
+                own, other = self._nearest_in_relation(i, hidden, group)
                 if own is not None and (best_own is None or own < best_own):
                     best_own = own
                 if other is not None and (best_other is None or other < best_other):
@@ -555,11 +567,10 @@ class Cube:
             best = best_own or best_other
             if best is not None:
                 return best[1]
-            # Every member around the frontier is hidden (or zero): go one relation further out.
+            # Every member of the ring's relations is hidden (or zero): go one relation further out.
             members: set[Key] = set()
-            for cell in frontier:
-                for i in self.member_of[cell]:
-                    members.update(self._nonzero_of(i))
+            for i in ring:
+                members.update(self._nonzero_of(i))
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None
@@ -571,46 +582,48 @@ class Cube:
             found = self._nonzero[i] = tuple(m for m in (total, *parts) if self.den(m) > 0)
         return found
 
-    def _nearest_in_relations(self, start: Key, hidden: dict[Key, Reason], group: Group
-                              ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
-        """The smallest visible non-zero members, as (denominator, key), of ``group``'s own and of any other
-        group, among the relations of ``start``: one step of _nearest_visible, without reading every part of a
-        kind's relation each time (that made publishing quadratic in tenants). ``group``'s own parts of such a
-        relation are listed by _regroup; the smallest visible part of another group is found from the relation's
-        ranked members, skipping the hidden ones at its head once for the whole _protect. The same choice as
-        sorting every member by (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
+    def _nearest_in_relation(self, i: int, hidden: dict[Key, Reason], group: Group
+                             ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
+        """The smallest visible non-zero members of relation ``i``, as (denominator, key), of ``group``'s own and of
+        any other group: one relation of a ring of _nearest_visible, without reading every part of a kind's relation
+        each time (that made publishing quadratic in tenants). ``group``'s own parts of such a relation are listed
+        by _regroup; the smallest visible part of another group is found from the relation's ranked members,
+        skipping the hidden ones at its head once for the whole _protect. The same choice as sorting every member by
+        (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
+        by_group = self.parts_by_group.get(i)
+        if by_group is None:  # a tenant's own relation, or a shared one: a few members, all in one group
+            if i in self._smallest_visible:
+                best = self._smallest_visible[i]
+                if best is None or best[1] not in hidden:  # hidden cells only accumulate: still the smallest
+                    return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
+            best = self._smallest_visible[i] = min(
+                ((self.cells[m].den, m) for m in self._nonzero_of(i) if m not in hidden), default=None)
+            return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
         best_own: tuple[int, Key] | None = None
         best_other: tuple[int, Key] | None = None
+        candidates = (self.relations[i][0], *by_group.get(group, ()))
+        ranked = self._ranked.get(i)
+        if ranked is None:
+            ranked = self._ranked[i] = sorted((self.den(m), m) for m in self._nonzero_of(i))
+        at = self._first_visible.get(i, 0)
+        while at < len(ranked) and ranked[at][1] in hidden:
+            at += 1
+        self._first_visible[i] = at
+        for entry in itertools.islice(ranked, at, None):
+            if entry[1] not in hidden and self._group(entry[1]) != group:
+                best_other = entry
+                break
         cells, slot_group, slot_of = self.cells, self._slot_group, self._slot_of
-        for i in self.member_of[start]:
-            total, parts = self.relations[i]
-            by_group = self.parts_by_group.get(i)
-            if by_group is None:  # a tenant's own relation, or the nation's over the kinds: a few members
-                candidates: Iterable[Key] = (total, *parts)
-            else:
-                candidates = (total, *by_group.get(group, ()))
-                ranked = self._ranked.get(i)
-                if ranked is None:
-                    ranked = self._ranked[i] = sorted((self.den(m), m) for m in (total, *parts) if self.den(m) > 0)
-                at = self._first_visible.get(i, 0)
-                while at < len(ranked) and ranked[at][1] in hidden:
-                    at += 1
-                self._first_visible[i] = at
-                for entry in itertools.islice(ranked, at, None):
-                    if entry[1] not in hidden and self._group(entry[1]) != group:
-                        if best_other is None or entry < best_other:
-                            best_other = entry
-                        break
-            for m in candidates:
-                cell = cells.get(m)
-                if cell is None or cell.den <= 0 or m in hidden:
-                    continue
-                entry = (cell.den, m)
-                if slot_group[slot_of[m]] == group:
-                    if best_own is None or entry < best_own:
-                        best_own = entry
-                elif best_other is None or entry < best_other:
-                    best_other = entry
+        for m in candidates:
+            cell = cells.get(m)
+            if cell is None or cell.den <= 0 or m in hidden:
+                continue
+            entry = (cell.den, m)
+            if slot_group[slot_of[m]] == group:
+                if best_own is None or entry < best_own:
+                    best_own = entry
+            elif best_other is None or entry < best_other:
+                best_other = entry
         return best_own, best_other
 
     def _primary(self, policy: DisclosurePolicy, den_hidden: dict[Key, Reason] | None) -> dict[Key, Reason]:
