@@ -201,7 +201,8 @@ class AuditMemo:
 
 
 # What a Cube works out from its cell keys, tenants and memo alone (its layout), never from figures.
-_LAYOUT = ("relations", "member_of", "kind_of", "_ids", "shared_totals")
+_LAYOUT = ("relations", "member_of", "kind_of", "_ids", "shared_totals", "shared_cells", "_slot_of", "_homes",
+           "_slot_cells", "_slot_ids", "_slot_relations", "_kind_relations", "_shared_relations")
 
 
 class Cube:
@@ -219,6 +220,9 @@ class Cube:
         # hidden (hidden cells only accumulate there). See _nearest_visible.
         self._ranked: dict[int, list[tuple[int, Key]]] = {}
         self._first_visible: dict[int, int] = {}
+        # During one _protect, for every other relation (all its members in one group: a tenant's own, or shared):
+        # its smallest visible non-zero member, or None when it has none; good until that member is hidden.
+        self._smallest_visible: dict[int, tuple[int, Key] | None] = {}
         # Each relation's non-zero members (total first), as _nearest_visible walks out through them.
         self._nonzero: dict[int, tuple[Key, ...]] = {}
         # During one _protect: the hidden cells of each group, as numbers (kept by _protect's hide).
@@ -252,8 +256,41 @@ class Cube:
                 ids[key] = len(keys)
                 keys.append(key)
         self._ids = ids
+        # Where each cell and each total sits (its slot): one tenant's cells of one calendar year, or the kinds' and
+        # nation's of one year. A grouping of tenants (_regroup, which depends on the hidden cells) is then a group
+        # per slot, and a group's cells and relations are its slots' put together: none of it is worked out again
+        # cell by cell for each grouping.
+        homes: dict[tuple[str, str], int] = {}
+        self._slot_of: dict[Key, int] = {}
+        for key in itertools.chain(cells, (total for total, _ in self.relations)):
+            if key not in self._slot_of:
+                entity, _, period = key
+                home = (entity[1] if entity[0] in ("T", "S") else "", period[:4])
+                self._slot_of[key] = homes.setdefault(home, len(homes))
+        self._homes = list(homes)  # each slot's (tenant, or "" for the shared cells; year)
+        self._slot_cells: list[list[Key]] = [[] for _ in self._homes]
+        for key in cells:
+            self._slot_cells[self._slot_of[key]].append(key)
+        self._slot_ids = [[ids[k] for k in own] for own in self._slot_cells]
+        self.shared_cells = [k for k in cells if not self._homes[self._slot_of[k]][0]]
+        # Each relation by where its members sit: a tenant's own (total and parts in one slot: a site's or the
+        # tenant's months in a quarter, its sites in the tenant), a kind's over its tenants (parts in many slots,
+        # cut into each group's share by _regroup), or wholly shared (the kinds' and nation's own).
+        self._slot_relations: list[list[tuple[Key, list[Key]]]] = [[] for _ in self._homes]
+        self._kind_relations: list[tuple[int, list[tuple[Key, int]], list[Key]]] = []
+        self._shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        for i, (total, parts) in enumerate(self.relations):
+            at = self._slot_of[total]
+            if self._homes[at][0]:
+                self._slot_relations[at].append((total, parts))
+                continue
+            tenants_parts = [(p, self._slot_of[p]) for p in parts if self._homes[self._slot_of[p]][0]]
+            if tenants_parts:
+                self._kind_relations.append((i, tenants_parts, [p for p in parts if p[0][0] not in ("T", "S")]))
+            else:
+                self._shared_relations[total[2][:4]].append((total, parts))
         # The grouping depends on the hidden cells: _protect works it out (_regroup) before anything asks for it.
-        self._group_at: dict[Key, Group] = {}
+        self._slot_group: list[Group] = []
 
     def den(self, key: Key) -> int:
         cell = self.cells.get(key)
@@ -273,10 +310,10 @@ class Cube:
                 t = parent[t]
             return t
 
-        for total, parts in self.relations:
-            if total[0][0] != "K":
+        for i, tenants_parts, _ in self._kind_relations:
+            if self.relations[i][0][0][0] != "K":
                 continue
-            together = [p[0][1] for p in parts if p[0][0] == "T" and p in hidden]
+            together = [p[0][1] for p, _ in tenants_parts if p[0][0] == "T" and p in hidden]
             for a, b in itertools.pairwise(together):
                 ra, rb = root(a), root(b)
                 if ra != rb and size[ra] + size[rb] <= GROUP_SIZE:
@@ -295,42 +332,26 @@ class Cube:
             self.group_of.update(dict.fromkeys(component, group))
             self.kind_of_group[group] = self.kind_of[component[0]]
             filled += len(component)
-        # Each cell's group, worked out once per grouping (every pass below and the audit ask it often).
-        self._group_at = {}
-        at = self._group_at
-        self.group_cells: dict[Group, list[Key]] = defaultdict(list)
-        group_of, shared_at = self.group_of, dict[str, Group]()
-        for key in self.cells:  # _group's rule, spelt out here: this runs over every cell, three times a pattern
-            entity, _, period = key
-            year = period[:4]
-            if entity[0] in ("T", "S"):
-                found = at[key] = (group_of[entity[1]], year)
-            else:
-                found = at[key] = shared_at.get(year) or shared_at.setdefault(year, (SHARED, year))
-            self.group_cells[found].append(key)
-        self.shared_cells = [k for k in self.cells if at[k][0] == SHARED]
+        # Each slot's group (one object per group, so that comparing groups is mostly by identity), each group's
+        # slots, and each relation cut down to one group's cells and the shared ones (see _exposed).
+        made: dict[Group, Group] = {}
+        self._slot_group = [made.setdefault(g, g) for g in
+                            ((self.group_of[tenant] if tenant else SHARED, year) for tenant, year in self._homes)]
+        slot_group = self._slot_group
+        self._group_slots: dict[Group, list[int]] = defaultdict(list)
         self.local_relations: dict[Group, list[tuple[Key, list[Key]]]] = defaultdict(list)
-        self.shared_relations: dict[str, list[tuple[Key, list[Key]]]] = defaultdict(list)
+        for at, group_ in enumerate(slot_group):
+            self._group_slots[group_].append(at)
+            if self._slot_relations[at]:
+                self.local_relations[group_].extend(self._slot_relations[at])
         self.parts_by_group: dict[int, dict[Group, list[Key]]] = {}
-        for i, (total, parts) in enumerate(self.relations):
+        for i, tenants_parts, shared in self._kind_relations:
             by_group: dict[Group, list[Key]] = defaultdict(list)
-            shared = []
-            for p in parts:
-                found = at[p]  # every part is a cell
-                if found[0] == SHARED:
-                    shared.append(p)
-                else:
-                    by_group[found].append(p)
-            total_group = at.get(total) or self._group(total)
-            if total_group[0] != SHARED:
-                self.local_relations[total_group].append((total, parts))
-            elif not by_group:
-                self.shared_relations[total[2][:4]].append((total, parts))
-            else:
-                self.parts_by_group[i] = by_group
+            for p, at in tenants_parts:
+                by_group[slot_group[at]].append(p)
+            self.parts_by_group[i] = by_group
+            total = self.relations[i][0]
             for group_, own in by_group.items():
-                if group_ == total_group and len(own) == len(parts):
-                    continue  # a group's own relation, every part in it: listed once, above, not twice
                 self.local_relations[group_].append((total, own + shared))
 
     def _secondary(self, hidden: dict[Key, Reason], seeds: Iterable[Key] | None = None) -> list[Key]:
@@ -342,8 +363,16 @@ class Cube:
         if zero is None:
             zero = self._zero = {k for k, cell in self.cells.items() if cell.den <= 0}
         relations, member_of, shared_totals = self.relations, self.member_of, self.shared_totals
+        counts: list[int] | None = None
         if seeds is None:
             pending = set(range(len(relations)))
+            # Each relation's hidden non-zero members, counted once from the hidden cells and kept up to date as
+            # cells are hidden: counting every relation's members here would read every cell of the cube.
+            counts = [0] * len(relations)
+            for k in hidden:
+                if k not in zero:
+                    for j in member_of.get(k, ()):
+                        counts[j] += 1
         else:
             # In the order of their numbers, whatever the order of the seeds (a set's order is not the same in every
             # process): the outcome depends on the cells alone.
@@ -352,12 +381,15 @@ class Cube:
         while pending:
             i = pending.pop()
             total, parts = relations[i]
-            count = 1 if total in hidden and total not in zero else 0  # hidden cells are cells: den > 0 unless zero
-            for m in parts:
-                if m in hidden and m not in zero:
-                    count += 1
-                    if count > 1:
-                        break
+            if counts is not None:
+                count = counts[i]
+            else:
+                count = 1 if total in hidden and total not in zero else 0  # hidden cells: den > 0 unless zero
+                for m in parts:
+                    if m in hidden and m not in zero:
+                        count += 1
+                        if count > 1:
+                            break
             if count != 1:
                 continue
             visible = min(((self.cells[p].den, p) for p in parts if p not in hidden and p not in zero), default=None)
@@ -369,6 +401,9 @@ class Cube:
                 continue
             hidden[chosen] = Reason.SECONDARY
             added.append(chosen)
+            if counts is not None:  # chosen was visible and is not zero
+                for j in member_of[chosen]:
+                    counts[j] += 1
             pending.update(j for j in member_of[chosen] if seeds is None or j not in shared_totals)
         return added
 
@@ -394,11 +429,11 @@ class Cube:
             known = self.memo.recall(system)
             if known is not None:
                 return known
-        order = sorted((k for k in (*self.group_cells.get(group, ()), *self.group_cells.get(shared_group, ()))
-                        if k in hidden), key=_block)
+        shared_cells = self._cells_in(shared_group)
+        order = sorted((k for k in (*self._cells_in(group), *shared_cells) if k in hidden), key=_block)
         index = {k: i for i, k in enumerate(order)}
         rows: list[dict[int, int]] = []
-        for total, parts in self.local_relations.get(group, []) + self.shared_relations.get(group[1], []):
+        for total, parts in self.local_relations.get(group, []) + self._shared_relations.get(group[1], []):
             row: dict[int, int] = {}
             for cell, sign in ((total, 1), *((p, -1) for p in parts)):
                 i = index.get(cell)
@@ -430,24 +465,24 @@ class Cube:
                 put(other, _subtract(pivots[other], pivots[other][col], row))
             put(col, row)
         pinned = {order[col] for col, row in pivots.items() if len(row) == 1}
-        shared = index.keys() & set(self.group_cells.get(shared_group, ()))
+        shared = index.keys() & set(shared_cells)
         answer = (sorted(pinned - shared), frozenset(shared - pinned))
         if self.memo is not None and system is not None:
             self.memo.keep(system, answer)
         return answer
 
+    def _cells_in(self, group: Group) -> list[Key]:
+        return [k for at in self._group_slots.get(group, ()) for k in self._slot_cells[at]]
+
     def _cells_of(self, group: Group) -> bytes:
         found = self._cell_ids.get(group)
         if found is None:
-            found = self._cell_ids[group] = _packed(self._ids[k] for k in self.group_cells.get(group, ()))
+            found = self._cell_ids[group] = _packed(itertools.chain.from_iterable(
+                self._slot_ids[at] for at in self._group_slots.get(group, ())))
         return found
 
     def _group(self, key: Key) -> Group:
-        found = self._group_at.get(key)
-        if found is not None:
-            return found
-        entity, _, period = key
-        return (self.group_of[entity[1]] if entity[0] in ("T", "S") else SHARED), period[:4]
+        return self._slot_group[self._slot_of[key]]
 
     def _protect(self, hidden: dict[Key, Reason]) -> dict[Key, Reason]:
         """Secondary suppression until no hidden cell can be recovered exactly.
@@ -458,13 +493,13 @@ class Cube:
         audited again only when one of its cells has been hidden since.
         """
         hidden = dict(hidden)
-        self._first_visible = {}
+        self._first_visible, self._smallest_visible = {}, {}
         self._secondary(hidden)
         self._regroup(hidden)
         self._hidden_ids = defaultdict(set)
-        at, ids = self._group_at, self._ids  # hidden cells are cells: each has its group and number
-        for k in hidden:
-            self._hidden_ids[at[k]].add(ids[k])
+        slot_group, slot_of, ids = self._slot_group, self._slot_of, self._ids
+        for k in hidden:  # hidden cells are cells: each has its slot and number
+            self._hidden_ids[slot_group[slot_of[k]]].add(ids[k])
         pending = deque(sorted(g for g in self._hidden_ids if g[0] != SHARED))
         queued = set(pending)
         witnessed: set[Key] = set()
@@ -509,13 +544,22 @@ class Cube:
 
     def _nearest_visible(self, start: Key, hidden: dict[Key, Reason], group: Group) -> Key | None:
         """The smallest visible non-zero cell sharing a relation with ``start`` (one of ``group``'s own first), or
-        failing that, with the hidden cells around it (breadth first through hidden cells)."""
+        failing that, with the hidden cells around it (breadth first through hidden cells).
+
+        Ring by ring, each relation looked at once: a relation of an earlier ring had no visible member then, and
+        has none now (nothing is hidden during a walk), and its members are in the walk already. A walk from a cell
+        of a month in which every tenant is hidden reaches the kind's relation over all of them, and its ring then
+        holds a thousand tenants' cells whose relations it shares (looking at that relation once per cell made such
+        a walk cost a million steps)."""
         seen, frontier = {start}, [start]
+        looked_at: set[int] = set()
         while frontier:
+            ring = {i for cell in frontier for i in self.member_of[cell]} - looked_at
+            looked_at |= ring
             best_own: tuple[int, Key] | None = None
             best_other: tuple[int, Key] | None = None
-            for cell in frontier:
-                own, other = self._nearest_in_relations(cell, hidden, group)
+            for i in ring:
+                own, other = self._nearest_in_relation(i, hidden, group)
                 if own is not None and (best_own is None or own < best_own):
                     best_own = own
                 if other is not None and (best_other is None or other < best_other):
@@ -523,11 +567,10 @@ class Cube:
             best = best_own or best_other
             if best is not None:
                 return best[1]
-            # Every member around the frontier is hidden (or zero): go one relation further out.
+            # Every member of the ring's relations is hidden (or zero): go one relation further out.
             members: set[Key] = set()
-            for cell in frontier:
-                for i in self.member_of[cell]:
-                    members.update(self._nonzero_of(i))
+            for i in ring:
+                members.update(self._nonzero_of(i))
             frontier = [m for m in members if m not in seen]
             seen.update(frontier)
         return None
@@ -539,46 +582,48 @@ class Cube:
             found = self._nonzero[i] = tuple(m for m in (total, *parts) if self.den(m) > 0)
         return found
 
-    def _nearest_in_relations(self, start: Key, hidden: dict[Key, Reason], group: Group
-                              ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
-        """The smallest visible non-zero members, as (denominator, key), of ``group``'s own and of any other
-        group, among the relations of ``start``: one step of _nearest_visible, without reading every part of a
-        kind's relation each time (that made publishing quadratic in tenants). ``group``'s own parts of such a
-        relation are listed by _regroup; the smallest visible part of another group is found from the relation's
-        ranked members, skipping the hidden ones at its head once for the whole _protect. The same choice as
-        sorting every member by (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
+    def _nearest_in_relation(self, i: int, hidden: dict[Key, Reason], group: Group
+                             ) -> tuple[tuple[int, Key] | None, tuple[int, Key] | None]:
+        """The smallest visible non-zero members of relation ``i``, as (denominator, key), of ``group``'s own and of
+        any other group: one relation of a ring of _nearest_visible, without reading every part of a kind's relation
+        each time (that made publishing quadratic in tenants). ``group``'s own parts of such a relation are listed
+        by _regroup; the smallest visible part of another group is found from the relation's ranked members,
+        skipping the hidden ones at its head once for the whole _protect. The same choice as sorting every member by
+        (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
+        by_group = self.parts_by_group.get(i)
+        if by_group is None:  # a tenant's own relation, or a shared one: a few members, all in one group
+            if i in self._smallest_visible:
+                best = self._smallest_visible[i]
+                if best is None or best[1] not in hidden:  # hidden cells only accumulate: still the smallest
+                    return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
+            best = self._smallest_visible[i] = min(
+                ((self.cells[m].den, m) for m in self._nonzero_of(i) if m not in hidden), default=None)
+            return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
         best_own: tuple[int, Key] | None = None
         best_other: tuple[int, Key] | None = None
-        cells, group_at = self.cells, self._group_at
-        for i in self.member_of[start]:
-            total, parts = self.relations[i]
-            by_group = self.parts_by_group.get(i)
-            if by_group is None:  # a tenant's own relation, or the nation's over the kinds: a few members
-                candidates: Iterable[Key] = (total, *parts)
-            else:
-                candidates = (total, *by_group.get(group, ()))
-                ranked = self._ranked.get(i)
-                if ranked is None:
-                    ranked = self._ranked[i] = sorted((self.den(m), m) for m in (total, *parts) if self.den(m) > 0)
-                at = self._first_visible.get(i, 0)
-                while at < len(ranked) and ranked[at][1] in hidden:
-                    at += 1
-                self._first_visible[i] = at
-                for entry in itertools.islice(ranked, at, None):
-                    if entry[1] not in hidden and self._group(entry[1]) != group:
-                        if best_other is None or entry < best_other:
-                            best_other = entry
-                        break
-            for m in candidates:
-                cell = cells.get(m)
-                if cell is None or cell.den <= 0 or m in hidden:
-                    continue
-                entry = (cell.den, m)
-                if (group_at.get(m) or self._group(m)) == group:
-                    if best_own is None or entry < best_own:
-                        best_own = entry
-                elif best_other is None or entry < best_other:
-                    best_other = entry
+        candidates = (self.relations[i][0], *by_group.get(group, ()))
+        ranked = self._ranked.get(i)
+        if ranked is None:
+            ranked = self._ranked[i] = sorted((self.den(m), m) for m in self._nonzero_of(i))
+        at = self._first_visible.get(i, 0)
+        while at < len(ranked) and ranked[at][1] in hidden:
+            at += 1
+        self._first_visible[i] = at
+        for entry in itertools.islice(ranked, at, None):
+            if entry[1] not in hidden and self._group(entry[1]) != group:
+                best_other = entry
+                break
+        cells, slot_group, slot_of = self.cells, self._slot_group, self._slot_of
+        for m in candidates:
+            cell = cells.get(m)
+            if cell is None or cell.den <= 0 or m in hidden:
+                continue
+            entry = (cell.den, m)
+            if slot_group[slot_of[m]] == group:
+                if best_own is None or entry < best_own:
+                    best_own = entry
+            elif best_other is None or entry < best_other:
+                best_other = entry
         return best_own, best_other
 
     def _primary(self, policy: DisclosurePolicy, den_hidden: dict[Key, Reason] | None) -> dict[Key, Reason]:

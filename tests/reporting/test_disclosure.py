@@ -157,6 +157,20 @@ def test_a_lone_small_cell_takes_a_second_with_it() -> None:
     assert shown(("T", "t1")).value == 52
 
 
+def test_a_hidden_kind_total_that_a_group_leaves_free_takes_nothing_more_with_it() -> None:
+    """The cohorts' total is a small count and the regions' total goes with it (the nation's relation), so both are
+    hidden shared cells; the cohorts' group's system leaves them free, which witnesses them: nothing beyond the local
+    rule's choices is hidden, and the national total stays shown."""
+    values: dict[Entity, int] = {("S", "r1", "a"): 20, ("S", "r1", "b"): 30, ("T", "r1"): 50, ("S", "r2", "a"): 40,
+                                 ("S", "r2", "b"): 45, ("T", "r2"): 85, ("K", "REGION"): 135, ("S", "c1", "a"): 3,
+                                 ("T", "c1"): 3, ("K", "COHORT"): 3, ("N",): 138}
+    cells = {(e, grain, "2024-01-01"): Cell(v) for e, v in values.items() for grain in ("MONTH", "QUARTER", "YEAR")}
+    pattern = Cube(MetricKind.COUNT, cells, {"r1": "REGION", "r2": "REGION", "c1": "COHORT"}).pattern(FLOOR)
+    hidden = {key[0] for key in pattern.den_hidden}
+    assert hidden == {("K", "COHORT"), ("K", "REGION"), ("T", "c1"), ("S", "c1", "a"), ("T", "r1"), ("S", "r1", "a")}
+    assert pattern.figure((("N",), "YEAR", "2024-01-01")).value == 138
+
+
 def test_rounding_and_policy_floor() -> None:
     cells: dict[Key, Cell] = {(("N",), "MONTH", "2024-01-01"): Cell(23)}
     pattern = Cube(MetricKind.COUNT, cells, {}).pattern(DisclosurePolicy(round_to=5))
