@@ -308,15 +308,22 @@ _EMPTY: dict[MetricKind, Pattern] = {}
 _REASONS: dict[str | None, Reason | None] = {None: None, **{r.value: r for r in Reason}}
 
 
+# Figures and counts made straight from their fields (tuple.__new__, as the named tuples' own constructors end up
+# doing, less the Python-level call in between): a table by tenant reads three for each of a thousand tenants, on a
+# national query that must answer in milliseconds (bench/reporting.py, warm: 0.4 ms of its 5).
+_new = tuple.__new__
+
+
 def _figure(kind: MetricKind, r: asyncpg.Record) -> Figure:
     # Columns by position (see repository.FIGURE_READ): value, reason, numerator, numerator_reason, denominator,
     # denominator_reason from the third on.
     value, reason = r[2], r[3]
     if kind is MetricKind.COUNT:
-        return Figure(int(value) if value is not None else None, reason is not None, _REASONS[reason])
-    denominator = Count(r[6], r[7] is not None, _REASONS[r[7]])
-    numerator = Count(r[4], r[5] is not None, _REASONS[r[5]]) if kind is MetricKind.RATE else None
-    return Figure(value, reason is not None, _REASONS[reason], numerator, denominator)
+        return _new(Figure, (int(value) if value is not None else None, reason is not None, _REASONS[reason],
+                             None, None))
+    denominator = _new(Count, (r[6], r[7] is not None, _REASONS[r[7]]))
+    numerator = _new(Count, (r[4], r[5] is not None, _REASONS[r[5]])) if kind is MetricKind.RATE else None
+    return _new(Figure, (value, reason is not None, _REASONS[reason], numerator, denominator))
 
 
 def stored(kind: MetricKind, r: asyncpg.Record) -> Figure:
