@@ -310,7 +310,7 @@ _REASONS: dict[str | None, Reason | None] = {None: None, **{r.value: r for r in 
 
 # Figures and counts made straight from their fields (tuple.__new__, as the named tuples' own constructors end up
 # doing, less the Python-level call in between): a table by tenant reads three for each of a thousand tenants, on a
-# national query that must answer in milliseconds (bench/reporting.py, warm: 0.4 ms of its 5).
+# national query that must answer in milliseconds (timeit: 0.10 µs a count against 0.22, 0.13 a figure against 0.29).
 _new = tuple.__new__
 
 
