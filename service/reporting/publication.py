@@ -272,8 +272,8 @@ async def _sums(conn: Statements, m: Metric, state: MetricState, *, trusted: boo
         moved = None
     else:
         moved = {t for t in kind_of if digests.get(t) != state.digests.get(t)}
-    rows = await (repository.metric_rows(conn, m.key) if moved is None else
-                  repository.tenants_rows(conn, m.key, [t.id for t in tenants if str(t.id) in moved]))
+    rows = await repository.metric_rows(
+        conn, m.key, None if moved is None else [t.id for t in tenants if str(t.id) in moved])
     rows_of: dict[str, list[StoredRow]] = {t: [] for t in sorted(moved or ())}
     for r in rows:
         rows_of.setdefault(str(r.tenant_id), []).append(r)

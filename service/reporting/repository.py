@@ -227,25 +227,15 @@ async def generation(conn: Statements) -> tuple[int, dt.datetime | None]:
     return int(row["n"]) * 1_000_000 + int(row["tenants"]), row["at"]
 
 
-async def metric_rows(conn: Statements, metric: str, tenant_id: TenantId | None = None) -> list[StoredRow]:
-    """All stored rows of one metric (all tenants, or one), every grain, period and site."""
+async def metric_rows(conn: Statements, metric: str, tenant_ids: Sequence[TenantId] | None = None
+                      ) -> list[StoredRow]:
+    """The stored rows of one metric (of every tenant, or of ``tenant_ids`` only), every grain, period and site."""
     rows = await conn.fetch(
         f"SELECT {READ_COLUMNS} FROM control.metric_rollup r "
-        "WHERE r.metric = $1 AND ($2::uuid IS NULL OR r.tenant_id = $2)", metric, tenant_id)
-    return [_stored(r) for r in rows]
-
-
-async def tenants_rows(conn: Statements, metric: str, tenant_ids: Sequence[TenantId]) -> list[StoredRow]:
-    """The stored rows of one metric of some tenants only."""
-    rows = await conn.fetch(
-        f"SELECT {READ_COLUMNS} FROM control.metric_rollup r WHERE r.metric = $1 AND r.tenant_id = ANY($2::uuid[])",
-        metric, list(tenant_ids))
-    return [_stored(r) for r in rows]
-
-
-def _stored(r: asyncpg.Record) -> StoredRow:
-    return StoredRow(TenantId(r["tenant_id"]), r["site_code"], r["grain"], r["period_start"], r["numerator"],
-                     r["denominator"], r["median"], r["dist_values"], r["dist_counts"])
+        "WHERE r.metric = $1 AND ($2::uuid[] IS NULL OR r.tenant_id = ANY($2::uuid[]))", metric,
+        None if tenant_ids is None else list(tenant_ids))
+    return [StoredRow(TenantId(r["tenant_id"]), r["site_code"], r["grain"], r["period_start"], r["numerator"],
+                      r["denominator"], r["median"], r["dist_values"], r["dist_counts"]) for r in rows]
 
 
 async def rollup_digests(conn: Statements, metric: str) -> dict[str, str]:

@@ -326,7 +326,7 @@ async def national_series(conn: Statements, national_role: str, m: Metric, polic
 async def own_view(control: Statements, tenant: Tenant, m: Metric) -> NationalView:
     """The tenant's own rollups, unsuppressed. Read through the control-plane session (the app role), filtered by
     the token's tenant."""
-    rows = await repository.metric_rows(control, m.key, tenant.id)
+    rows = await repository.metric_rows(control, m.key, [tenant.id])
     sites = await repository.sites(control, tenant.id)
     own = ReportingTenant(tenant.id, tenant.slug, tenant.name, tenant.kind)
     return NationalView(unsuppressed(publication.build_cube(m, rows, [own])), [own], sites)
