@@ -59,3 +59,4 @@ def test_only_the_first_tenants_of_the_budget_get_statements_of_their_own() -> N
     assert own.sql("SELECT 1", "t_third") == "SELECT 1"  # over the budget: the one shared statement
     assert own.sql("SELECT 2", "t_west_midlands") == "SELECT 2\n/* t_west_midlands */"  # still its own
     assert OwnStatements().sql("SELECT 1", "x */ DROP TABLE y; /*") == "SELECT 1"  # not a name we made
+    assert OwnStatements().sql("SELECT 1", "T_Upper") == "SELECT 1"  # nor this (tenants.slugs.quote_ident)

@@ -24,12 +24,12 @@ from service.app.compiled.compiler import (
 from service.app.compiled.roots import ROOTS
 from service.kernel import telemetry
 from service.kernel.work import UnitOfWork
+from tenants.slugs import quote_ident
 
 logger = logging.getLogger(__name__)
 
 
 
-_SCHEMA = re.compile(r"[a-z0-9_]{1,63}")
 OWN_STATEMENT_TENANTS = 16  # tenants per process whose compiled statements are their own (OwnStatements)
 
 
@@ -45,17 +45,26 @@ class OwnStatements:
     deploy/SCALE-OUT.md). A statement of its own keeps its tenant's plan. But a plan of the record holds a couple of
     MiB in the server process, and asyncpg keeps up to 100 statements a connection: so only the first ``budget``
     tenants this process serves get statements of their own, bounding what they hold; the others share one, planned
-    again as before. Schema names are the control plane's (tenants.slugs); anything else shares the one statement."""
+    again as before. The schema goes into the text only as a name the control plane derives (tenants.slugs.quote_ident
+    accepts it); anything else shares the one statement."""
 
     budget: int = OWN_STATEMENT_TENANTS
     tenants: set[str] = field(default_factory=set)
 
     def sql(self, statement: str, schema: str) -> str:
         if schema not in self.tenants:
-            if len(self.tenants) >= self.budget or not _SCHEMA.fullmatch(schema):
+            if len(self.tenants) >= self.budget or not _derived(schema):
                 return statement
             self.tenants.add(schema)
         return f"{statement}\n/* {schema} */"
+
+
+def _derived(schema: str) -> bool:
+    try:
+        quote_ident(schema)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
