@@ -32,12 +32,11 @@ from typing import Any
 
 import asyncpg
 import orjson
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.caseload import RECORD, UPDATE_ACTION, fill_record, seed
-from bench.harness import BenchDatabase, bench_database
+from bench.harness import BenchDatabase, bench_database, cpu_seconds
 from service.api.relay import to_global_id
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
@@ -50,16 +49,13 @@ from tenants.runner import migrate
 REPORT_AT = (1, 10, 25, 50, 100, 200, 400, 600, 800, 1000)
 
 
-def private_mib(pid: int) -> float:
+def smaps_mib(pid: int, field: str) -> float:
+    """One total of the process's /proc/<pid>/smaps_rollup, in MiB: ``Private_Dirty`` (which also counts pages of
+    shared buffers no other process has mapped) or ``Anonymous`` (its heap alone: caches, plans)."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Private_Dirty:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise SystemExit("no Private_Dirty in smaps_rollup: PostgreSQL must run on this machine")
-
-
-def server_cpu(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    raise SystemExit(f"no {field} in smaps_rollup: PostgreSQL must run on this machine")
 
 
 async def post(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
@@ -125,14 +121,14 @@ async def main() -> None:
             cold, warm = [], []
             print(f"{'tenants served':>15} {'contexts MiB':>13} {'private MiB':>12}")
             for served, (slug, young_adult, action) in enumerate(tenants, 1):
-                headers, record = await record_request(issuer, (slug, young_adult, action))
-                before = server_cpu(pid)
+                headers, record = record_request(issuer, (slug, young_adult, action))
+                before = cpu_seconds([pid])
                 await post(app, record, headers)
-                first = server_cpu(pid)
+                first = cpu_seconds([pid])
                 for _ in range(args.warm):
                     await post(app, record, headers)
                 cold.append(first - before)
-                warm.append((server_cpu(pid) - first) / args.warm)
+                warm.append((cpu_seconds([pid]) - first) / args.warm)
                 update = orjson.dumps({"query": UPDATE_ACTION, "variables": {"input": {
                     "id": to_global_id("PlanAction", uuid.UUID(action)), "version": 1, "status": "IN_PROGRESS"}}})
                 assert not (await post(app, update, headers))["setPlanActionStatus"]["errors"]
@@ -140,7 +136,8 @@ async def main() -> None:
                     assert await conn.fetchval("SELECT pg_backend_pid()") == pid, "the connection was replaced"
                     if served in REPORT_AT or served == len(tenants):
                         held = await conn.fetchval("SELECT sum(total_bytes) FROM pg_backend_memory_contexts")
-                        print(f"{served:>15} {held / 2**20:>13.1f} {private_mib(pid):>12.1f}", flush=True)
+                        private = smaps_mib(pid, "Private_Dirty")
+                        print(f"{served:>15} {held / 2**20:>13.1f} {private:>12.1f}", flush=True)
                     if served == len(tenants):
                         contexts = await conn.fetch(
                             "SELECT name, count(*) AS n, sum(total_bytes) AS bytes FROM pg_backend_memory_contexts "
@@ -148,11 +145,11 @@ async def main() -> None:
             # Every tenant is warm on the connection now: reads that alternate between two of them, beside reads of
             # one (the warm figure above). A prepared statement's plan is made for one search path, so a tenant
             # other than the last one on the connection has it planned again.
-            pair = [(await record_request(issuer, tenants[i])) for i in range(min(2, len(tenants)))]
-            before = server_cpu(pid)
+            pair = [record_request(issuer, tenants[i]) for i in range(min(2, len(tenants)))]
+            before = cpu_seconds([pid])
             for i in range(2 * args.warm):
                 await post(app, pair[i % len(pair)][1], pair[i % len(pair)][0])
-            alternating = (server_cpu(pid) - before) / (2 * args.warm)
+            alternating = (cpu_seconds([pid]) - before) / (2 * args.warm)
         print("the process's largest memory contexts at the end:")
         for row in contexts:
             print(f"  {row['name']:<24} {row['n']:>6} {row['bytes'] / 2**20:8.1f} MiB")
@@ -168,7 +165,7 @@ async def main() -> None:
             await mixed(bench, tenants, issuer, args.requests, args.clients)
 
 
-async def record_request(issuer: DevIssuer, tenant: tuple[str, str, str]) -> tuple[list[tuple[bytes, bytes]], bytes]:
+def record_request(issuer: DevIssuer, tenant: tuple[str, str, str]) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """The headers (the tenant's practitioner's token) and body of a read of the tenant's full record."""
     slug, young_adult, _ = tenant
     return ([(b"authorization", f"Bearer {issuer.issue(f'pom-{slug}', slug)}".encode()),
@@ -185,7 +182,7 @@ async def mixed(bench: BenchDatabase, tenants: list[tuple[str, str, str]], issue
                                    transfer_handoff_seconds=0)
     rng = random.Random(7)  # the same draw for every run
     draw = [rng.randrange(len(tenants)) for _ in range(requests)]
-    bodies = [await record_request(issuer, tenant) for tenant in tenants]
+    bodies = [record_request(issuer, tenant) for tenant in tenants]
     service_db = Database.connect(settings)
     app = create_app(service_db)
     admin = await asyncpg.connect(bench.url)
@@ -198,7 +195,7 @@ async def mixed(bench: BenchDatabase, tenants: list[tuple[str, str, str]], issue
     try:
         async with app.router.lifespan_context(app):
             await service_db.open_pool()
-            before = {pid: server_cpu(pid) for pid in await backends()}
+            before = {pid: cpu_seconds([pid]) for pid in await backends()}
             queue = iter(draw)
 
             async def client() -> None:
@@ -209,8 +206,8 @@ async def mixed(bench: BenchDatabase, tenants: list[tuple[str, str, str]], issue
             await asyncio.gather(*(client() for _ in range(clients)))
             seconds = time.perf_counter() - started
             pids = await backends()
-            cpu = sum(server_cpu(pid) - before.get(pid, 0.0) for pid in pids)
-            memory = sorted((anonymous_mib(pid) for pid in pids), reverse=True)
+            cpu = sum(cpu_seconds([pid]) - before.get(pid, 0.0) for pid in pids)
+            memory = sorted((smaps_mib(pid, "Anonymous") for pid in pids), reverse=True)
         print(f"mixed: {requests} record reads, each by one of the {len(tenants)} tenants drawn at random, {clients} "
               f"clients, a request pool of 10: server CPU {1000 * cpu / requests:.2f} ms a read, "
               f"{requests / seconds:.0f} reads/s; {len(pids)} server processes, private memory largest "
@@ -218,14 +215,6 @@ async def mixed(bench: BenchDatabase, tenants: list[tuple[str, str, str]], issue
     finally:
         await admin.close()
         await service_db.close()
-
-
-def anonymous_mib(pid: int) -> float:
-    """The process's private anonymous memory (its heap: caches, plans), leaving out shared buffers."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Anonymous:"):
-            return int(line.split()[1]) / 1024
-    raise SystemExit("no Anonymous in smaps_rollup: PostgreSQL must run on this machine")
 
 
 if __name__ == "__main__":
