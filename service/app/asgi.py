@@ -56,7 +56,7 @@ def create_app(db: Database) -> Starlette:
         else None
     gate = Gate(db, verifier, RateLimiter(settings.rate_limit_principal, settings.rate_limit_tenant))
     compiled = CompiledDocuments.load(settings.operations_dir, schema._schema, MODELS) \
-        if settings.compiled_documents else None
+        if settings.compiled_documents else CompiledDocuments({})  # none: every operation field by field
     logger.info("answered field by field only (no SQL declared): %s", ", ".join(undeclared(schema._schema, MODELS)))
 
     async def healthz(request: Request) -> Response:

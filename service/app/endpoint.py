@@ -134,7 +134,7 @@ class GraphQLEndpoint:
     """``/graphql``: a browser in development is sent to the console; every operation takes the one request path."""
 
     def __init__(self, db: Database, gate: Gate, schema: strawberry.Schema, trusted: TrustedDocuments | None,
-                 compiled: CompiledDocuments | None) -> None:
+                 compiled: CompiledDocuments) -> None:
         self.db = db
         self.gate = gate
         self.schema = schema
@@ -161,14 +161,14 @@ class GraphQLEndpoint:
             query = self.trusted.resolve(operation.body) if self.trusted is not None else operation.query
             if not query:
                 raise RequestRefused("\"query\" is required: the GraphQL document to run.")
-            compiled = self.compiled.find(query) if self.compiled is not None else None
+            compiled = self.compiled.find(query)
             work = await self.gate.admit(request, compiled.reads if compiled is not None else ())
         except Exception as exc:
             return failure_response(classify(exc))
         try:
             if compiled is not None:
                 body = await compiled_execute(compiled, work, self.schema._schema, operation.variables,
-                                              self.compiled.own if self.compiled is not None else None)
+                                              self.compiled.own)
                 if body is not None:
                     await work.end(commit=True)
                     return Response(body, media_type="application/json", headers={"X-Executed-By": "compiled"})

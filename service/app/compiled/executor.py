@@ -90,11 +90,11 @@ class CompiledDocuments:
 
 
 async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQLSchema,
-                  variables: dict[str, Any], own: OwnStatements | None = None) -> bytes | None:
+                  variables: dict[str, Any], own: OwnStatements) -> bytes | None:
     """The response body, or None when the ordinary executor should answer (roles without case data, arguments
     the resolver would refuse, an operation over the cost limit): it then answers exactly as it would have. The
     statement runs in the request's unit of work, which the request path ends (and whose errors it maps) exactly
-    as for the ordinary executor; as the tenant's own statement, when ``own`` says so."""
+    as for the ordinary executor; as the tenant's own statement, when ``own`` says so (OwnStatements)."""
     principal = work.principal
     if principal.tenant is None or not principal.reads_case_data:
         return None
@@ -128,9 +128,7 @@ async def execute(operation: CompiledOperation, work: UnitOfWork, schema: GraphQ
         page = await operation.root.page(session, principal, arguments)
         if page is None:
             return None
-        statement = operation.statement(page)
-        if own is not None:
-            statement = own.sql(statement, principal.tenant.schema)
+        statement = own.sql(operation.statement(page), principal.tenant.schema)
         body: str = await session.fetchval(statement,
                                            *page.params, principal.subject, principal.role.value, work.request_id,
                                            name, extensions, work.today, *page.scope_params)
