@@ -134,6 +134,10 @@ class Subjects:
     def union(self) -> str:
         return " UNION ALL ".join(f"SELECT {select}{source}" for select, source in self.queries)
 
+    def lateral(self, alias: str) -> str:
+        """The join that evaluates these subjects once for each row the FROM before it gives, as ``alias``."""
+        return f" CROSS JOIN LATERAL ({self.union()}) AS {alias}"
+
     def below(self, table: str, alias: str, where: str, order: str | None) -> tuple[str, str]:
         """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent (the first in
         ``order`` only, when given): one walk of the relation, its rows' own views and those of their children
@@ -143,7 +147,7 @@ class Subjects:
             rows, condition = f"(SELECT {alias}.* FROM {rows}{condition} ORDER BY {order} LIMIT 1) {alias}", ""
         if len(self.queries) == 1 and not self.queries[0][1]:
             return self.queries[0][0], f" FROM {rows}{condition}"
-        return f"x{alias}.*", f" FROM {rows} CROSS JOIN LATERAL ({self.union()}) AS x{alias}{condition}"
+        return f"x{alias}.*", f" FROM {rows}{self.lateral(f'x{alias}')}{condition}"
 
 
 # A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
@@ -261,7 +265,7 @@ class _Planner:
         """The CONSULTs below a page's rows, ``reached`` (FROM … JOIN) giving each row."""
         if subjects.queries:
             n = len(self.consults)
-            self.consults.append(f"SELECT x{n}.* FROM {reached} CROSS JOIN LATERAL ({subjects.union()}) AS x{n}")
+            self.consults.append(f"SELECT x{n}.* FROM {reached}{subjects.lateral(f'x{n}')}")
 
     def fields(self, selection_set: SelectionSetNode | None, type_name: str) -> list[FieldNode]:
         """The fields selected on `type_name`, fragments flattened, in the order the executor would answer them."""
