@@ -375,6 +375,9 @@ async def main() -> None:
             o, r = results["ours young adult record"][0], results["reference young adult record"][0]
             print(f"young adult record: ours / reference throughput = {o.rps / r.rps:.2f}x; "
                   f"p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
+            for name in ("ours update an action", "ours national report"):
+                o = results[name][0]
+                print(f"{name.removeprefix('ours ')}: p99 / p50 = {o.percentile(99) / o.percentile(50):.2f}")
             rss = sum(rss_mb(pid) for pid in children_of(ours.pid)[1:] or [ours.pid])
             print(f"service resident memory after the run: {rss:.0f} MB "
                   f"({'worker processes' if args.workers > 1 else 'the one process'})")
