@@ -1,4 +1,5 @@
-"""Schema extensions of the request path: the operation's kind, and the error policy applied to field errors.
+"""Schema extensions of the request path: documents parsed and validated once, the operation's kind, and the error
+policy applied to field errors.
 
 Expected failures (:class:`~service.kernel.errors.DomainError`) raised from a query field reach the caller with their
 code; mutations return them as payload data instead. Every other exception is mapped by the one error policy
@@ -8,15 +9,65 @@ a reference id. The transaction itself is ended by the request path (service.app
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Generator
+from typing import Any
 
-from graphql import GraphQLError, get_operation_ast
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast, parse
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from service.api.errors import classify
 from service.kernel.work import UnitOfWork
+
+# Documents whose parse and validation are remembered: the published operations are a few texts of at most 2 KiB
+# sent again and again (a parsed document holds about 60 times its text), so the memory this may hold is bounded by
+# both figures; a longer text (an ad-hoc query in development) is parsed and validated on every request as before.
+PREPARED_DOCUMENTS = 128
+PREPARED_TEXT = 4096
+
+
+class PreparedDocuments(SchemaExtension):
+    """Parse and validate each document text once per process, not on every request: for the ordinary executor,
+    graphql-core's parse and validation of a published mutation cost about a third of its service CPU.
+
+    Listed after the limit extensions (service.api.limits), so an oversized document is refused by them before it
+    is validated, and a refusal they set is left as it is. A text that does not parse is left to strawberry, which
+    parses it and answers its syntax error as always. What is remembered is graphql-core's own answer for the same
+    text, parse options, schema and rules: the same document (shared, never changed by the executor) and the same
+    validation errors."""
+
+    def on_parse(self) -> Generator[None, None, None]:
+        ec = self.execution_context
+        if ec.graphql_document is None and ec.query is not None and len(ec.query) <= PREPARED_TEXT:
+            # A syntax error: strawberry's own parse raises it again, where it answers syntax errors.
+            with contextlib.suppress(GraphQLError):
+                ec.graphql_document = _parsed(ec.query, tuple(sorted(ec.parse_options.items())))
+        yield
+
+    def on_validate(self) -> Generator[None, None, None]:
+        ec = self.execution_context
+        if ec.pre_execution_errors is None and ec.graphql_document is not None and ec.query is not None \
+                and len(ec.query) <= PREPARED_TEXT and ec.validation_rules:
+            errors = _validated(ec.schema._schema, ec.query, tuple(sorted(ec.parse_options.items())),
+                                tuple(ec.validation_rules))
+            ec.pre_execution_errors = list(errors)
+        yield
+
+
+@functools.lru_cache(maxsize=PREPARED_DOCUMENTS)
+def _parsed(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
+    return parse(query, **dict(options))
+
+
+@functools.lru_cache(maxsize=PREPARED_DOCUMENTS)
+def _validated(schema: GraphQLSchema, query: str, options: tuple[tuple[str, Any], ...],
+               rules: tuple[type[ASTValidationRule], ...]) -> tuple[GraphQLError, ...]:
+    return tuple(validate_document(schema, _parsed(query, options), rules))
 
 
 class OperationKind(SchemaExtension):

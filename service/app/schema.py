@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext
 from service.api import audited
 from service.api.common import NODE_RESOLVERS, Node
 from service.api.context import Info
-from service.api.extensions import MaskUnexpectedErrors, OperationKind
+from service.api.extensions import MaskUnexpectedErrors, OperationKind, PreparedDocuments
 from service.api.model import collect
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
@@ -104,7 +104,8 @@ def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, sugges
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits],
+        extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits,
+                    PreparedDocuments],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
     check_text_inputs(built._schema)

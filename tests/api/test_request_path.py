@@ -222,3 +222,50 @@ async def test_a_request_acquires_one_connection_once(make_tenant: TenantFactory
     # The grant lookup, the rate limit, the tenant's rows and the control plane's rules: one acquire in all.
     assert "errors" not in await admin("{ me { subject } sites { code } practiceRules { rule } }")
     assert len(acquired) == 1
+
+
+async def test_a_document_is_parsed_and_validated_once_and_answers_the_same_each_time(
+        make_tenant: TenantFactory, login: CallerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ordinary executor remembers a text's parse and validation (service.api.extensions.PreparedDocuments):
+    the second request of the same text neither parses nor validates it again, and answers exactly as the first,
+    errors included; a document over the limits is still refused by them, not validated."""
+    import graphql
+
+    from service.api import extensions
+
+    parses: list[str] = []
+    validations: list[str] = []
+    parse, validate = graphql.parse, extensions.validate_document
+
+    def counted_parse(source: Any, **options: Any) -> Any:
+        parses.append(str(source))
+        return parse(source, **options)
+
+    def counted_validate(schema: Any, document: Any, rules: Any) -> Any:
+        validations.append(graphql.print_ast(document))
+        return validate(schema, document, rules)
+
+    monkeypatch.setattr(extensions, "parse", counted_parse)
+    monkeypatch.setattr(extensions, "validate_document", counted_validate)
+    tenant = await make_tenant()
+    admin = await login(Role.TENANT_ADMIN, tenant)
+    marker = f"# {tenant.slug}\n"  # a text no earlier test sent
+    good = marker + "{ sites { code } }"
+    bad = marker + "{ sites { code nope } }"
+    first, second = [(await admin.post(good)).json() for _ in range(2)]
+    assert first == second
+    assert first["data"]["sites"]
+    wrong = [(await admin.post(bad)).json() for _ in range(2)]
+    assert wrong[0] == wrong[1]
+    assert wrong[0]["data"] is None
+    assert "nope" in wrong[0]["errors"][0]["message"]
+    assert parses == [good, bad]
+    assert len(validations) == 2
+    deep = marker + "{ sites { code } " + "".join(f"a{i}: sites {{ code }} " for i in range(200)) + "}"
+    refused = (await admin.post(deep)).json()
+    assert refused["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    assert len(validations) == 2  # refused before validation
+    broken = marker + "{ sites { code }"
+    answers = [(await admin.post(broken)).json() for _ in range(2)]
+    assert answers[0] == answers[1]
+    assert "Syntax Error" in answers[0]["errors"][0]["message"]
