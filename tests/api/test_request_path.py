@@ -230,12 +230,13 @@ async def test_a_document_is_parsed_and_validated_once_and_answers_the_same_each
     the second request of the same text neither parses nor validates it again, and answers exactly as the first,
     errors included; a document over the limits is still refused by them, not validated."""
     import graphql
+    from strawberry.schema.schema import validate_document
 
     from service.api import extensions
 
     parses: list[str] = []
     validations: list[str] = []
-    parse, validate = graphql.parse, extensions.validate_document
+    parse, validate = graphql.parse, validate_document
 
     def counted_parse(source: Any, **options: Any) -> Any:
         parses.append(str(source))
