@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, get_operation_ast, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.schema import Schema, validate_document
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -53,8 +53,8 @@ class PreparedDocuments(SchemaExtension):
         ec = self.execution_context
         if ec.pre_execution_errors is None and ec.graphql_document is not None and ec.query is not None \
                 and len(ec.query) <= PREPARED_TEXT and ec.validation_rules:
-            errors = _validated(ec.schema._schema, ec.query, tuple(sorted(ec.parse_options.items())),
-                                tuple(ec.validation_rules))
+            errors = _validations(ec.schema)(ec.query, tuple(sorted(ec.parse_options.items())),
+                                             tuple(ec.validation_rules))
             ec.pre_execution_errors = list(errors)
         yield
 
@@ -64,10 +64,24 @@ def _parsed(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
     return parse(query, **dict(options))
 
 
-@functools.lru_cache(maxsize=PREPARED_DOCUMENTS)
-def _validated(schema: GraphQLSchema, query: str, options: tuple[tuple[str, Any], ...],
-               rules: tuple[type[ASTValidationRule], ...]) -> tuple[GraphQLError, ...]:
-    return tuple(validate_document(schema, _parsed(query, options), rules))
+Validations = Callable[[str, tuple[tuple[str, Any], ...], tuple[type[ASTValidationRule], ...]],
+                      tuple[GraphQLError, ...]]
+
+
+def _validations(schema: Schema) -> Validations:
+    """The schema's own memo of validations, kept on the schema (so it goes when the schema goes)."""
+    found: Validations | None = getattr(schema, "_prepared_validations", None)
+    if found is None:
+        graphql_schema = schema._schema
+
+        @functools.lru_cache(maxsize=PREPARED_DOCUMENTS)
+        def validated(query: str, options: tuple[tuple[str, Any], ...],
+                      rules: tuple[type[ASTValidationRule], ...]) -> tuple[GraphQLError, ...]:
+            return tuple(validate_document(graphql_schema, _parsed(query, options), rules))
+
+        found = validated
+        setattr(schema, "_prepared_validations", found)  # noqa: B010 (an attribute strawberry's Schema does not declare)
+    return found
 
 
 class OperationKind(SchemaExtension):
