@@ -17,6 +17,7 @@ from service.app.ratelimit import RateLimiter, Refusal
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.settings import Environment
+from service.reporting.routes import DASHBOARD_HEADERS
 from tests.conftest import CallerFactory, ClientFactory, TenantFactory
 
 
@@ -58,6 +59,13 @@ async def test_security_headers_in_development_and_production(client: httpx.Asyn
     assert prod.headers["strict-transport-security"].startswith("max-age=")
     ide = await production.get("/graphql", headers={"Accept": "text/html"})
     assert ide.status_code == 405  # no console in production
+    # A header the endpoint set itself is kept, not replaced nor doubled: the dashboard's policy lets it load its
+    # own files, which the service's production policy would refuse.
+    dashboard = await production.get("/dashboard")
+    assert dashboard.headers.get_list("content-security-policy") == [
+        DASHBOARD_HEADERS["Content-Security-Policy"]]
+    assert dashboard.headers.get_list("cache-control") == ["no-store"]
+    assert dashboard.headers["x-frame-options"] == "DENY"
     assert (await production.get("/console")).status_code == 404
 
 

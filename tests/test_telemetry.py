@@ -232,6 +232,39 @@ def test_spans_are_recorded_once_something_reads_them() -> None:
     assert [s.name for s in exporter.get_finished_spans()] == ["read"]
 
 
+def test_while_nothing_reads_spans_only_the_outermost_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unread, a span inside another (an operation's, a statement's) is not made: the enclosing one is answered, so a
+    log line inside carries the request's trace and span ids, and nothing costs a span of its own. The outermost (the
+    server span) and one continuing a caller's trace are made; once a processor reads spans, every span is made and
+    recorded, each the child of the one around it."""
+    from opentelemetry.sdk.resources import Resource
+
+    provider = telemetry._TracerProvider(Resource.create({}))
+    monkeypatch.setattr(telemetry, "tracer", provider.get_tracer("test"))
+    monkeypatch.setattr(telemetry, "_when_read", provider._when_read)
+    with telemetry.span("GET /graphql", kind=trace.SpanKind.SERVER) as server:
+        assert server.get_span_context().is_valid
+        assert not server.is_recording()
+        with telemetry.span("graphql query Q") as operation, telemetry.db_span("SELECT") as statement:
+            assert operation is server
+            assert statement is server
+            assert trace.get_current_span() is server
+    remote = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(
+        0x1234, 0x5678, is_remote=True, trace_flags=trace.TraceFlags(0))))
+    with telemetry.span("outer"), telemetry.span("continued", context=remote) as continued:
+        assert continued.get_span_context().trace_id == 0x1234
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with telemetry.span("GET /graphql") as server, telemetry.db_span("SELECT") as statement:
+        assert statement is not server
+        assert statement.is_recording()
+    finished = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(finished) == {"GET /graphql", "db SELECT"}
+    parent = finished["db SELECT"].parent
+    assert parent is not None
+    assert parent.span_id == server.get_span_context().span_id
+
+
 async def test_a_span_that_raises_records_the_exception_type_only_and_ends(spans: InMemorySpanExporter) -> None:
     """telemetry.span: current inside its ``with`` (a statement's span the child of the operation's), the previous
     span current again after it; an exception leaves its type on every span it passes through, and the status

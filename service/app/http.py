@@ -69,7 +69,8 @@ class RequestContext:
         try:
             with telemetry.span(f"{method} {route}", {"http.request.method": method, "http.route": route,
                                                       "always_hope.request_id": rid},
-                                kind=trace.SpanKind.SERVER, context=propagate.extract(carrier)) as span:
+                                kind=trace.SpanKind.SERVER,
+                                context=propagate.extract(carrier) if carrier else None) as span:
                 try:
                     await self.app(scope, receive, send_with_id)
                 finally:
@@ -107,6 +108,9 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
         self.app = app
         self.headers = headers
+        # As the response's raw headers hold them (lower-case names, latin-1): added in one pass, not one
+        # MutableHeaders search and append per header.
+        self._raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,10 +119,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name for name, _ in headers}
+                headers += [header for header in self._raw if header[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,6 +3,7 @@ control-plane session), and DataLoaders for due items and rule values keyed by y
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -42,6 +43,7 @@ def read_with_grant(ctx: UnitOfWork, rows: Iterable[Mapping[str, Any]]) -> None:
     ctx.know(_book(ctx.today), RuleBook.from_rows(rows))
 
 
+@functools.lru_cache(maxsize=8)  # the same few days, asked a few times a request
 def _book(day: date) -> MemoKey[RuleBook]:
     return MemoKey[RuleBook](f"rules.book.{day.isoformat()}")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -81,24 +81,30 @@ class RuleBook:
             level[row["rule"]] = setting
         return book
 
-    def explain(self, site_code: str | None) -> list[EffectiveRule]:
+    def _in_force(self, site_code: str | None) -> Iterator[tuple[catalogue.RuleDefinition, Level, Setting | None]]:
+        """Each rule of the catalogue with the level its value comes from at ``site_code`` and that level's setting
+        (None at the default): the one resolution, site then tenant then default, that explain and values read."""
         site = self.sites.get(site_code, {}) if site_code is not None else {}
-        out = []
         for rule in catalogue.CATALOGUE:
-            for level, settings in ((Level.SITE, site), (Level.TENANT, self.tenant)):
-                found = settings.get(rule.name)
-                if found is not None:
-                    out.append(EffectiveRule(rule.name, found.value, level, found.since, found.set_by, found.reason))
-                    break
-            else:
-                out.append(EffectiveRule(rule.name, rule.default, Level.DEFAULT))
-        return out
+            found = site.get(rule.name)
+            if found is not None:
+                yield rule, Level.SITE, found
+                continue
+            found = self.tenant.get(rule.name)
+            yield (rule, Level.TENANT, found) if found is not None else (rule, Level.DEFAULT, None)
+
+    def explain(self, site_code: str | None) -> list[EffectiveRule]:
+        return [EffectiveRule(rule.name, rule.default, level) if found is None else
+                EffectiveRule(rule.name, found.value, level, found.since, found.set_by, found.reason)
+                for rule, level, found in self._in_force(site_code)]
 
     def values(self, site_code: str | None) -> dict[str, Any]:
-        """The value of every rule at ``site_code`` (None: the tenant level): the caller's own copy."""
+        """The value of every rule at ``site_code`` (None: the tenant level): the caller's own copy. Made without
+        explain's records (a request asks for it once or twice per site, and a book lives one request)."""
         found = self._values.get(site_code)
         if found is None:
-            found = self._values[site_code] = {e.rule: e.value for e in self.explain(site_code)}
+            found = self._values[site_code] = {rule.name: rule.default if setting is None else setting.value
+                                               for rule, _, setting in self._in_force(site_code)}
         return dict(found)
 
     def with_changes(self, batch: ChangeBatch, author: str) -> RuleBook:
