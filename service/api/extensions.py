@@ -44,8 +44,9 @@ class PreparedDocuments(SchemaExtension):
     def on_parse(self) -> Generator[None, None, None]:
         ec = self.execution_context
         if ec.graphql_document is None and ec.query is not None and len(ec.query) <= PREPARED_TEXT:
-            # A syntax error: strawberry's own parse raises it again, where it answers syntax errors.
-            with contextlib.suppress(GraphQLError):
+            # A text that does not parse (a syntax error, a limit of the parser's): strawberry's own parse meets it
+            # again, where it answers it as always.
+            with contextlib.suppress(Exception):
                 ec.graphql_document = _parsed(ec.query, tuple(sorted(ec.parse_options.items())))
         yield
 
