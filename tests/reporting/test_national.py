@@ -80,7 +80,7 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
         "SELECT tablename FROM pg_tables WHERE schemaname = $1", pair[0].schema)]
     control_tables = [r["tablename"] for r in await admin_conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'control'")]
-    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure"}
+    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure", "metric_publication"}
     assert allowed < set(control_tables)
     async with db.pool.acquire() as conn:
 
