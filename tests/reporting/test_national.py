@@ -105,7 +105,7 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
             assert [a.name for a in view.get_attributes()] == ["id", "slug", "name", "kind", "status"]
     columns = {r["column_name"] for r in await admin_conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'control' "
-        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh')")}
+        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh', 'metric_publication')")}
     assert not columns & {"given_name", "family_name", "young_adult_id", "description", "outcome", "reason"}
 
 
