@@ -309,7 +309,7 @@ async def national_table(conn: Statements, national_role: str, principal: Princi
 # refresh published by any replica, or a tenant added or renamed, is seen by the next read on every replica. Only
 # published figures are kept, read as the national role, for national analysts (all of whom that role serves).
 _TABLES: dict[tuple[str, str, str, dt.date], tuple[str, Table]] = {}
-TABLE_CACHE_SIZE = 32  # a table of 1,000 tenants holds about 0.3 MiB
+TABLE_CACHE_SIZE = 32  # a table of 1,000 tenants holds about 0.37 MiB (tracemalloc)
 
 
 async def published_tenant_table(conn: Statements, national_role: str, m: Metric, grain_: str, period: dt.date
