@@ -193,7 +193,7 @@ TENANT_ORDER = "name, slug"  # national tables list tenants in this order (tenan
 # any replica) and which tenant directory (every tenant's id, slug and name, which the table lists). Two reads with
 # the same stamp read the same rows.
 TABLE_STAMP = (
-    "SELECT coalesce((SELECT p.publication || '@' || extract(epoch FROM p.published_at) "
+    "SELECT coalesce((SELECT p.publication || '@' || (p.published_at AT TIME ZONE 'UTC') "
     "FROM control.metric_publication p WHERE p.metric = $1), '-') || '/' || "
     "(SELECT count(*) || '/' || coalesce(md5(string_agg(t.id || '/' || t.slug || '/' || t.name, ',')), '') "
     "FROM control.reporting_tenant t) AS stamp"
