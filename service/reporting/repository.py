@@ -188,24 +188,43 @@ async def figures(conn: Statements, metric: str, part: FigureSlice) -> list[asyn
 TENANT_ORDER = "name, slug"  # national tables list tenants in this order (tenants(), tenant_table())
 
 
+# What a national table by tenant shows besides its figures' values: which publication of the metric's figures
+# (control.metric_publication: its counter and time move in every transaction that writes the metric's figures, by
+# any replica) and which tenant directory (every tenant's id, slug and name, which the table lists). Two reads with
+# the same stamp read the same rows.
+TABLE_STAMP = (
+    "SELECT coalesce((SELECT p.publication || '@' || (p.published_at AT TIME ZONE 'UTC') "
+    "FROM control.metric_publication p WHERE p.metric = $1), '-') || '/' || "
+    "(SELECT count(*) || '/' || coalesce(md5(string_agg(t.id || '/' || t.slug || '/' || t.name, ',')), '') "
+    "FROM control.reporting_tenant t) AS stamp"
+)
+
 # The national total, then every tenant in TENANT_ORDER with its figure: the rows of a national table by tenant,
 # ready, in one statement. Figure columns from the third on, as FIGURE_READ has them; ``found`` false where no
-# figure is stored (an empty cell).
+# figure is stored (an empty cell); the total's row carries the table's stamp (TABLE_STAMP, read in the statement's
+# snapshot). The tenants' rows only when the stamp is not ``$4`` (what the caller read before): a one-time filter,
+# so that a caller holding the rows of that stamp reads one row, not a thousand.
 TENANT_TABLE = (
-    "SELECT NULL AS slug, NULL AS name, {figure}, 0 AS place FROM (VALUES (1)) AS one "
+    "WITH stamp AS MATERIALIZED ({stamp}) "
+    "SELECT NULL AS slug, NULL AS name, {figure}, 0 AS place, s.stamp FROM stamp s "
     "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
     "AND f.entity_kind = 'N' AND f.entity = 'N' "
-    "UNION ALL SELECT t.slug, t.name, {figure}, 1 FROM control.reporting_tenant t "
+    "UNION ALL SELECT t.slug, t.name, {figure}, 1, NULL FROM control.reporting_tenant t "
     "LEFT JOIN control.national_figure f ON f.metric = $1 AND f.grain = $2 AND f.period_start = $3 "
-    "AND f.entity_kind = 'T' AND f.tenant_id = t.id ORDER BY place, {order}"
-).format(figure="f.value, f.reason, f.numerator, f.numerator_reason, f.denominator, f.denominator_reason, "
-                "f.metric IS NOT NULL AS found", order=TENANT_ORDER)
+    "AND f.entity_kind = 'T' AND f.tenant_id = t.id WHERE (SELECT stamp FROM stamp) IS DISTINCT FROM $4::text "
+    "ORDER BY place, {order}"
+).format(stamp=TABLE_STAMP, figure="f.value, f.reason, f.numerator, f.numerator_reason, f.denominator, "
+                                   "f.denominator_reason, f.metric IS NOT NULL AS found", order=TENANT_ORDER)
+TABLE_STAMP_COLUMN = 10
 
 
-async def tenant_table(conn: Statements, metric: str, grain: str, period: dt.date) -> list[asyncpg.Record]:
+async def tenant_table(conn: Statements, metric: str, grain: str, period: dt.date, unless: str | None = None
+                       ) -> list[asyncpg.Record]:
     """A national table by tenant as published: TENANT_TABLE's rows, slug and name first (where FIGURE_READ has the
-    entity and period), the figure's columns from the third on, then ``found``."""
-    return await conn.fetch(TENANT_TABLE, metric, grain, period)
+    entity and period), the figure's columns from the third on, then ``found``, and the stamp in the first row's
+    TABLE_STAMP_COLUMN. ``unless``: a stamp the caller holds the rows of; when it is still the table's, only the
+    first row (the total's, with the stamp) comes back."""
+    return await conn.fetch(TENANT_TABLE, metric, grain, period, unless)
 
 
 async def tenants(conn: Statements) -> list[ReportingTenant]:

@@ -429,9 +429,96 @@ async def test_the_table_by_tenant_read_in_one_statement_equals_the_view_read(
             for grain, period in [("MONTH", dt.date(2013, i, 1)) for i in (1, 4, 6, 9)] + \
                                  [("QUARTER", dt.date(2013, 4, 1)), ("YEAR", dt.date(2013, 1, 1)),
                                   ("YEAR", dt.date(1999, 1, 1))]:
-                fast = await service.published_tenant_table(conn, m, grain, period)
+                fast = await service.published_tenant_table(conn, role, m, grain, period)
                 view = await service.national_view(conn, role, m, FLOOR,
                                                    repository.FigureSlice(grain, period, period, ("N", "T")))
                 assert fast == service.table(view, m, grain, period, "TENANT", None)
                 compared += len(fast.rows)
     assert compared > 0
+
+
+class Counted:
+    """The national session's statements, with the rows each returned."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.returned: list[int] = []
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        rows = await self.conn.fetch(sql, *args)
+        self.returned.append(len(rows))
+        return rows
+
+    async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: object) -> object:
+        return await self.conn.fetchval(sql, *args)
+
+    async def executemany(self, sql: str, args: object) -> None:
+        raise AssertionError("a national read writes nothing")
+
+
+async def test_a_table_kept_is_served_only_while_its_figures_and_tenants_are_the_same(
+        db: Database, make_tenant: TenantFactory, admin_conn: asyncpg.Connection) -> None:
+    """service.published_tenant_table keeps the table it made; each read sends its stamp, and gets one row while the
+    stamp holds, the whole table again (the same as table() over national_view) once the metric is published again
+    by another process (another replica's refresh), a tenant is renamed, or a tenant is added."""
+    assert db.pool is not None
+    m = BY_KEY["take_up"]
+    rng = random.Random(29)
+    made = [await make_tenant(f"kept-{i:02d}") for i in range(GROUP_SIZE + 2)]
+    tenants = [str(t.id) for t in made]
+    base: Base = {(t, s, i): draw(rng) for t in tenants for s in ("a", "b") for i in range(6)}
+    for t in tenants:
+        await put_rollups(admin_conn, m.key, t, base)
+    await publication.publish(db.pool, [m])
+    role, pool = db.settings.national_role, db.pool
+    period = dt.date(2013, 4, 1)
+
+    async def read() -> tuple[service.Table, service.Table, list[int]]:
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.fetchrow("SELECT set_config('role', $1, true)", role)
+            counted = Counted(conn)
+            fast = await service.published_tenant_table(counted, role, m, "QUARTER", period)
+            view = await service.national_view(conn, role, m, FLOOR,
+                                               repository.FigureSlice("QUARTER", period, period, ("N", "T")))
+            return fast, service.table(view, m, "QUARTER", period, "TENANT", None), counted.returned
+
+    service._TABLES.clear()
+    first, expected, returned = await read()
+    assert first == expected
+    everyone = len(first.rows) + 1
+    assert returned == [everyone]
+    again, expected, returned = await read()
+    assert again is first
+    assert again == expected
+    assert returned == [1]  # the stamp held: only the total's row came back
+
+    # Another process publishes the metric from moved rollups: the kept table is not served again.
+    for key in [k for k in base if k[0] == tenants[0]]:
+        base[key] = (base[key][0] + 9, base[key][1])
+    await put_rollups(admin_conn, m.key, tenants[0], base)
+    ours = publication.STATES.pop(m.key)
+    await publication.publish(db.pool, [m])
+    publication.STATES[m.key] = ours
+    moved, expected, returned = await read()
+    assert moved == expected
+    assert moved is not first  # (its figures may show the same: suppression can hide what moved)
+    assert returned == [everyone]
+
+    # A tenant renamed (the table lists names) or added (its row, an empty cell): read whole again.
+    await admin_conn.execute("UPDATE control.tenant SET name = 'Renamed ' || name WHERE id = $1", made[1].id)
+    renamed, expected, returned = await read()
+    assert renamed == expected
+    assert renamed != moved
+    assert returned == [everyone]
+    assert any(r.label.startswith("Renamed ") for r in renamed.rows)
+    await make_tenant("kept-new")
+    added, expected, returned = await read()
+    assert added == expected
+    assert len(added.rows) == len(renamed.rows) + 1
+    assert returned == [everyone + 1]
+    kept, expected, returned = await read()
+    assert kept is added
+    assert returned == [1]

@@ -80,7 +80,7 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
         "SELECT tablename FROM pg_tables WHERE schemaname = $1", pair[0].schema)]
     control_tables = [r["tablename"] for r in await admin_conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'control'")]
-    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure"}
+    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure", "metric_publication"}
     assert allowed < set(control_tables)
     async with db.pool.acquire() as conn:
 
@@ -105,7 +105,7 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
             assert [a.name for a in view.get_attributes()] == ["id", "slug", "name", "kind", "status"]
     columns = {r["column_name"] for r in await admin_conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'control' "
-        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh')")}
+        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh', 'metric_publication')")}
     assert not columns & {"given_name", "family_name", "young_adult_id", "description", "outcome", "reason"}
 
 
