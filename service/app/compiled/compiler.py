@@ -111,7 +111,7 @@ class RootField:
 
 
 @dataclass(frozen=True, slots=True)
-class Consult:
+class Disclosure:
     """A need-to-know view the ordinary resolvers would record: for each ``type_name`` row ``path`` (FROM … JOINs)
     reaches, ``subject`` and ``young_adult`` being SQL over that path, a DISCLOSE of the ``disclosed`` fields (name,
     the value's SQL) whose value is not null."""
@@ -120,7 +120,7 @@ class Consult:
     subject: str
     path: str
     young_adult: str
-    disclosed: tuple[tuple[str, str], ...] = ()
+    disclosed: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +138,22 @@ class Subjects:
         """The join that evaluates these subjects once for each row the FROM before it gives, as ``alias``."""
         return f" CROSS JOIN LATERAL ({self.union()}) AS {alias}"
 
-    def below(self, table: str, alias: str, where: str, order: str | None) -> tuple[str, str]:
-        """These subjects for every ``table`` row ``alias`` that ``where`` picks below its parent (the first in
-        ``order`` only, when given): one walk of the relation, its rows' own views and those of their children
-        together (a LATERAL over each row)."""
-        rows, condition = f"{table} {alias}", f" WHERE {where}"
-        if order is not None:
-            rows, condition = f"(SELECT {alias}.* FROM {rows}{condition} ORDER BY {order} LIMIT 1) {alias}", ""
+    def below(self, rows: str, alias: str, on: str) -> tuple[str, str]:
+        """These subjects for every row ``alias`` of the FROM item ``rows`` that ``on`` picks below its parent
+        (_Planner.relation): one walk of the relation, its rows' own views and those of their children together (a
+        LATERAL over each row)."""
         if len(self.queries) == 1 and not self.queries[0][1]:
-            return self.queries[0][0], f" FROM {rows}{condition}"
-        return f"x{alias}.*", f" FROM {rows}{self.lateral(f'x{alias}')}{condition}"
+            return self.queries[0][0], f" FROM {rows} WHERE {on}"
+        return f"x{alias}.*", f" FROM {rows}{self.lateral(f'x{alias}')} WHERE {on}"
+
+
+def relation(table: str, alias: str, where: str, first: str | None) -> tuple[str, str]:
+    """The rows ``alias`` of ``table`` a relation picks below its parent, as a FROM item that may follow others (a
+    JOIN's right side, or first in a FROM) and its condition: those ``where`` picks, or, with ``first`` (an order),
+    the first of them alone."""
+    if first is None:
+        return f"{table} {alias}", where
+    return f"LATERAL (SELECT {alias}.* FROM {table} {alias} WHERE {where} ORDER BY {first} LIMIT 1) {alias}", "true"
 
 
 # A computed field (model.Computed) stands in the statement's JSON as {"\u0001": its index in
@@ -168,7 +174,7 @@ class CompiledOperation:
     consults: tuple[str, ...]
     consulted: int  # the number of views the walks number (their n): the disclosures' are numbered after them
     computed: tuple[Computed, ...]  # the fields the statement leaves as their inputs (COMPUTED_MARK), by index
-    disclosures: tuple[Consult, ...]
+    disclosures: tuple[Disclosure, ...]
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     # What the computed fields read through the unit of work (model.Computed.reads), each once: the executor asks
@@ -248,7 +254,7 @@ class _Planner:
         self.aliases = 0
         self.consulted = 0  # views numbered so far (Subjects' n)
         self.consults: list[str] = []
-        self.disclosures: list[Consult] = []
+        self.disclosures: list[Disclosure] = []
         self.computed: list[Computed] = []
         self.hoisted: dict[str, dict[str, str]] = {}  # alias -> {input SQL: its column} (input(), shared())
 
@@ -355,14 +361,12 @@ class _Planner:
                 if spec.leaves_record:  # the child may be another young adult's: shown only where visible
                     where = f"{where} AND {self.visible(spec.type_name, child, young_adult)}"
                 first = None if isinstance(spec, Many) else order  # a One with an order: the first row it picks
-                joined = (f"{path} JOIN {table} {child} ON {where}" if first is None else
-                          f"{path} JOIN LATERAL (SELECT {child}.* FROM {table} {child} WHERE {where} "
-                          f"ORDER BY {first} LIMIT 1) {child} ON true")
-                item, below = self.object(spec.type_name, node.selection_set, child, joined,
+                picked, on = relation(table, child, where, first)
+                item, below = self.object(spec.type_name, node.selection_set, child, f"{path} JOIN {picked} ON {on}",
                                           None if spec.leaves_record else young_adult, young_adult is not None,
                                           None if spec.leaves_record else owner)
                 if below.queries:
-                    subjects.append(below.below(table, child, where, first))
+                    subjects.append(below.below(picked, child, on))
                 rows = f"{table} {child}{self.shared(child)} WHERE {where}"
                 if isinstance(spec, Many):
                     pairs.append(f"'{key}', (SELECT coalesce(json_agg({item} ORDER BY {order}), '[]'::json) "
@@ -373,7 +377,7 @@ class _Planner:
                     pairs.append(f"'{key}', (SELECT {item} FROM {rows})")
         if disclosed:
             assert young_adult is not None, f"{type_name} has need-to-know fields, so it must be consulted"
-            self.disclosures.append(Consult(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
+            self.disclosures.append(Disclosure(type_name, f"{alias}.id", path, young_adult, tuple(disclosed)))
         return f"json_build_object({', '.join(pairs)})", Subjects(tuple(subjects))
 
     def visible(self, type_name: str, alias: str, young_adult: str | None) -> str:
