@@ -60,7 +60,7 @@ class Table:
     period_start: dt.date
     breakdown: str
     total: Figure
-    rows: list[Row]
+    rows: tuple[Row, ...]  # a table may be shared between requests (published_tenant_table): never changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +272,7 @@ def table(view: NationalView, m: Metric, grain_: str, period: dt.date, breakdown
         total = view.pattern.figure(key(NATIONAL, grain_, period))
         start = period.isoformat()
         rows = [Row(t.slug, t.name, view.pattern.figure((("T", str(t.id)), grain_, start))) for t in view.tenants]
-    return Table(m, grain_, period, breakdown, total, rows)
+    return Table(m, grain_, period, breakdown, total, tuple(rows))
 
 
 def series(view: NationalView, entity: Entity, label: str, slug: str, grain_: str, start: dt.date,
@@ -327,7 +327,7 @@ async def published_tenant_table(conn: Statements, national_role: str, m: Metric
         return kept[1]
     kind = m.kind
     made = Table(m, grain_, period, "TENANT", publication.stored(kind, rows[0]),
-                 [Row(r[0], r[1], publication.stored(kind, r)) for r in rows[1:]])
+                 tuple(Row(r[0], r[1], publication.stored(kind, r)) for r in rows[1:]))
     _TABLES.pop(cache_key, None)
     if len(_TABLES) >= TABLE_CACHE_SIZE:
         _TABLES.pop(next(iter(_TABLES)))
