@@ -592,12 +592,12 @@ class Cube:
         (not own group, denominator, key): tests/reporting/test_disclosure.py checks it."""
         by_group = self.parts_by_group.get(i)
         if by_group is None:  # a tenant's own relation, or a shared one: a few members, all in one group
-            if i in self._smallest_visible:
-                best = self._smallest_visible[i]
-                if best is None or best[1] not in hidden:  # hidden cells only accumulate: still the smallest
-                    return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
-            best = self._smallest_visible[i] = min(
-                ((self.cells[m].den, m) for m in self._nonzero_of(i) if m not in hidden), default=None)
+            best = self._smallest_visible.get(i)
+            # Hidden cells only accumulate: a smallest visible member still visible is still the smallest (and a
+            # relation with none visible has none since).
+            if i not in self._smallest_visible or (best is not None and best[1] in hidden):
+                best = self._smallest_visible[i] = min(
+                    ((self.cells[m].den, m) for m in self._nonzero_of(i) if m not in hidden), default=None)
             return (best, None) if best is not None and self._group(best[1]) == group else (None, best)
         best_own: tuple[int, Key] | None = None
         best_other: tuple[int, Key] | None = None
