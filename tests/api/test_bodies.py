@@ -3,11 +3,13 @@ documents, before or after authentication — and nothing a client chose writes 
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
 import pytest
 
+from service.app.endpoint import json_body
 from service.kernel.principal import Role
 from tests.conftest import CallerFactory, ClientFactory
 
@@ -34,3 +36,27 @@ async def test_malformed_bodies_get_a_coded_400_and_no_stack_trace(
         assert error["extensions"]["code"] in ("BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND"), body[:20]
         assert "Traceback" not in response.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+
+
+async def test_a_lone_surrogate_echoed_in_an_error_is_answered_as_json(
+        login: CallerFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """graphql-core quotes a variable's invalid value in its error, and JSON carries a lone surrogate only escaped:
+    the answer is the error as valid JSON (service.app.endpoint.json_body), never a failed response (it was a
+    UnicodeEncodeError and a 500)."""
+    analyst = await login(Role.NATIONAL_ANALYST)
+    caplog.set_level(logging.INFO)
+    body = (b'{"query": "query($g: PeriodGrain!) { reportingPeriods(grain: $g) }", '
+            b'"variables": {"g": "\\ud800"}}')
+    response = await analyst.client.post("/graphql", content=body, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {analyst.token}"})
+    assert response.status_code == 200, response.text[:200]
+    assert "does not exist in 'PeriodGrain' enum" in response.json()["errors"][0]["message"]
+    assert "\\ud800" in response.text  # escaped, as JSON carries it
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+
+
+def test_an_answer_is_the_same_json_however_it_is_written() -> None:
+    answer = {"data": {"label": "Région \"Nord\" ü \u2028 \U0001f600", "n": [0, -1, 2**53, 1.5, 1e16, None, True]},
+              "errors": [{"message": "lone \udfff", "path": ["a", 0]}]}
+    for value in (answer, {"data": {"big": 2**70}}, {"data": {"fine": answer["data"]}}):
+        assert json.loads(json_body(value)) == value
