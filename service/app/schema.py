@@ -14,6 +14,7 @@ from service.api import audited
 from service.api.common import NODE_RESOLVERS, Node
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, OperationKind, PreparedDocuments
+from service.api.kept import KeptExecution
 from service.api.model import collect
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
@@ -107,6 +108,7 @@ def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, sugges
         extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits,
                     PreparedDocuments],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
+        execution_context_class=KeptExecution,
     )
     check_text_inputs(built._schema)
     audited.apply(built._schema, MODELS)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import strawberry
 
+from service.api import kept
 from service.api.common import UserError, user_error
 from service.api.context import Info
 from service.api.enums import TenantKind
@@ -111,6 +112,12 @@ class MetricTable:
 
     @classmethod
     def of(cls, t: service.Table) -> MetricTable:
+        """The table as GraphQL answers it; a table kept and shared between requests is made once, and each
+        selection of it completed once (service.api.kept)."""
+        return kept.shared(t, cls._of) if t.shared else cls._of(t)
+
+    @classmethod
+    def _of(cls, t: service.Table) -> MetricTable:
         return cls(metric=t.metric.key, grain=PeriodGrain(t.grain), period_start=t.period_start,
                    breakdown=ReportBreakdown(t.breakdown), total=MetricValue.of(t.total),
                    rows=[MetricRow(key=r.key, label=r.label, value=MetricValue.of(r.figure)) for r in t.rows])

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
@@ -60,7 +60,9 @@ class Table:
     period_start: dt.date
     breakdown: str
     total: Figure
-    rows: tuple[Row, ...]  # a table may be shared between requests (published_tenant_table): never changed
+    rows: tuple[Row, ...]
+    # kept by this process and answered to other requests too (published_tenant_table): never changed
+    shared: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +329,7 @@ async def published_tenant_table(conn: Statements, national_role: str, m: Metric
         return kept[1]
     kind = m.kind
     made = Table(m, grain_, period, "TENANT", publication.stored(kind, rows[0]),
-                 tuple(Row(r[0], r[1], publication.stored(kind, r)) for r in rows[1:]))
+                 tuple(Row(r[0], r[1], publication.stored(kind, r)) for r in rows[1:]), shared=True)
     _TABLES.pop(cache_key, None)
     if len(_TABLES) >= TABLE_CACHE_SIZE:
         _TABLES.pop(next(iter(_TABLES)))

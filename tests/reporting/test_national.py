@@ -11,9 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from service.api import kept
 from service.kernel.database import Database
 from service.kernel.principal import Role, Service
 from service.kernel.tenancy import Tenant
+from service.reporting import service as reporting_service
 from service.reporting.service import refresh_tenant
 from tests.conftest import Caller, CallerFactory, TenantFactory
 from tests.reporting.attack import Relation, recoverable
@@ -268,3 +270,34 @@ async def test_refresh_on_demand(pair: tuple[Tenant, Tenant], login: CallerFacto
                    await login(Role.PRACTITIONER, a, service=Service.PRISON, sites=("BSI",))):
         body = await caller(REFRESH)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_kept_table_answers_as_one_made_afresh_is_recorded_each_time_and_moves_with_its_figures(
+        pair: tuple[Tenant, Tenant], login: CallerFactory, db: Database, admin_conn: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table by tenant is kept per process and each selection of it completed once (service.api.kept): the
+    answer is the one graphql-core makes from a table made afresh, every read is still on the platform trail, and a
+    refresh that moves the figures is answered with the new ones."""
+    a, _ = pair
+    analyst = await login(Role.NATIONAL_ANALYST)
+    kept.forget()
+    reporting_service._TABLES.clear()
+    recorded = "SELECT count(*) FROM control.platform_audit_event WHERE fields = '{nationalMetric}'"
+    before = await admin_conn.fetchval(recorded)
+    first = await table(analyst, "referrals", "MONTH", "2019-03-01")
+    again = await table(analyst, "referrals", "MONTH", "2019-03-01")
+    assert again == first
+    assert kept._SHARED, "the table by tenant is kept and shared"
+    assert await admin_conn.fetchval(recorded) == before + 2
+    with monkeypatch.context() as patched:
+        patched.setattr(kept, "shared", lambda source, make: make(source))
+        assert await table(analyst, "referrals", "MONTH", "2019-03-01") == first
+    assert first["total"]["value"] == 17
+    assert {r["key"]: r["value"]["value"] for r in first["rows"]}[a.slug] == 7
+
+    await Seeder(admin_conn, a.schema).young_adult("BSI", referred=D(2019, 3, 20))
+    assert db.pool is not None
+    await refresh_tenant(db.pool, a, AS_OF)
+    moved = await table(analyst, "referrals", "MONTH", "2019-03-01")
+    assert moved["total"]["value"] == 18
+    assert {r["key"]: r["value"]["value"] for r in moved["rows"]}[a.slug] == 8
