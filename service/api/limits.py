@@ -315,8 +315,24 @@ _LIMIT_CODES = (
 )
 
 
+def document_error_code(error: GraphQLError) -> str:
+    """The code of an error met before the operation ran (it has no path): a limiter's refusal, a document that
+    does not parse, a variable that does not fit its type, or a document the schema does not validate."""
+    message = error.message
+    limit = next((c for text, c in _LIMIT_CODES if text in message), None)
+    if limit is not None:
+        return limit
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 class LimitErrorCodes(SchemaExtension):
-    """Give the limiters' refusals an ``extensions.code`` a client can act on."""
+    """Give every error met before the operation ran an ``extensions.code`` a client can act on (graphql-core's
+    carry only a message): the limiters' refusals, and a document or variables that do not fit the schema. Errors
+    met while it runs (they have a path) keep what the error policy gave them."""
 
     def on_operation(self) -> Generator[None, None, None]:
         yield
@@ -325,12 +341,14 @@ class LimitErrorCodes(SchemaExtension):
             return
         coded = []
         for error in result.errors:
-            code = next((c for text, c in _LIMIT_CODES if text in error.message), None)
-            if code is None or error.original_error is not None or (error.extensions or {}).get("code"):
+            raised = error.original_error  # a variable's coercion error wraps graphql-core's own GraphQLError
+            if error.path is not None or (raised is not None and not isinstance(raised, GraphQLError)) \
+                    or (error.extensions or {}).get("code"):
                 coded.append(error)
             else:
-                coded.append(GraphQLError(error.message, nodes=error.nodes, path=error.path,
-                                          extensions={**(error.extensions or {}), "code": code}))
+                coded.append(GraphQLError(error.message, nodes=error.nodes, source=error.source,
+                                          positions=error.positions, path=error.path, original_error=raised,
+                                          extensions={**(error.extensions or {}), "code": document_error_code(error)}))
         result.errors = coded
 
 

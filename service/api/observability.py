@@ -49,9 +49,9 @@ class OperationTelemetry(SchemaExtension):
             else:
                 span.update_name(f"graphql {operation_type}")
             errors = (ec.result.errors if ec.result is not None else None) or ec.pre_execution_errors or []
-            codes = sorted({str((e.extensions or {}).get("code", "GRAPHQL_VALIDATION")) for e in errors})
+            codes = sorted({str((e.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")) for e in errors})
             for error in errors:
-                code = str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION"))
+                code = str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
                 telemetry.graphql_errors.add(1, {"error.code": code, "graphql.operation.type": operation_type})
             if codes:
                 span.set_attribute("always_hope.error_codes", codes)

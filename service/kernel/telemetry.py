@@ -58,7 +58,7 @@ request_duration = meter.create_histogram(
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
 graphql_errors = meter.create_counter(
     "always_hope.graphql.errors", unit="{error}",
-    description="GraphQL errors returned, by code (INTERNAL, FORBIDDEN, NOT_FOUND, GRAPHQL_VALIDATION…).")
+    description="GraphQL errors returned, by code (INTERNAL, FORBIDDEN, NOT_FOUND, GRAPHQL_VALIDATION_FAILED…).")
 rate_limited = meter.create_counter(
     "always_hope.rate_limited", unit="{request}", description="Requests refused with 429, by which limit.")
 

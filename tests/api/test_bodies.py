@@ -50,7 +50,9 @@ async def test_a_lone_surrogate_echoed_in_an_error_is_answered_as_json(
     response = await analyst.client.post("/graphql", content=body, headers={
         "Content-Type": "application/json", "Authorization": f"Bearer {analyst.token}"})
     assert response.status_code == 200, response.text[:200]
-    assert "does not exist in 'PeriodGrain' enum" in response.json()["errors"][0]["message"]
+    error = response.json()["errors"][0]
+    assert "does not exist in 'PeriodGrain' enum" in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "\\ud800" in response.text  # escaped, as JSON carries it
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
 
@@ -60,3 +62,23 @@ def test_an_answer_is_the_same_json_however_it_is_written() -> None:
               "errors": [{"message": "lone \udfff", "path": ["a", 0]}]}
     for value in (answer, {"data": {"big": 2**70}}, {"data": {"fine": answer["data"]}}):
         assert json.loads(json_body(value)) == value
+
+
+PERIODS = "query($g: PeriodGrain!) { reportingPeriods(grain: $g) }"
+
+
+@pytest.mark.parametrize(("query", "variables", "code"), [
+    ("{ me { subject ", {}, "GRAPHQL_PARSE_FAILED"),
+    ("{ me { nope } }", {}, "GRAPHQL_VALIDATION_FAILED"),
+    ("query { reportingPeriods(grain: WEEK) }", {}, "GRAPHQL_VALIDATION_FAILED"),
+    (PERIODS, {"g": "WEEK"}, "BAD_USER_INPUT"),
+    (PERIODS, {}, "BAD_USER_INPUT"),
+    (PERIODS, {"g": ["MONTH", {"a": 1}]}, "BAD_USER_INPUT"),
+])
+async def test_a_document_or_variables_that_do_not_fit_the_schema_get_a_code(
+        login: CallerFactory, query: str, variables: dict[str, object], code: str) -> None:
+    """Errors met before the operation runs carry a code as every other error does (service.api.limits)."""
+    analyst = await login(Role.NATIONAL_ANALYST)
+    body = await analyst(query, variables)
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code] * len(body["errors"])
