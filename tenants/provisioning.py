@@ -97,8 +97,8 @@ def national_role(app_role: str) -> str:
 
 def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) -> None:
     """The national analysts' role: NOLOGIN, reads the metric rollups, the published figures and their publication
-    counters (a national table's stamp: service.reporting.service.published_tenant_table) and the tenant directory
-    view, nothing else.
+    counters and the tenant directory's version (a national table's stamp:
+    service.reporting.service.published_tenant_table) and the tenant directory view, nothing else.
 
     The app login role may become it (``set_config('role', …, true)`` inside a transaction, as for tenants). The
     app role itself writes the rollups: a refresh computes a tenant's aggregates inside that tenant's transaction,
@@ -112,8 +112,8 @@ def ensure_reporting_roles(conn: Connection, app_role: str, national_role: str) 
         conn.execute(text(f"CREATE ROLE {national} NOLOGIN NOINHERIT"))
     conn.execute(text(f"GRANT USAGE ON SCHEMA control TO {national}"))
     conn.execute(text(f"GRANT SELECT ON control.metric_rollup, control.metric_site, control.metric_refresh, "
-                      f"control.reporting_tenant, control.national_figure, control.metric_publication "
-                      f"TO {national}"))
+                      f"control.reporting_tenant, control.national_figure, control.metric_publication, "
+                      f"control.tenant_directory TO {national}"))
     conn.execute(text(f"GRANT {national} TO {app}"))
     conn.execute(text(f"GRANT SELECT, INSERT, DELETE ON control.metric_rollup, control.metric_site, "
                       f"control.national_figure TO {app}"))

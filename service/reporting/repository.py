@@ -190,13 +190,13 @@ TENANT_ORDER = "name, slug"  # national tables list tenants in this order (tenan
 
 # What a national table by tenant shows besides its figures' values: which publication of the metric's figures
 # (control.metric_publication: its counter and time move in every transaction that writes the metric's figures, by
-# any replica) and which tenant directory (every tenant's id, slug and name, which the table lists). Two reads with
-# the same stamp read the same rows.
+# any replica) and which tenant directory (control.tenant_directory: its version moves in every transaction that
+# adds, removes or renames a tenant, whose ids, slugs and names the table lists). Two reads with the same stamp read
+# the same rows.
 TABLE_STAMP = (
     "SELECT coalesce((SELECT p.publication || '@' || (p.published_at AT TIME ZONE 'UTC') "
     "FROM control.metric_publication p WHERE p.metric = $1), '-') || '/' || "
-    "(SELECT count(*) || '/' || coalesce(md5(string_agg(t.id || '/' || t.slug || '/' || t.name, ',')), '') "
-    "FROM control.reporting_tenant t) AS stamp"
+    "(SELECT d.version FROM control.tenant_directory d) AS stamp"
 )
 
 # The national total, then every tenant in TENANT_ORDER with its figure: the rows of a national table by tenant,

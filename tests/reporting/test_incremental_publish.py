@@ -522,3 +522,34 @@ async def test_a_table_kept_is_served_only_while_its_figures_and_tenants_are_the
     kept, expected, returned = await read()
     assert kept is added
     assert returned == [1]
+
+
+async def test_the_tenant_directory_version_moves_with_what_a_table_by_tenant_lists(
+        make_tenant: TenantFactory, admin_conn: asyncpg.Connection) -> None:
+    """A kept table's stamp reads control.tenant_directory's version (c0011): it moves with a tenant added, renamed
+    or removed, in that change's transaction (so not when it rolls back), and not with other changes to a tenant's
+    row, which migrations and lifecycle changes make in parallel."""
+    async def version() -> int:
+        return int(await admin_conn.fetchval("SELECT version FROM control.tenant_directory"))
+
+    before = await version()
+    made = await make_tenant("directory-a")
+    added = await version()
+    assert added > before
+    await admin_conn.execute("UPDATE control.tenant SET schema_revision = schema_revision, status = status, "
+                             "updated_at = now() WHERE id = $1", made.id)
+    assert await version() == added
+    renaming = admin_conn.transaction()
+    await renaming.start()
+    await admin_conn.execute("UPDATE control.tenant SET name = 'Renamed' WHERE id = $1", made.id)
+    assert await version() == added + 1
+    await renaming.rollback()
+    assert await version() == added
+    await admin_conn.execute("UPDATE control.tenant SET slug = slug WHERE id = $1", made.id)
+    assert await version() == added + 1
+    removing = admin_conn.transaction()  # removed, then put back (the fixture removes its tenants itself)
+    await removing.start()
+    await admin_conn.execute("DELETE FROM control.tenant WHERE id = $1", made.id)
+    assert await version() == added + 2
+    await removing.rollback()
+    assert await version() == added + 1

@@ -82,7 +82,8 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
         "SELECT tablename FROM pg_tables WHERE schemaname = $1", pair[0].schema)]
     control_tables = [r["tablename"] for r in await admin_conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'control'")]
-    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure", "metric_publication"}
+    allowed = {"metric_rollup", "metric_site", "metric_refresh", "national_figure", "metric_publication",
+               "tenant_directory"}
     assert allowed < set(control_tables)
     async with db.pool.acquire() as conn:
 
@@ -107,7 +108,8 @@ async def test_national_role_reads_rollups_and_nothing_else(db: Database, pair: 
             assert [a.name for a in view.get_attributes()] == ["id", "slug", "name", "kind", "status"]
     columns = {r["column_name"] for r in await admin_conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'control' "
-        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh', 'metric_publication')")}
+        "AND table_name IN ('metric_rollup', 'metric_site', 'metric_refresh', 'metric_publication', "
+        "'tenant_directory')")}
     assert not columns & {"given_name", "family_name", "young_adult_id", "description", "outcome", "reason"}
 
 
