@@ -36,7 +36,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.caseload import RECORD, UPDATE_ACTION, fill_record, seed
-from bench.harness import BenchDatabase, bench_database, cpu_seconds
+from bench.harness import BenchDatabase, asgi_post, bench_database, cpu_seconds
 from service.api.relay import to_global_id
 from service.app.asgi import create_app
 from service.app.auth import DevIssuer
@@ -60,19 +60,8 @@ def smaps_mib(pid: int, field: str) -> float:
 
 async def post(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
     """One POST /graphql through the ASGI app, in-process; the answer, checked for errors."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app({"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-               "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
-               "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-               "state": {}}, receive, send)
-    answer = orjson.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    _, sent = await asgi_post(app, "/graphql", body, headers)
+    answer = orjson.loads(sent)
     assert "errors" not in answer, answer["errors"]
     return answer["data"]
 
