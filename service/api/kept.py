@@ -6,12 +6,12 @@ table itself is kept per process while its figures hold: service.reporting.servi
 GraphQL value made by :func:`shared` from such a source is completed once for each selection and variables that ask
 for it, and that completion is kept with it:
 
-- the first time by :meth:`KeptExecution._plain`, which walks the selection with graphql-core's own pieces (its field
-  collection, the fields' own resolvers, its leaf coercion) but without a resolve info, a path or an awaitable check
-  per field. It takes only types made of plain data (:func:`plain`: fields read from the value by strawberry's own
-  attribute resolver, no arguments, no abstract types); on anything else, or a value that does not complete (a null
-  where the schema forbids one, a leaf that does not coerce), graphql-core completes it as it always does, errors
-  and all, and nothing is kept;
+- the first time by what :meth:`KeptExecution._completer` makes for the selection, which walks it with graphql-core's
+  own pieces (its field collection, the fields' own resolvers, its leaf coercion) but without a resolve info, a path
+  or an awaitable check per field (a table of 1,000 tenants: about 10 ms instead of 60). It takes only types made
+  of plain data (:func:`plain`: fields read from the value by strawberry's own attribute resolver, no arguments, no
+  abstract types); on anything else, or a value that does not complete (a null where the schema forbids one, a leaf
+  that does not coerce), graphql-core completes it as it always does, errors and all, and nothing is kept;
 - later from what was kept, the same objects: a completed value is never changed by the executor after it is made.
 
 The completion depends on nothing but the value, the selection (its nodes, which a parsed document keeps:
@@ -44,8 +44,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 S = TypeVar("S")
 T = TypeVar("T")
 
-# Shared values kept, and selections kept per value: a national table of 1,000 tenants completed holds about
-# 2.5 MiB (tracemalloc), so this holds at most SHARED_VALUES × SELECTIONS of them.
+# Shared values kept, and selections kept per value: a national table of 1,000 tenants made into GraphQL and
+# completed once holds about 1.2 MiB (tracemalloc), so all of this holds a few tens of MiB at most.
 SHARED_VALUES = 8
 SELECTIONS = 2
 
