@@ -286,7 +286,7 @@ class RefreshReportingPayload:
 @strawberry.type
 class ReportingMutation:
     @strawberry.mutation(description="Recompute reporting rollups now: a tenant administrator's own tenant, or (a "
-                                     "platform administrator) one or every tenant, one tenant at a time.")
+                                     "platform administrator) one or every tenant, two tenants at a time.")
     async def refresh_reporting(self, info: Info, input: RefreshReportingInput) -> RefreshReportingPayload:
         try:
             results = await service.refresh_for(await info.context.jobs(), info.context.principal, input.tenant,

@@ -5,7 +5,7 @@ belongs to the session and must outlive every request). Only the leader refreshe
 does, PostgreSQL releases the lock with the session and another replica takes it at its next attempt (every
 ``FOLLOWER_POLL_SECONDS`` at most). When the refresh last started is shared in ``control.reporting_schedule``, so a
 new leader waits out the rest of the interval instead of starting again at once: the refresh runs once per
-interval across all replicas. Each run refreshes one tenant at a time in its own short transactions
+interval across all replicas. Each run refreshes two tenants at a time, each in its own short transactions
 (service.refresh_all), so it never holds anything another tenant's requests wait for.
 """
 

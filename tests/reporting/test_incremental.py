@@ -4,11 +4,17 @@ schema), and national figures are read as published at refresh time, never compu
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
 import asyncpg
+import pytest
 
 from service.kernel.database import Database
 from service.kernel.principal import Role
 from service.kernel.tenancy import Tenant, enter_tenant
+from service.reporting import service as reporting_service
 from service.reporting.service import RefreshResult, refresh_all, refresh_tenant
 from tests.conftest import CallerFactory, TenantFactory
 from tests.reporting.seed import D, Seeder, delete_rollups
@@ -87,3 +93,44 @@ async def test_national_figures_are_served_as_published(db: Database, make_tenan
     assert stricter["total"]["suppressed"]
     await delete_rollups(admin_conn, "tenant_id = ANY($1::uuid[])", [big.id, small.id])
     assert await table(analyst, "referrals", "MONTH", "2016-05-01") == shown
+
+
+async def test_tenants_are_refreshed_two_at_a_time_in_order_and_a_failure_stays_with_its_tenant(
+        db: Database, make_tenant: TenantFactory, admin_conn: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """refresh_all overlaps tenants (REFRESH_CONCURRENCY at once, never more), answers in the registry's order, logs
+    a tenant whose database work fails and goes on; anything else stops the refresh and is raised as it was."""
+    assert db.pool is not None
+    made = [await make_tenant(f"two-{i}") for i in range(5)]
+    for tenant in made:
+        await Seeder(admin_conn, tenant.schema).young_adult("BSI", referred=D(2016, 5, 1))
+    running, most = 0, 0
+    original = reporting_service._refresh_one
+
+    async def watched(pool: asyncpg.Pool, tenant: Tenant, *args: Any, **kwargs: Any) -> RefreshResult:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            if tenant.slug == made[2].slug:
+                raise asyncpg.PostgresError("lost")
+            await asyncio.sleep(0.01)
+            return await original(pool, tenant, *args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(reporting_service, "_refresh_one", watched)
+    caplog.set_level(logging.ERROR)
+    results = await refresh_all(db.pool, AS_OF, full=True)
+    assert most == reporting_service.REFRESH_CONCURRENCY == 2
+    ours = [r.tenant for r in results if r.tenant.startswith("two-")]
+    assert ours == [t.slug for t in sorted(made, key=lambda t: t.slug) if t.slug != made[2].slug]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"reporting refresh of tenant {made[2].slug} failed: PostgresError"]
+
+    async def broken(pool: asyncpg.Pool, tenant: Tenant, *args: Any, **kwargs: Any) -> RefreshResult:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reporting_service, "_refresh_one", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        await refresh_all(db.pool, AS_OF)
