@@ -179,7 +179,7 @@ async def graphql(db: Database, running: AsyncExitStack) -> Callable[[str, str, 
 
 
 async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant], runs: int,
-                  runs_changed: int, running: AsyncExitStack) -> dict[str, float]:
+                  runs_changed: int, running: AsyncExitStack, publish_runs: int = 1) -> dict[str, float]:
     """Every figure at the current number of tenants."""
     pool = await db.open_pool()
     n = len(tenants)
@@ -187,9 +187,10 @@ async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant]
     print(f"{n} tenants:")
     out["full"] = await timed("full refresh (every tenant recomputed, every metric published)", 1,
                               lambda: service.refresh_all(pool, full=True))
-    out["publish_one"] = await timed("publish one rate metric (take-up) from nothing: disclosure, store", 1,
+    out["publish_one"] = await timed("publish one rate metric (take-up) from nothing: disclosure, store",
+                                     publish_runs,
                                      lambda: publication.publish(pool, [service.metric("take_up")], rebuild=True))
-    out["publish_count"] = await timed("publish one count metric (referrals) from nothing", 1,
+    out["publish_count"] = await timed("publish one count metric (referrals) from nothing", publish_runs,
                                        lambda: publication.publish(pool, [service.metric("referrals")], rebuild=True))
     rows = await admin.fetchval("SELECT count(*) FROM control.metric_rollup")
     figures = await admin.fetchval("SELECT count(*) FROM control.national_figure")
@@ -314,7 +315,7 @@ async def main(args: argparse.Namespace) -> None:
                 tenants.append(tenant)
             print(f"onboarded and seeded up to {size} tenants x {args.young_adults} young adults in "
                   f"{time.perf_counter() - started:.1f} s")
-            results[size] = await measure(db, admin, tenants, args.runs, args.cycles, running)
+            results[size] = await measure(db, admin, tenants, args.runs, args.cycles, running, args.publish_runs)
         await admin.close()
     finally:
         await running.aclose()
@@ -343,6 +344,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each warm query")
     parser.add_argument("--cycles", type=int, default=1,
                         help="refresh cycles with 10 tenants changed, ten other tenants each time (median and max)")
+    parser.add_argument("--publish-runs", type=int, default=1,
+                        help="repetitions of publishing one metric from nothing (their median)")
     parser.add_argument("--database-url", help="superuser URL; DATABASE_URL by default")
     parser.add_argument("--keep", action="store_true", help="keep the bench database and roles")
     parser.add_argument("--statement-timeout-ms", type=int,
