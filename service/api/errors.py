@@ -6,7 +6,7 @@ both executors (a field's error, a compiled statement's error) and by every rout
     AccessDenied                                FORBIDDEN                     403
     AuthError                                   UNAUTHENTICATED / FORBIDDEN   401 / 403 (503: the IdP's keys)
     RequestRefused (body, documents, limits)    its own code                  its own status
-    a document or variables the schema refuses  GRAPHQL_PARSE_FAILED, …       200 (limits.document_error_code)
+    a document or variables the schema refuses  GRAPHQL_PARSE_FAILED, …       200 (limits.DocumentErrorCodes)
     statement timeout (QueryCanceledError)      TIMEOUT                       503, Retry-After
     lost or unreachable database                UNAVAILABLE                   503, Retry-After
     serialization failure, deadlock, lock wait  CONFLICT (try again)          409

@@ -16,6 +16,7 @@ operation is refused unexecuted.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
@@ -307,11 +308,13 @@ class DocumentLimits(SchemaExtension):
         return {"cost": {"requested": self.requested, "limit": self.max_cost}}
 
 
-# Validation messages of strawberry's and graphql-core's limiters, and the code each gets.
+# How the limiters' refusals begin (graphql-core's parser, strawberry's MaxTokensLimiter and DisableIntrospection),
+# and the code each gets. Anchored at the start of the message: a message also quotes what the caller sent (a
+# variable's value), which must never choose the code.
 _LIMIT_CODES = (
-    ("more than", "QUERY_TOO_LARGE"),  # "Document contains more than N tokens. Parsing aborted."
-    ("nested too deeply", "QUERY_TOO_DEEP"),  # the parser's guard on nested selections and values
-    ("introspection", "INTROSPECTION_DISABLED"),
+    (re.compile(r"(Syntax Error: )?(Document|Source) contains more than \d+ "), "QUERY_TOO_LARGE"),
+    (re.compile(r"(Syntax Error: )?Document is nested too deeply"), "QUERY_TOO_DEEP"),
+    (re.compile(r"GraphQL introspection has been disabled"), "INTROSPECTION_DISABLED"),
 )
 
 
@@ -319,7 +322,7 @@ def document_error_code(error: GraphQLError) -> str:
     """The code of an error met before the operation ran (it has no path): a limiter's refusal, a document that
     does not parse, a variable that does not fit its type, or a document the schema does not validate."""
     message = error.message
-    limit = next((c for text, c in _LIMIT_CODES if text in message), None)
+    limit = next((code for opening, code in _LIMIT_CODES if opening.match(message)), None)
     if limit is not None:
         return limit
     if message.startswith("Syntax Error"):
@@ -329,10 +332,11 @@ def document_error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-class LimitErrorCodes(SchemaExtension):
+class DocumentErrorCodes(SchemaExtension):
     """Give every error met before the operation ran an ``extensions.code`` a client can act on (graphql-core's
     carry only a message): the limiters' refusals, and a document or variables that do not fit the schema. Errors
-    met while it runs (they have a path) keep what the error policy gave them."""
+    met while it runs (they have a path) keep what the error policy gave them. Part of every schema
+    (service.app.schema.build_schema), whatever limits it is given."""
 
     def on_operation(self) -> Generator[None, None, None]:
         yield
@@ -358,7 +362,6 @@ ExtensionFactory = Callable[[], SchemaExtension]
 def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
     """The limit extensions for these settings, as factories (strawberry makes fresh ones per operation)."""
     factories: list[ExtensionFactory] = [
-        LimitErrorCodes,
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         functools.partial(DocumentLimits, max_depth=settings.max_query_depth, max_aliases=settings.max_query_aliases,
                           max_cost=settings.max_query_cost, default_list_size=settings.default_list_size),

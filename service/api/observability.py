@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Generator
 
-from graphql import OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode
 from opentelemetry.trace import Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
+from service.api.limits import document_error_code
 from service.kernel import telemetry
 
 
@@ -49,10 +50,16 @@ class OperationTelemetry(SchemaExtension):
             else:
                 span.update_name(f"graphql {operation_type}")
             errors = (ec.result.errors if ec.result is not None else None) or ec.pre_execution_errors or []
-            codes = sorted({str((e.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")) for e in errors})
+            codes = sorted({_code(e) for e in errors})
             for error in errors:
-                code = str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+                code = _code(error)
                 telemetry.graphql_errors.add(1, {"error.code": code, "graphql.operation.type": operation_type})
             if codes:
                 span.set_attribute("always_hope.error_codes", codes)
                 span.set_status(Status(StatusCode.ERROR))
+
+
+def _code(error: GraphQLError) -> str:
+    """An error's code; one met before the operation ran that is not coded yet (pre-execution errors are coded on
+    the result, DocumentErrorCodes) is coded as that extension codes it."""
+    return str((error.extensions or {}).get("code") or document_error_code(error))

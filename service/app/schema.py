@@ -15,6 +15,7 @@ from service.api.common import NODE_RESOLVERS, Node
 from service.api.context import Info
 from service.api.extensions import MaskUnexpectedErrors, OperationKind, PreparedDocuments
 from service.api.kept import KeptExecution
+from service.api.limits import DocumentErrorCodes
 from service.api.model import collect
 from service.api.observability import OperationTelemetry
 from service.api.relay import from_global_id
@@ -105,8 +106,8 @@ def build_schema(limits: Sequence[Callable[[], SchemaExtension]] = (), *, sugges
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, *limits,
-                    PreparedDocuments],
+        extensions=[OperationTelemetry, OperationKind, PlatformReadTrail, MaskUnexpectedErrors, DocumentErrorCodes,
+                    *limits, PreparedDocuments],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
         execution_context_class=KeptExecution,
     )

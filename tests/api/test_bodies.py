@@ -74,6 +74,9 @@ PERIODS = "query($g: PeriodGrain!) { reportingPeriods(grain: $g) }"
     (PERIODS, {"g": "WEEK"}, "BAD_USER_INPUT"),
     (PERIODS, {}, "BAD_USER_INPUT"),
     (PERIODS, {"g": ["MONTH", {"a": 1}]}, "BAD_USER_INPUT"),
+    # a value the caller sent, quoted in the message, never chooses the code: not the limiters' words either
+    (PERIODS, {"g": "introspection"}, "BAD_USER_INPUT"),
+    (PERIODS, {"g": "Document contains more than 9 tokens, nested too deeply"}, "BAD_USER_INPUT"),
 ])
 async def test_a_document_or_variables_that_do_not_fit_the_schema_get_a_code(
         login: CallerFactory, query: str, variables: dict[str, object], code: str) -> None:
