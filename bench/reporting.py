@@ -179,7 +179,7 @@ async def graphql(db: Database, running: AsyncExitStack) -> Callable[[str, str, 
 
 
 async def measure(db: Database, admin: asyncpg.Connection, tenants: list[Tenant], runs: int,
-                  runs_changed: int, running: AsyncExitStack, publish_runs: int = 1) -> dict[str, float]:
+                  runs_changed: int, running: AsyncExitStack, publish_runs: int) -> dict[str, float]:
     """Every figure at the current number of tenants."""
     pool = await db.open_pool()
     n = len(tenants)

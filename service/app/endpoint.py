@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import strawberry
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from service.api.errors import Failure, RequestRefused, classify
@@ -36,8 +36,9 @@ from service.kernel.work import UnitOfWork
 from service.rules import loaders as rules_loaders
 
 
-def failure_response(failure: Failure) -> JSONResponse:
-    return JSONResponse(failure.body(), status_code=failure.status, headers=failure.headers or None)
+def failure_response(failure: Failure) -> Response:
+    return Response(json_body(failure.body()), status_code=failure.status, headers=failure.headers or None,
+                    media_type="application/json")
 
 
 @dataclass(frozen=True, slots=True)
